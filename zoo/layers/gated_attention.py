@@ -1,0 +1,2 @@
+"""Placeholder: filled by the model work."""
+__all__ = []

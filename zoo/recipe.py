@@ -1,0 +1,67 @@
+"""Recipes and paper metadata as data.
+
+Every model module defines ``RECIPE`` (how its paper trains it) and ``PAPER`` (what the
+paper reports, under our explicit metric names). The benchmark runner, the model cards and
+the docs all read these objects, so no number is typed twice.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Optional
+
+
+@dataclasses.dataclass(frozen=True)
+class FeatureSpec:
+    """Which extractor feeds a model input: ``zoo.features.get(extractor, **options)``."""
+
+    extractor: str
+    options: dict = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    """A paper's training recipe.
+
+    ``optimizer`` is a Keras optimizer class name with ``optimizer_options`` (e.g.
+    ``{"learning_rate": 1e-3, "clipnorm": 1.0}``); ``loss`` a name resolvable by
+    ``zoo.losses.get`` or Keras; ``callbacks`` a list of ``(keras callback class name,
+    options)``; ``features`` maps each model input name to a :class:`FeatureSpec`;
+    ``targets`` are the output targets (``"label"`` or ``"valence"`` ...).
+    """
+
+    optimizer: str
+    optimizer_options: dict
+    loss: Any
+    batch_size: int
+    epochs: int
+    features: dict
+    label_set: Optional[tuple] = None
+    targets: tuple = ("label",)
+    loss_weights: Optional[Any] = None
+    callbacks: tuple = ()
+    protocol: str = "loso"
+    corpus: str = "iemocap"
+    metrics: tuple = ("overall_accuracy", "mean_class_recall", "macro_f1")
+    notes: str = ""
+
+    def replace(self, **changes: Any) -> "Recipe":
+        return dataclasses.replace(self, **changes)
+
+
+@dataclasses.dataclass(frozen=True)
+class Paper:
+    """A paper's citation and reported numbers mapped to our metric names.
+
+    ``reported`` maps our metric name (``overall_accuracy``, ``mean_class_recall``,
+    ``macro_f1``, ``ccc_valence`` ...) to the value as a fraction in [0, 1] (CCC as is).
+    ``metric_notes`` records how the paper's own names were mapped and any doubt.
+    """
+
+    citation: str
+    short: str
+    dataset: str
+    protocol: str
+    reported: dict
+    paper_names: dict = dataclasses.field(default_factory=dict)
+    metric_notes: str = ""
+    url: str = ""
