@@ -1,0 +1,228 @@
+"""amh: Attentive Modality Hopping, AMH-N (Yoon, Dey, Lee, Jung, ICASSP 2020).
+
+Graph (Sec. 3, Fig. 1; sizes from the authors' TF1 code, SPEC §2)::
+
+    audio (T,120) -> Masking -> Dropout(0.3) -> GRU(200)          -> h^A_t, summary h^A_last
+    text (L,) ids -> Embedding(vocab, 300, mask_zero) -> Dropout(0.7) -> GRU(200) -> h^T_t, h^T_last
+    video (F,2048) -> Masking -> Dropout(0.3) -> GRU(128)         -> h^V_t, h^V_last
+    hop k = 1..N, target m_k in V, A, T, V, A, T, ...   (Eq. 2-5, :class:`zoo.layers.ModalityHop`)
+        H^{m_k} = sum_i a_i h^{m_k}_i,  a = softmax_i(<h^{m_k}_i, W [other summaries] + b>)
+        H^{m_k} replaces the summary of m_k (new weights at every hop)
+    output Dense(classes, softmax) on concat[A; T; V]                               (Eq. 6)
+
+Summaries start as the last *valid* GRU state (Keras masks carry the state over padding).
+Padded frames/tokens get zero attention weight. :func:`attention_model` returns each hop's
+weights; the hop layers are named ``hop{k}_{modality}``.
+
+Parameters at N = 7, ``reset_after=False``, three modalities, 7 classes: 1,750,055 +
+300 x vocab_size (SPEC §2).
+
+Departures from the paper / code, each with the argument that gives the other reading:
+
+- TF1 ``GRUCell`` == Keras ``GRU(reset_after=False)``, the default here; ``reset_after=True``
+  gives the CuDNN-compatible Keras 3 cell (+3 x units biases per GRU).
+- TF1 ``GRUCell`` initialises its gate biases to 1.0, Keras to 0 (not reproduced).
+- The paper's bilinear score ``C^T W h_i`` is computed as ``<h_i, W C + b>`` as in the code.
+- Input dropout: the code's keep probabilities 0.7 / 0.3 / 0.7 are Keras rates 0.3 / 0.7 / 0.3
+  (``input_dropout=``); the code applied them to the GRU inputs only.
+- Text: 300-d trainable embedding initialised from GloVe 840B in the code; here random unless
+  ``embedding_matrix=`` is given (e.g. from any gensim KeyedVectors), ``embedding_trainable=``.
+- Truncation (audio 750 frames, text 128 tokens, video 25 frames in the code) is left to the
+  feature pipeline (RECIPE notes); the model takes any length.
+- Modalities: any two or three (``modalities=``, Table 1 ablations); with two modalities the
+  hop query is built from the single other summary. ``hop_order=`` is a cycle of targets
+  (default ``"VAT"``; a string or sequence of ``audio``/``text``/``video`` or ``A``/``T``/``V``,
+  entries for absent modalities are skipped). ``hops=0`` gives the un-hopped concatenation.
+- Training: the code samples 10,000 random batches of 128 with replacement and validates every
+  ~0.3 epoch with early stop after 15 validations; the RECIPE uses epochs of the training set
+  with an equivalent epoch budget and patience (see its notes).
+"""
+from __future__ import annotations
+
+import os
+
+import keras
+
+from zoo.layers.hop import ModalityHop
+from zoo.recipe import FeatureSpec, Paper, Recipe
+
+LABELS = ("angry", "excited", "happy", "sad", "frustrated", "surprised", "neutral")
+MODALITIES = ("audio", "text", "video")  # canonical order of summaries and of the output concat
+FEATURE_DIMS = {"audio": 120, "video": 2048}
+GRU_UNITS = {"audio": 200, "text": 200, "video": 128}
+INPUT_DROPOUT = {"audio": 0.3, "text": 0.7, "video": 0.3}  # code: keep 0.7 / 0.3 / 0.7
+EMBEDDING_DIM = 300
+_LETTERS = {"a": "audio", "t": "text", "v": "video"}
+
+
+def _modality(item):
+    key = str(item).strip().lower()
+    name = _LETTERS.get(key, key)
+    if name not in MODALITIES:
+        raise ValueError(f"unknown modality {item!r}; use audio/text/video or A/T/V")
+    return name
+
+
+def hop_targets(hops, hop_order="VAT", modalities=MODALITIES):
+    """The target modality of each hop: ``hop_order`` (absent modalities skipped) cycled."""
+    present = [_modality(m) for m in modalities]
+    cycle = [m for m in (_modality(x) for x in hop_order) if m in present]
+    if hops and not cycle:
+        raise ValueError(f"hop_order {hop_order!r} names none of the modalities {present}")
+    return [cycle[k % len(cycle)] for k in range(int(hops))]
+
+
+def build(
+    include_top=True,
+    weights=None,
+    classes=7,
+    variant="default",
+    name="amh",
+    hops=7,
+    hop_order="VAT",
+    modalities=MODALITIES,
+    vocab_size=10000,
+    embedding_dim=EMBEDDING_DIM,
+    embedding_matrix=None,
+    embedding_trainable=True,
+    reset_after=False,
+    gru_units=None,
+    input_dropout=None,
+    feature_dims=None,
+):
+    """Build AMH-N.
+
+    Args:
+        include_top: ``False`` ends at the concatenated summaries (``fusion``).
+        weights: ``None`` or a path to a ``.weights.h5`` file.
+        classes: number of classes (7: :data:`LABELS`).
+        variant: only ``"default"`` (ablations are arguments; see :data:`VARIANTS`).
+        hops: N of AMH-N (>= 0; the paper explores 1..9, best 7).
+        hop_order: cycle of hop targets (default V, A, T).
+        modalities: two or three of ``audio``, ``text``, ``video``.
+        vocab_size, embedding_dim: the text embedding (id 0 = padding).
+        embedding_matrix: optional ``(vocab_size, embedding_dim)`` array to initialise it.
+        reset_after: Keras GRU flag (``False`` = TF1 ``GRUCell``, the authors' code).
+        gru_units, input_dropout, feature_dims: per-modality dicts overriding
+            :data:`GRU_UNITS`, :data:`INPUT_DROPOUT` (rates), :data:`FEATURE_DIMS`.
+    """
+    if variant != "default":
+        raise ValueError(f"variant must be 'default'; got {variant!r}")
+    present = [m for m in MODALITIES if m in {_modality(x) for x in modalities}]
+    if len(present) < 2:
+        raise ValueError(f"AMH needs at least two modalities; got {list(modalities)}")
+    if int(hops) < 0:
+        raise ValueError(f"hops must be >= 0; got {hops}")
+    if int(classes) < 2:
+        raise ValueError(f"classes must be >= 2; got {classes}")
+    if embedding_matrix is not None:
+        shape = tuple(getattr(embedding_matrix, "shape", ()))
+        if len(shape) != 2:
+            raise ValueError(f"embedding_matrix must be 2-D (vocab, dim); got shape {shape}")
+        vocab_size, embedding_dim = shape
+    units = {**GRU_UNITS, **(gru_units or {})}
+    rates = {**INPUT_DROPOUT, **(input_dropout or {})}
+    dims = {**FEATURE_DIMS, **(feature_dims or {})}
+
+    inputs, sequences, summaries = [], {}, {}
+    for modality in present:
+        if modality == "text":
+            x = keras.Input((None,), dtype="int32", name="text")
+            inputs.append(x)
+            x = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True,
+                                       trainable=embedding_trainable, name="text_embedding")(x)
+        else:
+            x = keras.Input((None, dims[modality]), name=modality)
+            inputs.append(x)
+            x = keras.layers.Masking(0.0, name=f"{modality}_masking")(x)
+        x = keras.layers.Dropout(rates[modality], name=f"{modality}_dropout")(x)
+        gru = keras.layers.GRU(units[modality], return_sequences=True, return_state=True,
+                               recurrent_initializer="orthogonal", reset_after=reset_after,
+                               name=f"{modality}_gru")
+        sequences[modality], summaries[modality] = gru(x)
+
+    for k, target in enumerate(hop_targets(hops, hop_order, present), start=1):
+        others = [summaries[m] for m in present if m != target]
+        summaries[target], _ = ModalityHop(name=f"hop{k}_{target}")([sequences[target], *others])
+
+    x = keras.layers.Concatenate(name="fusion")([summaries[m] for m in present])
+    if include_top:
+        x = keras.layers.Dense(classes, activation="softmax", dtype="float32", name="output")(x)
+    model = keras.Model(inputs, x, name=name)
+    if embedding_matrix is not None:
+        model.get_layer("text_embedding").set_weights([embedding_matrix])
+    if weights is not None:
+        if not os.path.isfile(weights):
+            raise FileNotFoundError(f"{weights}: weights file not found")
+        model.load_weights(weights)
+    return model
+
+
+def hop_layers(model):
+    """The model's hop layers in hop order."""
+    hops = [layer for layer in model.layers if isinstance(layer, ModalityHop)]
+    return sorted(hops, key=lambda layer: int(layer.name.split("_")[0][3:]))
+
+
+def attention_model(model):
+    """A model from the same inputs to each hop's attention weights ``{hop name: (batch, T)}``."""
+    layers = hop_layers(model)
+    if not layers:
+        raise ValueError(f"{model.name} has no hop layers")
+    return keras.Model(model.inputs, {layer.name: layer.output[1] for layer in layers},
+                       name=f"{model.name}_attention")
+
+
+VARIANTS = {
+    "default": {},
+    **{f"amh{n}": {"hops": n} for n in (1, 2, 3, 4, 5, 6, 8, 9)},
+    "audio_text": {"modalities": ("audio", "text")},
+    "text_video": {"modalities": ("text", "video")},
+    "audio_video": {"modalities": ("audio", "video")},
+    "reset_after": {"reset_after": True},
+}
+
+RECIPE = Recipe(
+    optimizer="Adam",
+    optimizer_options={"learning_rate": 1e-3, "clipnorm": 1.0},  # per-tensor clip_by_norm as in the code
+    loss="sparse_categorical_crossentropy",
+    batch_size=128,
+    epochs=214,
+    features={
+        "audio": FeatureSpec("mfcc_deltas", {}),
+        "text": FeatureSpec("word_ids", {"max_length": 128}),
+        "video": FeatureSpec("video_resnet", {"fps": 3}),
+    },
+    label_set=LABELS,
+    callbacks=(("EarlyStopping", {"monitor": "val_loss", "patience": 5, "restore_best_weights": True}),),
+    protocol="amh_10fold",
+    corpus="iemocap",
+    notes=(
+        "Adam 1e-3, gradients clipped by norm 1 per tensor (paper Sec. 4.2, code), batch 128. "
+        "The code trains 10,000 batches sampled with replacement (~214 epochs of the ~5,990 "
+        "training utterances of a fold), validating every ~0.3 epoch and stopping after 15 "
+        "validations without improvement (~5 epochs): here epochs=214 with EarlyStopping "
+        "patience 5 on the dev fold. Truncate audio to 750 frames, text to 128 tokens, video to "
+        "25 frames (3 fps) as the code did. 10-fold CV, 8/1/1 train/dev/test (Sec. 4.1)."
+    ),
+)
+
+PAPER = Paper(
+    citation=(
+        "S. Yoon, S. Dey, H. Lee, K. Jung. Attentive Modality Hopping Mechanism for Speech "
+        "Emotion Recognition. ICASSP 2020."
+    ),
+    short="Yoon et al. 2020",
+    dataset="IEMOCAP (7 classes, 7,487 utterances; ground-truth transcripts)",
+    protocol="10-fold cross-validation, 8/1/1 train/dev/test",
+    reported={"overall_accuracy": 0.617, "mean_class_recall": 0.547},
+    paper_names={"overall_accuracy": "WA", "mean_class_recall": "UA"},
+    metric_notes=(
+        "Table 1 prints AMH (A+T+V, 7 hops) WA 0.624 +- 0.022 / UA 0.597 +- 0.040, but the authors "
+        "later stated that these were scikit-learn precision values, not accuracies; the corrected "
+        "accuracies, used here, are WA 0.617 (overall accuracy) and UA 0.547 (mean class recall). "
+        "Table 2's per-hop figures and Table 1's other rows were presumably computed the same way; "
+        "compare them with our precision, not our accuracy."
+    ),
+    url="https://github.com/david-yoon/attentive-modality-hopping-for-SER",
+)
