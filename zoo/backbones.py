@@ -1,0 +1,229 @@
+"""Vision backbones from ``keras.applications`` (the N2 family of ParallelNet, Sec. 4.3.2).
+
+The ParallelNet paper (Kumar, Malik & Raman, Sec. 4.3.2 and 5.4) tried VGG-16/19, ResNet-34/50/101,
+Inception (3a, 4a), MobileNet, DenseNet and EfficientNet as N2. Every family Keras ships is
+wrapped here (ResNet-34 and the GoogLeNet "Inception 3a/4a" blocks are not in
+``keras.applications``; InceptionV3 stands in for the Inception family)::
+
+    backbone = vision_backbone("vgg16", (128, 128, 3), weights=None)
+    x = preprocess_input("vgg16")(images_0_255)
+
+``weights`` is what ``keras.applications`` takes: ``None`` (random), ``"imagenet"`` or a path to
+a weights file. ImageNet files are downloaded by Keras into ``$KERAS_HOME/models`` (default
+``~/.keras/models``). When the file is not cached and the download host cannot be reached within
+:data:`PROBE_TIMEOUT_S` seconds, :class:`ImageNetWeightsUnavailable` is raised at once, naming the
+file to fetch elsewhere and pass as ``weights="/path/to/<file>"``; nothing ever waits on a dead
+network. Set ``ZOO_OFFLINE=1`` to skip the network probe entirely.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import socket
+import threading
+import urllib.parse
+from typing import Callable, Optional
+
+import keras
+
+__all__ = ["FAMILIES", "BackbonePreprocessing", "ImageNetWeightsUnavailable", "available_backbones",
+           "canonical_name", "imagenet_weights_file", "keras_cache_dirs", "preprocess_input",
+           "vision_backbone"]
+
+PROBE_TIMEOUT_S = 3.0
+_GCS = "https://storage.googleapis.com/tensorflow/keras-applications/"
+
+
+@dataclasses.dataclass(frozen=True)
+class BackboneFamily:
+    """One ``keras.applications`` constructor, its preprocessing module and smallest input side."""
+
+    constructor: str  # attribute of keras.applications, e.g. "VGG16"
+    module: str  # keras.applications submodule holding preprocess_input, e.g. "vgg16"
+    min_size: int = 32
+
+
+def _families() -> dict:
+    fams = {
+        "vgg16": BackboneFamily("VGG16", "vgg16"),
+        "vgg19": BackboneFamily("VGG19", "vgg19"),
+        "resnet50": BackboneFamily("ResNet50", "resnet"),
+        "resnet101": BackboneFamily("ResNet101", "resnet"),
+        "resnet152": BackboneFamily("ResNet152", "resnet"),
+        "inceptionv3": BackboneFamily("InceptionV3", "inception_v3", min_size=75),
+        "mobilenet": BackboneFamily("MobileNet", "mobilenet"),
+        "mobilenetv2": BackboneFamily("MobileNetV2", "mobilenet_v2"),
+    }
+    for depth in (121, 169, 201):
+        fams[f"densenet{depth}"] = BackboneFamily(f"DenseNet{depth}", "densenet")
+    for b in range(8):
+        fams[f"efficientnetb{b}"] = BackboneFamily(f"EfficientNetB{b}", "efficientnet")
+    return fams
+
+
+FAMILIES = _families()
+
+
+class ImageNetWeightsUnavailable(OSError):
+    """ImageNet weights are neither in the Keras cache nor downloadable from here."""
+
+
+def canonical_name(family: str) -> str:
+    """``"VGG16"``, ``"vgg_16"``, ``"EfficientNet-B0"`` -> ``"vgg16"``, ``"efficientnetb0"``."""
+    key = re.sub(r"[\s_\-]", "", str(family)).lower()
+    if key not in FAMILIES:
+        raise ValueError(f"unknown backbone {family!r}; choose one of {', '.join(available_backbones())}")
+    return key
+
+
+def available_backbones() -> tuple:
+    return tuple(FAMILIES)
+
+
+def preprocess_input(family: str) -> Callable:
+    """The family's ``keras.applications.<module>.preprocess_input`` (expects RGB in [0, 255])."""
+    return getattr(keras.applications, FAMILIES[canonical_name(family)].module).preprocess_input
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class BackbonePreprocessing(keras.layers.Layer):
+    """The family's ``preprocess_input`` as a layer, so a saved model carries it."""
+
+    def __init__(self, family: str, **kwargs):
+        super().__init__(**kwargs)
+        self.family = canonical_name(family)
+
+    def call(self, x):
+        return preprocess_input(self.family)(x)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "family": self.family}
+
+
+def imagenet_weights_file(family: str, include_top: bool = False, input_shape=None,
+                          alpha: float = 1.0) -> tuple:
+    """``(file name, origin URL)`` Keras downloads for ``weights="imagenet"`` (mirrors the
+    naming inside ``keras.applications``; a test checks it against Keras' own constants)."""
+    fam = canonical_name(family)
+    rows = int(input_shape[0]) if input_shape is not None and input_shape[0] is not None else 224
+    cols = int(input_shape[1]) if input_shape is not None and input_shape[1] is not None else 224
+    if fam.startswith("efficientnet"):
+        fname = f"{fam}{'' if include_top else '_notop'}.h5"
+        return fname, "https://storage.googleapis.com/keras-applications/" + fname
+    if fam == "mobilenet":
+        rows = rows if rows == cols and rows in (128, 160, 192, 224) else 224
+        alpha_text = {1.0: "1_0", 0.75: "7_5", 0.5: "5_0"}.get(float(alpha), "2_5")
+        fname = f"mobilenet_{alpha_text}_{rows}_tf{'' if include_top else '_no_top'}.h5"
+        return fname, _GCS + "mobilenet/" + fname
+    if fam == "mobilenetv2":
+        rows = rows if rows == cols and rows in (96, 128, 160, 192, 224) else 224
+        fname = (f"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{float(alpha)}_{rows}"
+                 f"{'' if include_top else '_no_top'}.h5")
+        return fname, _GCS + "mobilenet_v2/" + fname
+    stem = "inception_v3" if fam == "inceptionv3" else fam
+    folder = {"resnet": "resnet", "densenet": "densenet"}.get(re.sub(r"\d+$", "", fam), stem)
+    fname = f"{stem}_weights_tf_dim_ordering_tf_kernels{'' if include_top else '_notop'}.h5"
+    return fname, f"{_GCS}{folder}/{fname}"
+
+
+def keras_cache_dirs() -> list:
+    """Folders where ``keras.utils.get_file`` looks for ``cache_subdir="models"`` files:
+    ``$KERAS_HOME`` (or ``~/.keras``) and its ``/tmp/.keras`` fallback."""
+    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    return [os.path.join(home, "models"), os.path.join("/tmp", ".keras", "models")]
+
+
+def _cached_file(fname: str) -> Optional[str]:
+    for folder in keras_cache_dirs():
+        path = os.path.join(folder, fname)
+        if os.path.isfile(path) and os.path.getsize(path) > 0:
+            return path
+    return None
+
+
+def _can_reach(url: str, timeout: float = PROBE_TIMEOUT_S) -> bool:
+    """True when a TCP connection to the URL's host opens within ``timeout`` seconds.
+
+    Run in a daemon thread so that a hanging DNS lookup (which has no timeout of its own)
+    cannot stall the caller either.
+    """
+    if os.environ.get("ZOO_OFFLINE", "").strip() not in ("", "0"):
+        return False
+    parts = urllib.parse.urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    result = []
+
+    def probe():
+        try:
+            with socket.create_connection((parts.hostname, port), timeout=timeout):
+                result.append(True)
+        except OSError:
+            result.append(False)
+
+    thread = threading.Thread(target=probe, daemon=True)
+    thread.start()
+    thread.join(timeout + 0.5)
+    return bool(result and result[0])
+
+
+def _unavailable_message(family: str, fname: str, url: str, why: str) -> str:
+    cache = os.path.join(keras_cache_dirs()[0], fname)
+    return (f"ImageNet weights for {FAMILIES[family].constructor} are not available: {why}. "
+            f"Download {url} on a machine with internet access and pass the file's path, "
+            f"e.g. weights=\"/path/to/{fname}\" (or copy it to {cache}), "
+            f"or build with weights=None.")
+
+
+def vision_backbone(family: str, input_shape, weights=None, include_top: bool = False,
+                    pooling: Optional[str] = None, name: Optional[str] = None, **kwargs) -> keras.Model:
+    """A ``keras.applications`` model of ``family`` (see :data:`FAMILIES`).
+
+    ``weights``: ``None``, ``"imagenet"`` or a path to a weights file (Keras ``.weights.h5`` or the
+    legacy ``.h5`` files Keras itself downloads). ``name`` renames the returned model (Keras'
+    EfficientNet derives its ImageNet file name from ``name``, so the renaming is done by wrapping).
+    Extra ``kwargs`` (``alpha``, ``classes``, ...) go to the constructor.
+    """
+    fam = canonical_name(family)
+    spec = FAMILIES[fam]
+    input_shape = tuple(input_shape)
+    if len(input_shape) != 3:
+        raise ValueError(f"{spec.constructor}: input_shape must be (height, width, channels), got {input_shape}")
+    if any(side is not None and side < spec.min_size for side in input_shape[:2]):
+        raise ValueError(f"{spec.constructor}: input sides must be >= {spec.min_size}, got {input_shape}")
+    constructor = getattr(keras.applications, spec.constructor)
+    options = dict(include_top=include_top, input_shape=input_shape, pooling=pooling, **kwargs)
+
+    if weights is None or weights == "imagenet":
+        cached_before = None
+        if weights == "imagenet":
+            fname, url = imagenet_weights_file(fam, include_top, input_shape, kwargs.get("alpha", 1.0))
+            cached_before = _cached_file(fname)
+            if cached_before is None and not _can_reach(url):
+                raise ImageNetWeightsUnavailable(_unavailable_message(
+                    fam, fname, url, f"{fname} is not in the Keras cache and {urllib.parse.urlsplit(url).hostname} "
+                    "cannot be reached from this machine"))
+        try:
+            model = constructor(weights=weights, **options)
+        except Exception as error:  # keras.utils.get_file raises a bare Exception on download errors
+            if weights == "imagenet" and cached_before is None and _cached_file(fname) is None:
+                raise ImageNetWeightsUnavailable(_unavailable_message(
+                    fam, fname, url, f"the download failed ({error})")) from error
+            raise
+    else:
+        path = os.fspath(weights)
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"{spec.constructor} weights file {path!r} does not exist "
+                                    "(weights must be None, 'imagenet' or a path to a weights file)")
+        model = constructor(weights=None, **options)
+        try:
+            model.load_weights(path)
+        except Exception as error:
+            raise ValueError(f"{path}: cannot load into {spec.constructor}(include_top={include_top}, "
+                             f"input_shape={input_shape}): {error}") from error
+    if name is not None and name != model.name:
+        model = keras.Model(model.input, model.output, name=name)
+    return model

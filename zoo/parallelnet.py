@@ -1,0 +1,339 @@
+"""ParallelNet: hybrid intermediate + late fusion of speech and image (Kumar, Malik & Raman).
+
+P. Kumar, S. Malik, B. Raman, "Interpretable Multimodal Emotion Recognition using Hybrid Fusion
+of Speech and Image Data" (Pattern Recognition Letters 2022 / MTAP 2023). No code was released
+(the authors' repository holds a README and a dataset form), so this builder follows the text.
+
+Architecture (Sec. 3.2, Fig. 1)::
+
+    speech (128,128,1) ─ Conv2D(3, 1x1) ─ N2_s = VGG16 ─ BN ─ Flatten ─ Dense(fusion_dim) ┐
+    speech ─ N1_s = [Conv3x3 32/64/128 + MaxPool2]   ─ BN ─ Flatten ─ Dense(fusion_dim) ─┼┐
+    image (128,128,3) ─ N2_i = VGG19                 ─ BN ─ Flatten ─ Dense(fusion_dim) ─┘│
+    image  ─ N1_i = [Conv3x3 32/64/128 + MaxPool2]   ─ BN ─ Flatten ─ Dense(fusion_dim) ──┘
+    Eq. 1 (criss-cross after N2):  F_i = N1_i + N2_s,  F_s = N1_s + N2_i,  F_mul = F_i ⊙ F_s
+    Sec. 3.2.2: F_s, F_i, F_mul ─ Dense 1024 ─ Dense 1024 ─ Dense classes ─ O_sp, O_img, O_mul
+    Eq. 2: O = Σ_k softmax(w)_k O_k  (w: 3 learned scalars, random init);  ŷ = softmax(O)
+
+Layer names: inputs ``speech``/``image``; ``speech_to_rgb``; ``n1_speech_*``, ``n1_image_*``,
+``n2_speech`` (the backbone), ``n2_speech_{bn,flatten,dense}`` ...; ``f_speech``, ``f_image``,
+``f_mul``; heads ``{speech,image,mul}_head_{dense1,dense2,logits}``; ``late_fusion``
+(:class:`zoo.layers.SoftmaxWeightedFusion`); output ``emotion``. :func:`fusion_weights` reads
+softmax(w).
+
+Variants (:data:`VARIANTS`, Sec. 4.3, Table 1): ``default`` (ParallelNet), ``baseline1``
+(criss-cross before AND after N2, N2 = EfficientNet), ``baseline2`` (criss-cross before N2),
+``baseline3`` (criss-cross after N2), ``speech_only`` (SER only), ``image_only`` (IER only).
+
+Departures and readings (argument that gives the other reading in brackets):
+
+- N1's layers are ours: the paper only says "convolution & max-pool layers" ending in batch
+  normalisation, flatten and dense. Three blocks of 3x3 Conv2D (32/64/128, ReLU, "same") + 2x2
+  max-pool (``n1_filters``).
+- N1 and N2 must end in dense layers of one width to be added (Eq. 1); the width is not given:
+  ``fusion_dim=1024``, ReLU like every hidden layer ("ReLU activation function", Sec. 4.2)
+  (``fusion_dim``, ``activation``).
+- Eq. 1 as printed reads ``F_s = Add(N1_s, N1_i)``, which leaves N2_i unconnected; the text
+  beside it says "the output of N1_s is added with the output of N2_i to get F_s". We follow the
+  text (no argument: the printed form would drop the image backbone from the graph).
+- Sec. 4.3.2 says "VGG19 as N1_i", Sec. 3.2.1 says N2_i uses VGG19; we follow Sec. 3.2.1.
+- Head: hidden Dense layers use ReLU, the third Dense is linear (logits O_k); the only softmax
+  over classes is the one after the weighted sum (Eq. 2).
+- w is "randomly initialized": RandomNormal(0, 0.05) (``fusion_initializer``).
+- Baselines (Sec. 4.3.2 gives only "N1: criss-cross before / after / both, N2: EfficientNet").
+  "After" is Eq. 1. "Before" (our reading): each N1's conv trunk is mapped by a 1x1 Conv2D to
+  N2's input channels and bilinearly up-sampled to N2's input size, then added to the OTHER
+  modality's N2 input: ``F_i = Proj(N2_s(rgb(speech) + map(N1_i)))``,
+  ``F_s = Proj(N2_i(image + map(N1_s)))``. "Both" does the two crossings with one N1 trunk.
+  EfficientNet's size is not given: B0 (``speech_backbone``/``image_backbone``).
+- SER-only / IER-only (Table 1): our reading is the same family on one modality,
+  ``F = N1_m + N2_m`` -> head -> softmax, no late fusion.
+- Backbones are fine-tuned (the paper does not say; ``trainable_backbones=False`` freezes them).
+  ImageNet input preprocessing is not mentioned; ``preprocess_image=True`` inserts the image
+  backbone family's ``preprocess_input`` (expects RGB in [0, 255]). The speech branch's 1x1
+  conv learns its own mapping to three channels.
+- Loss (Sec. 4.2): 1.0 x categorical focal + 0.5 x categorical cross-entropy, γ = 2 (focal-loss
+  paper default); α is not stated: Keras' default 0.25 (``zoo.losses.FocalCrossEntropy(alpha=...)``;
+  α = 1 equals the ``focal-loss`` package's unweighted form). ReduceLROnPlateau's factor is not
+  stated: Keras' 0.1; both callbacks monitor val_loss ("converged in terms of validation loss").
+- Classes: the paper's order (anger, happy, hate, sad) with the project's canonical spelling
+  "angry"; the group's code orders happy, sad, hate, anger (``GROUP_CODE_CLASS_NAMES``,
+  ``class_names=``). The label order is a recipe matter: ``model.class_names`` is informative only.
+- Protocol (Sec. 4.2): "train-test split of 70-30, 5-fold cross-validation"; Table 1 reports
+  validation accuracies. We read it as five random stratified 70/30 splits: protocol ``random``
+  of :mod:`zoo.data.protocols` with ``test=0.3, allow_speaker_leakage=True`` over 5 seeds (the
+  speech is synthesised TTS, so "speakers" carry no identity here).
+"""
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+import keras
+import numpy as np
+
+from zoo import backbones as _backbones
+from zoo.layers.fusion import SoftmaxWeightedFusion
+from zoo.recipe import FeatureSpec, Paper, Recipe
+
+__all__ = ["build", "fusion_weights", "RECIPE", "PAPER", "PAPER_VARIANTS", "VARIANTS", "DEFAULTS",
+           "CLASS_NAMES", "GROUP_CODE_CLASS_NAMES"]
+
+CLASS_NAMES = ("angry", "happy", "hate", "sad")
+GROUP_CODE_CLASS_NAMES = ("happy", "sad", "hate", "angry")
+MODALITIES = ("speech", "image")
+CRISS_CROSS = ("after", "before", "both")
+
+DEFAULTS = dict(
+    modalities=MODALITIES,
+    criss_cross="after",
+    speech_backbone="vgg16",
+    image_backbone="vgg19",
+    backbone_weights=None,
+    backbone_kwargs=None,
+    trainable_backbones=True,
+    speech_shape=(128, 128, 1),
+    image_shape=(128, 128, 3),
+    fusion_dim=1024,
+    n1_filters=(32, 64, 128),
+    head_units=(1024, 1024),
+    activation="relu",
+    preprocess_image=False,
+    fusion_initializer="random_normal",
+)
+
+_EFFICIENTNET = dict(speech_backbone="efficientnetb0", image_backbone="efficientnetb0")
+VARIANTS = {
+    "default": {},
+    "baseline1": dict(criss_cross="both", **_EFFICIENTNET),
+    "baseline2": dict(criss_cross="before", **_EFFICIENTNET),
+    "baseline3": dict(criss_cross="after", **_EFFICIENTNET),
+    "speech_only": dict(modalities=("speech",)),
+    "image_only": dict(modalities=("image",)),
+}
+
+
+def _backbone_weights_for(backbone_weights, modalities) -> dict:
+    """None / "imagenet" apply to both backbones; a path needs one modality; else a pair or dict."""
+    if backbone_weights is None or backbone_weights == "imagenet":
+        return {m: backbone_weights for m in modalities}
+    if isinstance(backbone_weights, dict):
+        unknown = set(backbone_weights) - set(MODALITIES)
+        if unknown:
+            raise ValueError(f"backbone_weights keys must be 'speech'/'image', got {sorted(unknown)}")
+        return {m: backbone_weights.get(m) for m in modalities}
+    if isinstance(backbone_weights, (list, tuple)):
+        if len(backbone_weights) != 2:
+            raise ValueError("backbone_weights as a sequence must be (speech_weights, image_weights)")
+        return {m: backbone_weights[MODALITIES.index(m)] for m in modalities}
+    if len(modalities) == 1:
+        return {modalities[0]: os.fspath(backbone_weights)}
+    raise ValueError("one weights file cannot serve two backbones: pass backbone_weights="
+                     "(speech_path, image_path) or {'speech': ..., 'image': ...}")
+
+
+def _n1_trunk(x, filters, prefix, activation):
+    """N1 (ours, see module docstring): 3x3 Conv2D + 2x2 max-pool blocks."""
+    for i, f in enumerate(filters, 1):
+        x = keras.layers.Conv2D(f, 3, padding="same", activation=activation, name=f"{prefix}_conv{i}")(x)
+        x = keras.layers.MaxPooling2D(2, name=f"{prefix}_pool{i}")(x)
+    return x
+
+
+def _projection(x, dim, prefix, activation):
+    """The common ending of N1 and N2 (Sec. 3.2): BatchNormalization -> Flatten -> Dense."""
+    x = keras.layers.BatchNormalization(name=f"{prefix}_bn")(x)
+    x = keras.layers.Flatten(name=f"{prefix}_flatten")(x)
+    return keras.layers.Dense(dim, activation=activation, name=f"{prefix}_dense")(x)
+
+
+def _input_map(trunk, target_shape, blocks, prefix):
+    """Baseline "criss-cross before N2": N1's trunk as an image the other N2 can take (ours)."""
+    x = keras.layers.Conv2D(target_shape[-1], 1, name=f"{prefix}_to_map")(trunk)
+    return keras.layers.UpSampling2D(2 ** blocks, interpolation="bilinear", name=f"{prefix}_upsample")(x)
+
+
+def _head(x, units, classes, prefix, activation):
+    """Sec. 3.2.2: Dense 1024 -> Dense 1024 -> Dense classes (logits O_k)."""
+    for i, u in enumerate(units, 1):
+        x = keras.layers.Dense(u, activation=activation, name=f"{prefix}_dense{i}")(x)
+    return keras.layers.Dense(classes, name=f"{prefix}_logits")(x)
+
+
+def build(include_top: bool = True, weights=None, classes: Optional[int] = None, variant: str = "default",
+          name: Optional[str] = None, class_names=None, **kwargs) -> keras.Model:
+    """Build ParallelNet (or a Table 1 variant) as a functional Keras model.
+
+    ``weights``: None or a path to a whole-model ``.weights.h5`` file; ``"imagenet"`` is accepted
+    as shorthand for ``backbone_weights="imagenet"``. ``classes`` defaults to ``len(class_names)``
+    (4: :data:`CLASS_NAMES`). ``variant`` picks a :data:`VARIANTS` entry; keyword arguments
+    (see :data:`DEFAULTS`) override it: ``speech_backbone``/``image_backbone`` (any
+    :mod:`zoo.backbones` family), ``backbone_weights`` (None, "imagenet", a (speech, image) pair of
+    paths or a dict), ``backbone_kwargs`` (to the keras.applications constructor),
+    ``criss_cross`` ("after", "before", "both"), ``modalities``, ``speech_shape``,
+    ``image_shape``, ``fusion_dim``, ``n1_filters``, ``head_units``, ``trainable_backbones``,
+    ``preprocess_image``, ``fusion_initializer``. With ``include_top=False`` the model returns
+    ``[F_s, F_i, F_mul]`` (bimodal) or ``F`` (unimodal).
+    """
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown variant {variant!r}; choose one of {sorted(VARIANTS)}")
+    unknown = set(kwargs) - set(DEFAULTS)
+    if unknown:
+        raise TypeError(f"build() got unknown arguments {sorted(unknown)}; known: {sorted(DEFAULTS)}")
+    cfg = {**DEFAULTS, **VARIANTS[variant], **kwargs}
+    if weights == "imagenet":
+        cfg["backbone_weights"], weights = "imagenet", None
+
+    class_names = tuple(class_names) if class_names is not None else None
+    if classes is None:
+        classes = len(class_names) if class_names else len(CLASS_NAMES)
+    if class_names is None and classes == len(CLASS_NAMES):
+        class_names = CLASS_NAMES
+    if class_names is not None and len(class_names) != classes:
+        raise ValueError(f"classes={classes} but {len(class_names)} class_names {class_names}")
+    if classes < 2:
+        raise ValueError(f"classes must be >= 2, got {classes}")
+
+    modalities = tuple(cfg["modalities"])
+    if not modalities or len(set(modalities)) != len(modalities) or set(modalities) - set(MODALITIES):
+        raise ValueError(f"modalities must be a non-empty subset of {MODALITIES}, got {modalities}")
+    modalities = tuple(m for m in MODALITIES if m in modalities)
+    crossing = cfg["criss_cross"]
+    if crossing not in CRISS_CROSS:
+        raise ValueError(f"criss_cross must be one of {CRISS_CROSS}, got {crossing!r}")
+    bimodal = len(modalities) == 2
+    act, dim = cfg["activation"], int(cfg["fusion_dim"])
+    filters = tuple(int(f) for f in cfg["n1_filters"])
+    shapes = {"speech": tuple(cfg["speech_shape"]), "image": tuple(cfg["image_shape"])}
+    if shapes["image"][-1] != 3:
+        raise ValueError(f"image_shape must have 3 channels, got {shapes['image']}")
+    family = {"speech": cfg["speech_backbone"], "image": cfg["image_backbone"]}
+    bb_weights = _backbone_weights_for(cfg["backbone_weights"], modalities)
+    before = bimodal and crossing in ("before", "both")
+    after = not bimodal or crossing in ("after", "both")
+    if before:
+        for m in modalities:
+            if any(side % 2 ** len(filters) for side in shapes[m][:2]):
+                raise ValueError(f"criss_cross={crossing!r} needs {m} sides divisible by "
+                                 f"{2 ** len(filters)}, got {shapes[m]}")
+        if shapes["speech"][:2] != shapes["image"][:2]:
+            raise ValueError("criss_cross before N2 needs speech and image of the same height and width")
+
+    inputs = {m: keras.Input(shapes[m], name=m) for m in modalities}
+    n1_trunk = {m: _n1_trunk(inputs[m], filters, f"n1_{m}", act) for m in modalities}
+    n2_input = {}
+    if "speech" in modalities:  # Sec. 3.2.1: "a convolution layer having three filters of size (1, 1)"
+        n2_input["speech"] = keras.layers.Conv2D(3, 1, name="speech_to_rgb")(inputs["speech"])
+    if "image" in modalities:
+        n2_input["image"] = inputs["image"]
+        if cfg["preprocess_image"]:
+            n2_input["image"] = _backbones.BackbonePreprocessing(
+                family["image"], name="image_preprocess")(n2_input["image"])
+    if before:
+        other = {"speech": "image", "image": "speech"}
+        maps = {m: _input_map(n1_trunk[m], n2_input[other[m]].shape[1:], len(filters), f"n1_{m}")
+                for m in modalities}
+        n2_input = {m: keras.layers.Add(name=f"n2_{m}_input")([n2_input[m], maps[other[m]]])
+                    for m in modalities}
+
+    n2 = {}
+    for m in modalities:
+        backbone = _backbones.vision_backbone(
+            family[m], n2_input[m].shape[1:], weights=bb_weights[m], include_top=False,
+            name=f"n2_{m}", **(cfg["backbone_kwargs"] or {}))
+        backbone.trainable = bool(cfg["trainable_backbones"])
+        n2[m] = _projection(backbone(n2_input[m]), dim, f"n2_{m}", act)
+
+    if bimodal:
+        if after:  # Eq. 1 (text reading): F_i = N1_i + N2_s, F_s = N1_s + N2_i
+            n1 = {m: _projection(n1_trunk[m], dim, f"n1_{m}", act) for m in modalities}
+            f_speech = keras.layers.Add(name="f_speech")([n1["speech"], n2["image"]])
+            f_image = keras.layers.Add(name="f_image")([n1["image"], n2["speech"]])
+        else:  # criss-cross before N2 only: N1_i went into N2_s, N1_s into N2_i
+            f_speech = keras.layers.Identity(name="f_speech")(n2["image"])
+            f_image = keras.layers.Identity(name="f_image")(n2["speech"])
+        f_mul = keras.layers.Multiply(name="f_mul")([f_image, f_speech])
+        features = [f_speech, f_image, f_mul]
+    else:
+        m = modalities[0]
+        n1 = _projection(n1_trunk[m], dim, f"n1_{m}", act)
+        features = [keras.layers.Add(name=f"f_{m}")([n1, n2[m]])]
+
+    model_name = name or ("parallelnet" if variant == "default" else f"parallelnet_{variant}")
+    model_inputs = [inputs[m] for m in modalities]
+    if not include_top:
+        model = keras.Model(model_inputs, features if bimodal else features[0], name=model_name)
+    else:
+        head_units = tuple(int(u) for u in cfg["head_units"])
+        prefixes = ["speech_head", "image_head", "mul_head"] if bimodal else [f"{modalities[0]}_head"]
+        logits = [_head(f, head_units, classes, p, act) for f, p in zip(features, prefixes)]
+        if bimodal:  # Eq. 2
+            fused = SoftmaxWeightedFusion(weights_initializer=cfg["fusion_initializer"],
+                                          name="late_fusion")(logits)
+        else:
+            fused = logits[0]
+        output = keras.layers.Activation("softmax", dtype="float32", name="emotion")(fused)
+        model = keras.Model(model_inputs, output, name=model_name)
+    if weights is not None:
+        path = os.fspath(weights)
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"ParallelNet weights file {path!r} does not exist")
+        model.load_weights(path)
+    model.class_names = class_names
+    return model
+
+
+def fusion_weights(model: keras.Model) -> np.ndarray:
+    """softmax(w) of the model's late-fusion layer (Eq. 2), order (speech, image, mul)."""
+    for layer in model.layers:
+        if isinstance(layer, SoftmaxWeightedFusion):
+            return layer.fusion_weights
+    raise ValueError(f"model {model.name!r} has no SoftmaxWeightedFusion layer (unimodal or include_top=False?)")
+
+
+RECIPE = Recipe(
+    optimizer="Adam",
+    optimizer_options={"learning_rate": 8e-6},
+    loss="focal_ce",  # zoo.losses.FocalCrossEntropy(): 1.0 focal (γ=2, α=0.25 Keras default) + 0.5 CE
+    batch_size=64,
+    epochs=30,
+    features={"speech": FeatureSpec("logmel_image"), "image": FeatureSpec("image")},
+    label_set=CLASS_NAMES,
+    callbacks=(("EarlyStopping", {"monitor": "val_loss", "patience": 5}),
+               ("ReduceLROnPlateau", {"monitor": "val_loss", "patience": 2})),
+    protocol="random",
+    corpus="sier",
+    metrics=("overall_accuracy", "macro_f1", "cohen_kappa"),
+    notes=("Sec. 4.2: batch 64, Adam lr 8e-6, ReLU, up to 30 epochs (converged in 18-23), loss 1.0 x "
+           "categorical focal + 0.5 x categorical CE (γ=2; α not stated, Keras default 0.25), "
+           "EarlyStopping patience 5, ReduceLROnPlateau patience 2 (factor not stated, Keras 0.1). "
+           "'Train-test split of 70-30, 5-fold cross-validation': read as protocol 'random' with "
+           "test=0.3, allow_speaker_leakage=True, repeated over 5 seeds. "
+           "Metrics: accuracy, macro F1, Cohen's kappa."),
+)
+
+_CITATION = ("P. Kumar, S. Malik, B. Raman. Interpretable Multimodal Emotion Recognition using Hybrid "
+             "Fusion of Speech and Image Data. Pattern Recognition Letters (2022) / Multimedia Tools and "
+             "Applications (2023).")
+_URL = "https://github.com/MIntelligence-Group/SpeechImg_EmoRec"
+
+
+def _paper(accuracy: float, what: str) -> Paper:
+    return Paper(
+        citation=_CITATION, short="ParallelNet", dataset="IIT-R SIER (4 classes, 80,893 samples)",
+        protocol="random 70/30, 5 folds", reported={"overall_accuracy": accuracy},
+        paper_names={"overall_accuracy": "Accuracy"},
+        metric_notes=(f"{what}. Table 1 gives validation accuracies; macro F1 and Cohen's kappa were "
+                      "'analysed' but no values are printed. Table 2 (not mapped): 89.68 % 3-class "
+                      "sentiment accuracy on B-T4SA."),
+        url=_URL)
+
+
+PAPER = _paper(0.8329, "Abstract, Sec. 5.1 and Table 1: ParallelNet 83.29 % accuracy")
+PAPER_VARIANTS = {
+    "default": PAPER,
+    "speech_only": _paper(0.6017, "Table 1: SER only 60.17 %"),
+    "image_only": _paper(0.6693, "Table 1: IER only 66.93 %"),
+    "baseline1": _paper(0.6393, "Table 1: Baseline 1 63.93 %"),
+    "baseline2": _paper(0.6181, "Table 1: Baseline 2 61.81 %"),
+    "baseline3": _paper(0.6770, "Table 1: Baseline 3 67.70 %"),
+}
