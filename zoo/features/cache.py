@@ -1,0 +1,172 @@
+"""Content-addressed on-disk feature cache.
+
+``FeatureCache(root).get_or_compute(extractor, record)`` returns the extractor's array for
+the record, computing it once. The key is the sha256 of
+
+* the source content: the bytes of ``extractor.source_path(record)`` (audio, image,
+  video file) or the text of ``extractor.source_text(record)`` (transcripts), plus
+  ``extractor.source_extras(record)`` when defined (e.g. a video's start/end times),
+* ``extractor.config()`` (every parameter that changes the output),
+* the versions of the libraries named in ``extractor.libraries``,
+
+so moving or renaming a corpus keeps its entries, and any change of content, parameters
+or library versions gives a new entry. File digests are memoised per process by
+(path, size, mtime, inode).
+
+Entries live at ``root/<extractor name>/<key[:2]>/<key>.npy``: a plain ``.npy`` file
+followed by a 38-byte trailer (``b"ZOOSUM"`` + sha256 of everything before it).
+``np.load(path)`` still reads it; the cache checks the trailer, so a truncated or
+corrupted entry is detected, recomputed and counted in ``stats.recomputed``. Entries are
+written to a temporary file in the same folder and moved into place with ``os.replace``
+(atomic): an exception while computing or writing leaves no file behind.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import importlib.metadata
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Dict, Iterable, Tuple
+
+import numpy as np
+
+from .base import FeatureError
+
+CACHE_FORMAT = 1
+_MAGIC = b"ZOOSUM"
+_TRAILER = len(_MAGIC) + 32
+
+
+@functools.lru_cache(maxsize=None)
+def library_version(distribution: str) -> str:
+    """Installed version of a distribution (``"absent"`` when not installed)."""
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return "absent"
+
+
+def library_versions(distributions: Iterable[str]) -> Dict[str, str]:
+    return {name: library_version(name) for name in sorted(set(distributions))}
+
+
+@dataclasses.dataclass
+class CacheStats:
+    """Counts since the cache object was made: hits, misses (computed), recomputed (corrupt entries)."""
+
+    hits: int = 0
+    misses: int = 0
+    recomputed: int = 0
+
+
+class FeatureCache:
+    """Reusable ``.npy`` entries keyed by source content + extractor config + library versions."""
+
+    def __init__(self, root):
+        self.root = Path(root)
+        self.stats = CacheStats()
+        self._digests: Dict[str, Tuple[Tuple[int, int, int], str]] = {}
+
+    # -- keys -----------------------------------------------------------------------
+    def file_digest(self, path) -> str:
+        """sha256 of a file's bytes, memoised by (size, mtime_ns, inode)."""
+        path = os.fspath(path)
+        try:
+            st = os.stat(path)
+        except OSError as error:
+            raise FeatureError(path, f"cannot read source file ({error.strerror})") from error
+        stamp = (st.st_size, st.st_mtime_ns, st.st_ino)
+        memo = self._digests.get(path)
+        if memo is not None and memo[0] == stamp:
+            return memo[1]
+        digest = hashlib.sha256()
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+        self._digests[path] = (stamp, digest.hexdigest())
+        return digest.hexdigest()
+
+    def source_digest(self, extractor, record) -> str:
+        if hasattr(extractor, "source_text"):
+            return "text:" + hashlib.sha256(extractor.source_text(record).encode("utf-8")).hexdigest()
+        path = extractor.source_path(record)
+        if path is None:
+            raise FeatureError(record.utterance_id, f"{extractor.name}: record has no source file")
+        return "file:" + self.file_digest(path)
+
+    def key(self, extractor, record) -> str:
+        extras = extractor.source_extras(record) if hasattr(extractor, "source_extras") else None
+        payload = {
+            "format": CACHE_FORMAT,
+            "extractor": extractor.name,
+            "config": extractor.config(),
+            "source": self.source_digest(extractor, record),
+            "extras": extras,
+            "versions": library_versions(getattr(extractor, "libraries", ("numpy",))),
+        }
+        blob = json.dumps(payload, sort_keys=True, default=str).encode("utf-8")
+        return hashlib.sha256(blob).hexdigest()
+
+    def path(self, extractor, record) -> Path:
+        key = self.key(extractor, record)
+        return self.root / extractor.name / key[:2] / f"{key}.npy"
+
+    # -- entries --------------------------------------------------------------------
+    def get_or_compute(self, extractor, record) -> np.ndarray:
+        """The cached array for (extractor, record); computed and stored on a miss."""
+        entry = self.path(extractor, record)
+        if entry.exists():
+            array = self._read(entry)
+            if array is not None:
+                self.stats.hits += 1
+                return array
+            self.stats.recomputed += 1
+        else:
+            self.stats.misses += 1
+        array = np.asarray(extractor.extract(record))
+        self._write(entry, array)
+        return array
+
+    def _read(self, entry: Path):
+        """The stored array, or None when the entry is truncated or corrupt."""
+        try:
+            data = entry.read_bytes()
+        except OSError:
+            return None
+        body, trailer = data[:-_TRAILER], data[-_TRAILER:]
+        if len(data) <= _TRAILER or trailer[:len(_MAGIC)] != _MAGIC:
+            return None
+        if hashlib.sha256(body).digest() != trailer[len(_MAGIC):]:
+            return None
+        try:
+            return np.load(io.BytesIO(body), allow_pickle=False)
+        except Exception:
+            return None
+
+    def _write(self, entry: Path, array: np.ndarray) -> None:
+        buffer = io.BytesIO()
+        np.save(buffer, array, allow_pickle=False)
+        body = buffer.getvalue()
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{entry.stem[:16]}.", suffix=".tmp", dir=entry.parent)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(body)
+                f.write(_MAGIC + hashlib.sha256(body).digest())
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, entry)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+            raise
+
+    def __repr__(self) -> str:
+        return f"FeatureCache({str(self.root)!r}, {self.stats})"
