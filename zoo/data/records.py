@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from typing import Any, Optional
+from typing import Any, NamedTuple, Optional
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,3 +90,101 @@ class LoadReport:
             "skipped": dict(self.skipped),
             "examples": {k: list(v) for k, v in self.examples.items()},
         }
+
+
+class LoadResult(NamedTuple):
+    """What every loader returns: the records and the report of what was skipped."""
+
+    records: list
+    report: LoadReport
+
+
+class Problems:
+    """How a loader handles bad input: a counted skip by default, a CorpusError when strict.
+
+    ``bad(reason, path, problem, line)`` either raises ``CorpusError(path, problem, line)``
+    (``strict=True``) or records a skip under ``reason`` whose example names file, line
+    and problem. ``skip`` always just counts (for expected exclusions such as a class
+    outside the requested set, which are never errors).
+    """
+
+    def __init__(self, strict: bool = False, report: Optional[LoadReport] = None):
+        self.strict = bool(strict)
+        self.report = report if report is not None else LoadReport()
+
+    def bad(self, reason: str, path, problem: str, line: Optional[int] = None) -> None:
+        error = CorpusError(path, problem, line)
+        if self.strict:
+            raise error
+        self.report.skip(reason, str(error))
+
+    def skip(self, reason: str, example) -> None:
+        self.report.skip(reason, str(example))
+
+
+def read_audio_header(path) -> dict:
+    """Sample rate, channels, frames and duration from the file header (no decoding).
+
+    Raises ``CorpusError`` when the file cannot be opened as audio.
+    """
+    import soundfile  # local import: loaders only need it when probing audio
+
+    try:
+        info = soundfile.info(str(path))
+    except Exception as exc:  # soundfile raises RuntimeError / LibsndfileError
+        raise CorpusError(path, f"unreadable audio file ({exc})") from None
+    return {
+        "sample_rate": int(info.samplerate),
+        "channels": int(info.channels),
+        "frames": int(info.frames),
+        "duration": float(info.frames) / float(info.samplerate) if info.samplerate else 0.0,
+    }
+
+
+def require_dir(root, corpus: str, expected: str) -> str:
+    """``root`` as a string; ``CorpusError`` when it is missing or not a directory."""
+    import os
+
+    root = os.fspath(root)
+    if not os.path.exists(root):
+        raise CorpusError(root, f"{corpus} root does not exist (expected {expected})")
+    if not os.path.isdir(root):
+        raise CorpusError(root, f"{corpus} root is not a directory (expected {expected})")
+    return root
+
+
+def walk_files(root: str, suffixes, problems: "Problems") -> list:
+    """Sorted paths under ``root`` ending in one of ``suffixes`` (case-insensitive).
+
+    Stray ``._*`` AppleDouble files are counted as ``appledouble`` skips and left out.
+    """
+    import os
+
+    suffixes = tuple(s.lower() for s in suffixes)
+    found = []
+    for folder, dirs, files in os.walk(root):
+        dirs.sort()
+        for name in sorted(files):
+            if not name.lower().endswith(suffixes):
+                continue
+            if name.startswith("._"):
+                problems.skip("appledouble", os.path.join(folder, name))
+                continue
+            found.append(os.path.join(folder, name))
+    return found
+
+
+def audio_fields(path, default_rate: Optional[int], probe: bool, problems: "Problems"):
+    """``(sample_rate, extra)`` for a record: the corpus' documented rate, or the header's.
+
+    With ``probe`` the header is read (``extra`` gets channels and duration); an unreadable
+    file is a ``unreadable_audio`` problem and ``None`` is returned.
+    """
+    if not probe:
+        return default_rate, {}
+    try:
+        header = read_audio_header(path)
+    except CorpusError as err:
+        problems.bad("unreadable_audio", path, err.problem)
+        return None
+    return header["sample_rate"], {"channels": header["channels"], "duration": header["duration"]}

@@ -1,0 +1,92 @@
+"""CREMA-D, by file name (DATA.md §1): ``AudioWAV/1001_DFA_ANG_XX.wav``.
+
+Fields: actor (1001-1091), sentence (12 codes -> ``transcript``), emotion (ANG DIS FEA HAP
+NEU SAD), level (LO MD HI, XX unspecified). Speaker and session are ``cremad_<actor>``.
+Gender comes from the release's ``VideoDemographics.csv`` (``ActorID,Age,Sex,...``) when
+it sits in ``root`` (or next to ``AudioWAV``); without it ``gender`` is ``None``.
+``root`` is the repository folder (with ``AudioWAV/``) or the wav folder itself.
+
+Audio is 16 kHz (``probe_audio=True`` reads headers instead); no audio is decoded.
+
+Bad input: a missing root or one without CREMA-D-named wavs raises ``CorpusError``; a
+malformed file name, a malformed demographics row or an unreadable wav (when probing) is a
+counted skip (``strict=True`` raises); classes outside ``classes`` are counted as
+``excluded_class``; ``._*`` files as ``appledouble``.
+"""
+from __future__ import annotations
+
+import csv
+import os
+import re
+
+from .labels import CREMAD_EMOTIONS, CREMAD_LEVELS, CREMAD_SENTENCES, resolve_classes
+from .records import CorpusError, LoadResult, Problems, Record, audio_fields, require_dir, walk_files
+
+CORPUS = "cremad"
+SAMPLE_RATE = 16000
+_NAME = re.compile(r"^(\d{4})_([A-Z]{3})_([A-Z]{3})_([A-Z]{2})\.wav$")
+_LOOSE = re.compile(r"^\d{4}_[A-Za-z]{3}_[A-Za-z]{3}_", re.IGNORECASE)
+
+
+def label_set(classes="all") -> tuple:
+    names = resolve_classes(classes)
+    return names if names is not None else tuple(CREMAD_EMOTIONS.values())
+
+
+def _demographics(root: str, wav_dir: str, problems: Problems) -> dict:
+    """``{actor: "F"|"M"}`` from VideoDemographics.csv, or ``{}`` when absent."""
+    for folder in (root, os.path.dirname(wav_dir)):
+        path = os.path.join(folder, "VideoDemographics.csv")
+        if os.path.isfile(path):
+            break
+    else:
+        return {}
+    genders = {}
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh)
+        if not {"ActorID", "Sex"} <= set(reader.fieldnames or ()):
+            raise CorpusError(path, "VideoDemographics.csv needs ActorID and Sex columns")
+        for lineno, row in enumerate(reader, start=2):
+            sex = (row.get("Sex") or "").strip().lower()
+            if sex not in ("male", "female") or not (row.get("ActorID") or "").strip().isdigit():
+                problems.bad("malformed_demographics_row", path, f"bad ActorID/Sex {row}", lineno)
+                continue
+            genders[row["ActorID"].strip()] = "M" if sex == "male" else "F"
+    return genders
+
+
+def load(root, classes="all", strict: bool = False, probe_audio: bool = False) -> LoadResult:
+    """Read CREMA-D under ``root`` (``root/AudioWAV/*.wav`` or ``root/*.wav``)."""
+    root = require_dir(root, CORPUS, "AudioWAV/1001_DFA_ANG_XX.wav")
+    wav_dir = os.path.join(root, "AudioWAV") if os.path.isdir(os.path.join(root, "AudioWAV")) else root
+    keep = resolve_classes(classes)
+    problems = Problems(strict)
+    wavs = [p for p in walk_files(wav_dir, (".wav",), problems) if os.path.dirname(p) == wav_dir]
+    if not any(_LOOSE.match(os.path.basename(p)) for p in wavs):
+        raise CorpusError(root, "no CREMA-D-named wavs (e.g. AudioWAV/1001_DFA_ANG_XX.wav)")
+    genders = _demographics(root, wav_dir, problems)
+    records = []
+    for path in wavs:
+        name = os.path.basename(path)
+        m = _NAME.match(name)
+        if not m or m.group(2) not in CREMAD_SENTENCES or m.group(3) not in CREMAD_EMOTIONS \
+                or m.group(4) not in CREMAD_LEVELS:
+            problems.bad("malformed_filename", path, "expected AAAA_SSS_EEE_LL.wav with known codes")
+            continue
+        actor, sentence, code, level = m.groups()
+        label = CREMAD_EMOTIONS[code]
+        if keep is not None and label not in keep:
+            problems.skip("excluded_class", f"{path} ({label})")
+            continue
+        audio = audio_fields(path, SAMPLE_RATE, probe_audio, problems)
+        if audio is None:
+            continue
+        sample_rate, header = audio
+        speaker = f"{CORPUS}_{actor}"
+        records.append(Record(
+            utterance_id=os.path.splitext(name)[0], corpus=CORPUS, audio_path=path,
+            sample_rate=sample_rate, speaker=speaker, gender=genders.get(actor), session=speaker,
+            label=label, transcript=CREMAD_SENTENCES[sentence],
+            extra={"raw_code": code, "sentence": sentence, "level": level, **header},
+        ))
+    return LoadResult(records, problems.report)

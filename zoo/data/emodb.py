@@ -1,0 +1,75 @@
+"""EmoDB (Berlin Database of Emotional Speech), by file name (DATA.md §1).
+
+``wav/03a01Fa.wav``: characters 1-2 speaker (10 speakers), 3-5 text (a01..b10, the German
+sentence -> ``transcript``), 6 emotion (W anger, L boredom, E disgust, A fear,
+F happiness, T sadness, N neutral), 7 version. Male speakers 03 10 11 12 15, female
+08 09 13 14 16. Speaker and session are ``emodb_<NN>`` (the naming of the processed copy's
+``manifest.csv``). ``root`` is the corpus folder (with ``wav/``) or the wav folder itself.
+
+The release is 16 kHz; ``sample_rate`` says so unless ``probe_audio=True`` reads the header
+(processed copies differ, e.g. a 22,050 Hz copy). No audio is decoded.
+
+Bad input: a missing root or one without EmoDB-named wavs raises ``CorpusError``; a wav
+whose name does not follow the code, or an unknown speaker, is a counted skip
+(``malformed_filename``, ``strict=True`` raises); classes outside ``classes`` are counted
+as ``excluded_class``; ``._*`` files as ``appledouble``.
+"""
+from __future__ import annotations
+
+import os
+import re
+
+from .labels import EMODB_EMOTIONS, EMODB_FEMALE, EMODB_MALE, EMODB_TEXTS, resolve_classes
+from .records import CorpusError, LoadResult, Problems, Record, audio_fields, require_dir, walk_files
+
+CORPUS = "emodb"
+SAMPLE_RATE = 16000
+SPEAKER_AGES = {"03": 31, "08": 34, "09": 21, "10": 32, "11": 26,
+                "12": 30, "13": 32, "14": 35, "15": 25, "16": 31}
+_NAME = re.compile(r"^(\d{2})([ab]\d{2})([A-Z])([a-z])\.wav$")
+_LOOSE = re.compile(r"^\d{2}[ab]\d{2}[A-Za-z][a-z]\.wav$", re.IGNORECASE)
+
+
+def label_set(classes="all") -> tuple:
+    names = resolve_classes(classes)
+    return names if names is not None else tuple(EMODB_EMOTIONS.values())
+
+
+def load(root, classes="all", strict: bool = False, probe_audio: bool = False) -> LoadResult:
+    """Read EmoDB under ``root`` (``root/wav/*.wav`` or ``root/*.wav``)."""
+    root = require_dir(root, CORPUS, "wav/03a01Fa.wav")
+    wav_dir = os.path.join(root, "wav") if os.path.isdir(os.path.join(root, "wav")) else root
+    keep = resolve_classes(classes)
+    problems = Problems(strict)
+    wavs = [p for p in walk_files(wav_dir, (".wav",), problems) if os.path.dirname(p) == wav_dir]
+    if not any(_LOOSE.match(os.path.basename(p)) for p in wavs):
+        raise CorpusError(root, "no EmoDB-named wavs (e.g. wav/03a01Fa.wav): not an EmoDB root")
+    records = []
+    for path in wavs:
+        name = os.path.basename(path)
+        m = _NAME.match(name)
+        if not m or m.group(3) not in EMODB_EMOTIONS:
+            problems.bad("malformed_filename", path, "expected SSTTTEV.wav with E in W L E A F T N")
+            continue
+        speaker_code, text_id, code, version = m.groups()
+        if speaker_code not in SPEAKER_AGES:
+            problems.bad("malformed_filename", path, f"unknown EmoDB speaker {speaker_code!r}")
+            continue
+        label = EMODB_EMOTIONS[code]
+        if keep is not None and label not in keep:
+            problems.skip("excluded_class", f"{path} ({label})")
+            continue
+        audio = audio_fields(path, SAMPLE_RATE, probe_audio, problems)
+        if audio is None:
+            continue
+        sample_rate, header = audio
+        speaker = f"{CORPUS}_{speaker_code}"
+        records.append(Record(
+            utterance_id=os.path.splitext(name)[0], corpus=CORPUS, audio_path=path,
+            sample_rate=sample_rate, speaker=speaker,
+            gender="M" if speaker_code in EMODB_MALE else "F" if speaker_code in EMODB_FEMALE else None,
+            session=speaker, label=label, transcript=EMODB_TEXTS.get(text_id),
+            extra={"raw_code": code, "text_id": text_id, "version": version,
+                   "age": SPEAKER_AGES[speaker_code], **header},
+        ))
+    return LoadResult(records, problems.report)
