@@ -14,6 +14,7 @@ feature that comes out with NaN/inf values.
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Optional, Tuple
 
 import numpy as np
@@ -39,7 +40,9 @@ def decode(path: str) -> Tuple[np.ndarray, int]:
         try:
             import librosa
 
-            samples, rate = librosa.load(path, sr=None, mono=False)
+            with warnings.catch_warnings():  # librosa warns that it falls back to audioread
+                warnings.simplefilter("ignore")
+                samples, rate = librosa.load(path, sr=None, mono=False)
         except Exception:
             raise FeatureError(path, f"cannot decode audio ({sf_error})") from sf_error
         samples = np.atleast_2d(samples).T  # librosa gives (channels, n)
