@@ -20,9 +20,10 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-import socket
 import threading
 import urllib.parse
+import urllib.request
+import warnings
 from typing import Callable, Optional
 
 import keras
@@ -146,22 +147,22 @@ def _cached_file(fname: str) -> Optional[str]:
 
 
 def _can_reach(url: str, timeout: float = PROBE_TIMEOUT_S) -> bool:
-    """True when a TCP connection to the URL's host opens within ``timeout`` seconds.
+    """True when an HTTP HEAD request for ``url`` answers with a status below 400 within
+    ``timeout`` seconds (urllib, like Keras' own downloader, so the same proxy settings apply).
 
-    Run in a daemon thread so that a hanging DNS lookup (which has no timeout of its own)
-    cannot stall the caller either.
+    A bare TCP connect is not enough (sandboxes and captive proxies accept any connection); the
+    request runs in a daemon thread so that a hanging DNS lookup or a silent server cannot stall
+    the caller beyond ``timeout + 0.5`` seconds.
     """
     if os.environ.get("ZOO_OFFLINE", "").strip() not in ("", "0"):
         return False
-    parts = urllib.parse.urlsplit(url)
-    port = parts.port or (443 if parts.scheme == "https" else 80)
     result = []
 
     def probe():
         try:
-            with socket.create_connection((parts.hostname, port), timeout=timeout):
-                result.append(True)
-        except OSError:
+            with urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=timeout) as reply:
+                result.append(reply.status < 400)
+        except Exception:  # URLError, HTTPError, ssl errors, socket timeouts: all mean "no"
             result.append(False)
 
     thread = threading.Thread(target=probe, daemon=True)
@@ -176,6 +177,23 @@ def _unavailable_message(family: str, fname: str, url: str, why: str) -> str:
             f"Download {url} on a machine with internet access and pass the file's path, "
             f"e.g. weights=\"/path/to/{fname}\" (or copy it to {cache}), "
             f"or build with weights=None.")
+
+
+def _load_weights_strictly(model: keras.Model, path: str, what: str) -> None:
+    """``model.load_weights(path)``, but a file that does not fit is an error: Keras 3 only
+    warns ("Skipping ... no matching group") and keeps fresh weights for what it skipped."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            model.load_weights(path)
+        except Exception as error:
+            raise ValueError(f"{path}: cannot load into {what}: {error}") from error
+    skipped = [str(w.message) for w in caught
+               if any(k in str(w.message) for k in ("Skipping", "mismatch", "did not match", "freshly-initialized"))]
+    if skipped:
+        raise ValueError(f"{path}: does not fit {what}; Keras skipped parts of it: {skipped[0]}")
+    for w in caught:  # re-emit the harmless ones
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
 def vision_backbone(family: str, input_shape, weights=None, include_top: bool = False,
@@ -219,11 +237,8 @@ def vision_backbone(family: str, input_shape, weights=None, include_top: bool = 
             raise FileNotFoundError(f"{spec.constructor} weights file {path!r} does not exist "
                                     "(weights must be None, 'imagenet' or a path to a weights file)")
         model = constructor(weights=None, **options)
-        try:
-            model.load_weights(path)
-        except Exception as error:
-            raise ValueError(f"{path}: cannot load into {spec.constructor}(include_top={include_top}, "
-                             f"input_shape={input_shape}): {error}") from error
+        _load_weights_strictly(model, path, f"{spec.constructor}(include_top={include_top}, "
+                                            f"input_shape={input_shape})")
     if name is not None and name != model.name:
         model = keras.Model(model.input, model.output, name=name)
     return model
