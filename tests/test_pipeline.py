@@ -1,0 +1,258 @@
+"""tf.data pipeline on hand-made records with small fake extractors (exact padding, masks,
+shapes, bucketing, shuffling, targets, NaN checks, chunking, class weights)."""
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from zoo import pipeline
+from zoo.data.protocols import Fold
+from zoo.data.records import Record
+from zoo.features.base import Extractor, FeatureError
+
+LABELS = ("angry", "happy", "sad", "neutral")
+
+
+class Frames(Extractor):
+    """(n, dim) float frames, all non-zero: value = 100 * record number + frame + 1."""
+
+    name = "frames"
+
+    def __init__(self, dim=2):
+        self.dim = dim
+
+    @property
+    def shape(self):
+        return (None, self.dim)
+
+    def config(self):
+        return {"dim": self.dim}
+
+    def extract(self, record):
+        if record.extra.get("broken"):
+            raise FeatureError(record.audio_path, "cannot decode")
+        n, k = record.extra["n"], record.extra["k"]
+        x = np.repeat(100.0 * k + np.arange(1, n + 1, dtype=np.float64)[:, None], self.dim, axis=1)
+        if record.extra.get("nan"):
+            x[0, 0] = np.nan
+        return x
+
+
+class Tokens(Extractor):
+    name, dtype = "tokens", "int32"
+
+    @property
+    def shape(self):
+        return (None,)
+
+    def config(self):
+        return {}
+
+    def extract(self, record):
+        return np.arange(1, record.extra["tokens"] + 1)
+
+
+class Fixed(Extractor):
+    name = "fixed"
+
+    @property
+    def shape(self):
+        return (4,)
+
+    def config(self):
+        return {}
+
+    def extract(self, record):
+        return np.full(4, record.extra["k"], dtype=np.float32)
+
+
+def rec(k, n=3, label="angry", tokens=2, **extra):
+    return Record(utterance_id=f"utt{k:03d}", corpus="toy", audio_path=f"/toy/utt{k:03d}.wav",
+                  speaker=f"spk{k % 3}", session="S1", label=label, valence=0.1 * k, arousal=-0.1 * k,
+                  extra={"n": n, "k": k, "tokens": tokens, **extra})
+
+
+def batches(ds):
+    return [tuple(t.numpy() if hasattr(t, "numpy") else {k: v.numpy() for k, v in t.items()} for t in b)
+            for b in ds]
+
+
+def test_padded_batch_values_and_masks_exact():
+    records = [rec(0, n=2), rec(1, n=5), rec(2, n=3)]
+    ds = pipeline.make_dataset(records, LABELS, extractors={"seq": Frames()}, batch_size=3)
+    ((inputs, y),) = batches(ds)
+    x = inputs["seq"]
+    assert x.shape == (3, 5, 2) and x.dtype == np.float32
+    expected = np.zeros((3, 5, 2), np.float32)
+    for row, (k, n) in enumerate([(0, 2), (1, 5), (2, 3)]):
+        expected[row, :n] = (100 * k + np.arange(1, n + 1))[:, None]
+    np.testing.assert_array_equal(x, expected)
+    mask = np.any(x != 0, axis=-1)
+    np.testing.assert_array_equal(mask, [[1, 1, 0, 0, 0], [1, 1, 1, 1, 1], [1, 1, 1, 0, 0]])
+    np.testing.assert_array_equal(y, [0, 0, 0])
+
+
+def test_multi_input_keys_dtypes_static_shapes():
+    records = [rec(k, n=2 + k, tokens=1 + k, label=LABELS[k % 4]) for k in range(5)]
+    table = pipeline.compute_features(records, {"seq": Frames(3), "text": Tokens(), "hsf": Fixed()})
+    ds = pipeline.make_dataset(table, LABELS, batch_size=2)
+    inputs_spec, y_spec = ds.element_spec
+    assert set(inputs_spec) == {"seq", "text", "hsf"}
+    assert inputs_spec["seq"].shape.as_list() == [None, None, 3] and inputs_spec["seq"].dtype == tf.float32
+    assert inputs_spec["text"].shape.as_list() == [None, None] and inputs_spec["text"].dtype == tf.int32
+    assert inputs_spec["hsf"].shape.as_list() == [None, 4] and inputs_spec["hsf"].dtype == tf.float32
+    assert y_spec.shape.as_list() == [None] and y_spec.dtype == tf.int32
+    first = batches(ds)[0][0]
+    np.testing.assert_array_equal(first["text"], [[1, 0], [1, 2]])  # token padding is 0
+    np.testing.assert_array_equal(first["hsf"], [[0] * 4, [1] * 4])
+    # pad_to and drop_remainder make the shapes fully static
+    fixed = pipeline.make_dataset(table, LABELS, batch_size=2, pad_to={"seq": 8, "text": 6}, drop_remainder=True)
+    assert fixed.element_spec[0]["seq"].shape.as_list() == [2, 8, 3]
+    assert fixed.element_spec[0]["text"].shape.as_list() == [2, 6]
+    assert len(batches(fixed)) == 2  # 5 records, the last partial batch dropped
+    with pytest.raises(ValueError, match="utt004"):  # 6 frames > pad_to 5
+        pipeline.make_dataset(table, LABELS, pad_to={"seq": 5})
+    cut = pipeline.make_dataset(table, LABELS, batch_size=5, truncate={"seq": 3})
+    assert batches(cut)[0][0]["seq"].shape == (5, 3, 3)
+
+
+def test_bucketing_groups_similar_lengths():
+    lengths = [2, 40, 3, 41, 4, 42, 5, 43, 6, 44]
+    table = pipeline.compute_features([rec(k, n=n) for k, n in enumerate(lengths)], {"seq": Frames()})
+    ds = pipeline.make_dataset(table, LABELS, batch_size=2, shuffle=True, seed=1, bucket_boundaries=[10])
+    seen = []
+    for inputs, _ in batches(ds):
+        batch_lengths = np.any(inputs["seq"] != 0, axis=-1).sum(axis=1)
+        assert (batch_lengths < 10).all() or (batch_lengths >= 10).all(), batch_lengths
+        assert inputs["seq"].shape[1] == batch_lengths.max()  # padded to the bucket's batch max
+        seen.extend(batch_lengths.tolist())
+    assert sorted(seen) == sorted(lengths)
+    auto = pipeline.make_dataset(table, LABELS, batch_size=5, bucket_boundaries="auto")
+    widths = sorted(b[0]["seq"].shape[1] for b in batches(auto))
+    assert widths == [6, 44]  # short and long utterances never share a batch
+
+
+def order(ds):
+    return [int(v) for inputs, _ in batches(ds) for v in inputs["hsf"][:, 0]]
+
+
+def test_seeded_shuffle_is_deterministic():
+    table = pipeline.compute_features([rec(k) for k in range(12)], {"hsf": Fixed()})
+    make = lambda **kw: pipeline.make_dataset(table, LABELS, batch_size=4, shuffle=True, **kw)
+    assert order(pipeline.make_dataset(table, LABELS, batch_size=4)) == list(range(12))
+    a, b, c = order(make(seed=3)), order(make(seed=3)), order(make(seed=4))
+    assert a == b and a != c and sorted(a) == list(range(12))
+    ds = make(seed=3)
+    assert order(ds) != order(ds)  # epoch=None reshuffles on every iteration
+    # epoch mode: order is a function of (seed, epoch); works with a tensor epoch in flat_map
+    e0, e0_again, e1 = order(make(seed=3, epoch=0)), order(make(seed=3, epoch=0)), order(make(seed=3, epoch=1))
+    assert e0 == e0_again and e0 != e1
+    stream = tf.data.Dataset.range(0, 2).flat_map(lambda e: make(seed=3, epoch=e, prefetch=False))
+    assert order(stream) == e0 + e1
+
+
+def test_label_ids_and_label_outside_set():
+    records = [rec(0, label="sad"), rec(1, label="angry"), rec(2, label="neutral"), rec(3, label="happy")]
+    ((_, y),) = batches(pipeline.make_dataset(records, LABELS, extractors={"hsf": Fixed()}, batch_size=4))
+    np.testing.assert_array_equal(y, [2, 0, 3, 1])
+    bad = records + [rec(4, label="fearful")]
+    with pytest.raises(ValueError, match="utt004.*fearful"):
+        pipeline.make_dataset(bad, LABELS, extractors={"hsf": Fixed()})
+
+
+def test_non_finite_and_feature_errors_raise_or_are_counted():
+    records = [rec(0), rec(1, nan=True), rec(2, broken=True), rec(3)]
+    with pytest.raises(FeatureError, match="utt001.*non-finite"):
+        pipeline.compute_features(records[:2], {"seq": Frames()})
+    with pytest.raises(FeatureError, match="cannot decode"):
+        pipeline.compute_features(records[2:], {"seq": Frames()})
+    table = pipeline.compute_features(records, {"seq": Frames(), "hsf": Fixed()}, on_error="skip")
+    assert [r.utterance_id for r in table.records] == ["utt000", "utt003"]
+    assert table.report.total_skipped == 2
+    assert table.report.skipped == {"non-finite values (seq)": 1, "feature error (seq)": 1}
+    assert table.report.examples["feature error (seq)"][0].startswith("utt002")
+
+
+def test_contract_violations_and_cache_duck_typing():
+    class Wrong(Fixed):
+        def extract(self, record):
+            return np.zeros(5)
+
+    with pytest.raises(ValueError, match="utt000.*shape"):
+        pipeline.compute_features([rec(0)], {"hsf": Wrong()})
+
+    class CountingCache:
+        def __init__(self):
+            self.calls = []
+
+        def get_or_compute(self, extractor, record):
+            self.calls.append((extractor.name, record.utterance_id))
+            return extractor.extract(record)
+
+    cache = CountingCache()
+    pipeline.compute_features([rec(0), rec(1)], {"seq": Frames(), "hsf": Fixed()}, cache=cache)
+    assert cache.calls == [("frames", "utt000"), ("fixed", "utt000"), ("frames", "utt001"), ("fixed", "utt001")]
+
+
+def test_regression_targets():
+    records = [rec(k) for k in range(3)]
+    ds = pipeline.make_dataset(records, extractors={"hsf": Fixed()}, targets=("valence",), batch_size=3)
+    assert ds.element_spec[1].dtype == tf.float32
+    ((_, y),) = batches(ds)
+    np.testing.assert_allclose(y, [0.0, 0.1, 0.2], atol=1e-7)
+    ds = pipeline.make_dataset(records, extractors={"hsf": Fixed()}, targets=("valence", "arousal"), batch_size=3)
+    ((_, y),) = batches(ds)
+    assert set(y) == {"valence", "arousal"}
+    np.testing.assert_allclose(y["arousal"], [0.0, -0.1, -0.2], atol=1e-7)
+    with pytest.raises(ValueError, match="utt009.*dominance"):
+        pipeline.make_dataset([rec(9)], extractors={"hsf": Fixed()}, targets=("dominance",))
+
+
+def test_chunking_counts_and_content():
+    records = [rec(0, n=5), rec(1, n=12), rec(2, n=30)]
+    table = pipeline.compute_features(records, {"seq": Frames()})
+    chunks = pipeline.chunk_table(table, length=10, overlap=4)  # hop 6
+    # 5 frames: too short, dropped; 12: one window (0..10); 30: windows at 0, 6, 12, 18
+    np.testing.assert_array_equal(chunks.utterance_index, [1, 2, 2, 2, 2])
+    assert chunks.report.skipped == {"shorter than chunk length 10": 1}
+    np.testing.assert_array_equal(chunks.features["seq"][2][:, 0], 200 + np.arange(7, 17))
+    tail = pipeline.chunk_table(table, length=10, overlap=4, keep_tail=True, drop_short=False)
+    np.testing.assert_array_equal(tail.utterance_index, [0, 1, 1, 2, 2, 2, 2, 2])
+    np.testing.assert_array_equal(tail.features["seq"][0][5:], 0)  # short one zero-padded
+    np.testing.assert_array_equal(tail.features["seq"][2][:, 0], 100 + np.arange(3, 13))  # end-aligned
+    ds = pipeline.make_dataset(table, LABELS, batch_size=8, chunking=(10, 4))
+    ((inputs, y),) = batches(ds)
+    assert ds.element_spec[0]["seq"].shape.as_list() == [None, 10, 2] and inputs["seq"].shape == (5, 10, 2)
+
+
+def test_average_chunk_posteriors_by_hand():
+    posteriors = [[0.8, 0.2], [0.6, 0.4], [0.1, 0.9], [0.3, 0.7], [0.2, 0.8]]
+    out = pipeline.average_chunk_posteriors(posteriors, [0, 0, 2, 2, 2], n_utterances=4)
+    np.testing.assert_allclose(out[0], [0.7, 0.3])
+    np.testing.assert_allclose(out[2], [0.2, 0.8])
+    assert np.isnan(out[1]).all() and np.isnan(out[3]).all()  # utterances without chunks
+
+
+def test_class_weights_and_sample_weights():
+    labels = ["angry", "angry", "angry", "sad"]
+    w = pipeline.class_weights(labels, ("angry", "sad"))
+    assert w == pytest.approx({0: 4 / (2 * 3), 1: 4 / (2 * 1)})
+    assert pipeline.class_weights([0, 0, 0, 1], ("angry", "sad")) == pytest.approx(w)
+    with pytest.raises(ValueError, match="happy"):
+        pipeline.class_weights(labels, ("angry", "happy", "sad"))
+    records = [rec(k, label=lbl) for k, lbl in enumerate(labels)]
+    ds = pipeline.make_dataset(records, ("angry", "sad"), extractors={"hsf": Fixed()}, batch_size=4,
+                               sample_weights="balanced")
+    ((_, y, sw),) = batches(ds)
+    np.testing.assert_allclose(sw, [2 / 3, 2 / 3, 2 / 3, 2.0], rtol=1e-6)
+
+
+def test_fold_datasets_and_select_counts_missing():
+    records = [rec(k, label=LABELS[k % 4]) for k in range(6)]
+    table = pipeline.compute_features(records[:5], {"hsf": Fixed()})  # utt005 never computed
+    fold = Fold("f", np.array([0, 1, 2]), np.array([], dtype=np.int64), np.array([3, 4, 5]), tuple(records))
+    out = pipeline.fold_datasets(fold, table, LABELS, batch_size=8)
+    assert out["validation"] is None
+    assert sorted(order(out["train"])) == [0, 1, 2]
+    assert order(out["test"]) == [3, 4]
+    assert out["tables"]["test"].report.skipped == {"not in feature table (skipped when computed)": 1}
+    assert order(out["train_by_epoch"](0)) == order(out["train_by_epoch"](0))

@@ -1,0 +1,584 @@
+"""tf.data pipelines shared by every model: records + extractors (+ a protocol fold) -> batches.
+
+Two steps:
+
+1. :func:`compute_features` runs every extractor once per record (through an optional
+   cache with ``get_or_compute(extractor, record)``, e.g. ``zoo.features.cache.FeatureCache``),
+   checks shape, dtype and finiteness, and returns a :class:`FeatureTable`. A record whose
+   extractor raises :class:`~zoo.features.base.FeatureError` (or gives NaN/inf) is either an
+   error or, with ``on_error="skip"``, a counted skip in ``table.report`` (a ``LoadReport``).
+2. :func:`make_dataset` turns a table into a ``tf.data.Dataset`` of ``(inputs, targets)``
+   (or ``(inputs, targets, sample_weights)``): ``inputs`` is a dict keyed by model input
+   name; ``targets`` are int32 class ids (index into ``label_set``) for ``"label"`` and
+   float32 values for ``"valence"``/``"arousal"``/``"dominance"`` (a dict when several).
+
+Padding convention (project-wide): variable-length inputs (extractor shape ``(None, ...)``)
+are padded with the extractor's ``pad_value`` (0) to the batch maximum (or ``pad_to``);
+models derive masks from the zero padding (``Masking(0.0)`` / ``mask_zero=True``).
+
+The data live in the graph as a few tensors (one flat array + row splits per variable
+input, one stacked array per fixed-shape input); each element is sliced out by index, so
+there is no Python generator and the static shapes are exact. Shuffling permutes the
+indices: with ``epoch`` given the order is a pure function of ``(seed, epoch)`` (what
+``zoo.train.fit`` needs for exact resumption; ``epoch`` may be a scalar tensor), with
+``epoch=None`` a seeded ``Dataset.shuffle`` reshuffles on every iteration.
+
+Frame-level models (CSA, Jalal et al. 2020 §4.3.2) train on fixed-length chunks cut with
+an overlap; :func:`chunk_table` does it and keeps the utterance of every chunk, and
+:func:`average_chunk_posteriors` averages chunk posteriors back to utterances.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+from typing import Callable, Dict, Mapping, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from zoo.data.records import LoadReport, Record
+from zoo.features.base import Extractor, FeatureError
+
+__all__ = [
+    "InputSpec",
+    "FeatureTable",
+    "compute_features",
+    "label_ids",
+    "class_weights",
+    "chunk_sequence",
+    "chunk_table",
+    "average_chunk_posteriors",
+    "make_dataset",
+    "fold_datasets",
+    "REGRESSION_TARGETS",
+]
+
+log = logging.getLogger(__name__)
+REGRESSION_TARGETS = ("valence", "arousal", "dominance")
+
+
+@dataclasses.dataclass(frozen=True)
+class InputSpec:
+    """Shape (``None`` on the variable axis, which must be the first), dtype and pad value."""
+
+    shape: Tuple[Optional[int], ...]
+    dtype: str
+    pad_value: float = 0.0
+
+    @classmethod
+    def of(cls, extractor: Extractor) -> "InputSpec":
+        spec = cls(tuple(extractor.shape), str(np.dtype(extractor.dtype)), extractor.pad_value)
+        if any(d is None for d in spec.shape[1:]):
+            raise ValueError(f"{extractor!r}: only the first axis may vary; shape {spec.shape}")
+        return spec
+
+    @property
+    def variable(self) -> bool:
+        return len(self.shape) > 0 and self.shape[0] is None
+
+
+def _key(record: Record) -> Tuple[str, str]:
+    return (record.corpus, record.utterance_id)
+
+
+@dataclasses.dataclass
+class FeatureTable:
+    """Per-record feature arrays, row-aligned with ``records``.
+
+    ``features[name][i]`` is record ``i``'s array for model input ``name``. ``report``
+    counts the records left out and why. ``utterance_index`` is set on chunk tables
+    (:func:`chunk_table`): row ``i`` is a chunk of row ``utterance_index[i]`` of the source.
+    """
+
+    records: list
+    features: Dict[str, list]
+    specs: Dict[str, InputSpec]
+    report: LoadReport = dataclasses.field(default_factory=LoadReport)
+    utterance_index: Optional[np.ndarray] = None
+    _packed: dict = dataclasses.field(default_factory=dict, repr=False, compare=False)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def lengths(self, name: str) -> np.ndarray:
+        """Length of the variable axis of input ``name`` per row."""
+        if not self.specs[name].variable:
+            raise ValueError(f"input {name!r} has a fixed shape {self.specs[name].shape}")
+        return np.asarray([a.shape[0] for a in self.features[name]], dtype=np.int64)
+
+    def take(self, rows) -> "FeatureTable":
+        """The rows ``rows`` (indices into this table), same report."""
+        rows = np.asarray(rows, dtype=np.int64).reshape(-1)
+        return FeatureTable([self.records[i] for i in rows],
+                            {k: [v[i] for i in rows] for k, v in self.features.items()},
+                            dict(self.specs), LoadReport().merge(self.report),
+                            None if self.utterance_index is None else self.utterance_index[rows])
+
+    def select(self, records: Sequence[Record]) -> "FeatureTable":
+        """The rows of ``records`` (matched by corpus + utterance id), in their order.
+
+        Records absent from the table (skipped when it was computed) are counted in the
+        new table's report under "not in feature table".
+        """
+        index: Dict[Tuple[str, str], int] = {}
+        for i, r in enumerate(self.records):
+            if index.setdefault(_key(r), i) != i:
+                raise ValueError(f"utterance {r.utterance_id!r} ({r.corpus}) occurs twice in the table")
+        rows, report = [], LoadReport()
+        for r in records:
+            if _key(r) in index:
+                rows.append(index[_key(r)])
+            else:
+                report.skip("not in feature table (skipped when computed)", r.utterance_id)
+        table = self.take(rows)
+        table.report = report
+        return table
+
+    def packed(self):
+        """Graph tensors of the table (built once, eagerly, so that a dataset built inside a
+        traced function captures them by reference instead of embedding constants)."""
+        if not self._packed:
+            import tensorflow as tf
+            with tf.init_scope():
+                for name, spec in self.specs.items():
+                    arrays = self.features[name]
+                    if spec.variable:
+                        lengths = np.asarray([a.shape[0] for a in arrays], dtype=np.int64)
+                        flat = (np.concatenate(arrays, axis=0) if arrays
+                                else np.zeros((0, *spec.shape[1:]), spec.dtype))
+                        splits = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+                        self._packed[name] = (tf.constant(flat, dtype=spec.dtype), tf.constant(splits))
+                    else:
+                        stacked = (np.stack(arrays) if arrays else np.zeros((0, *spec.shape), spec.dtype))
+                        self._packed[name] = (tf.constant(stacked, dtype=spec.dtype), None)
+        return self._packed
+
+
+# ----------------------------------------------------------------------------- features
+
+
+def _check_array(name: str, spec: InputSpec, extractor: Extractor, record: Record, array) -> np.ndarray:
+    """Shape/dtype contract (a violation is a bug: always raised) and content checks
+    (empty or non-finite: :class:`FeatureError`)."""
+    array = np.asarray(array)
+    where = f"extractor {extractor.name or type(extractor).__name__!r} (input {name!r}) on {record.utterance_id!r}"
+    if array.ndim != len(spec.shape) or any(d is not None and d != a for d, a in zip(spec.shape, array.shape)):
+        raise ValueError(f"{where}: gave shape {array.shape}, declared {spec.shape}")
+    target = np.dtype(spec.dtype)
+    if target.kind in "iu" and array.dtype.kind not in "iub":
+        raise ValueError(f"{where}: gave dtype {array.dtype} for an integer input ({spec.dtype})")
+    path = extractor.source_path(record) or record.utterance_id
+    if spec.variable and array.shape[0] == 0:
+        raise FeatureError(path, f"{name}: empty sequence for {record.utterance_id}")
+    array = array.astype(target, copy=False)
+    if target.kind == "f" and not np.isfinite(array).all():
+        n_nan, n_inf = int(np.isnan(array).sum()), int(np.isinf(array).sum())
+        raise FeatureError(path, f"{name}: non-finite values ({n_nan} NaN, {n_inf} inf) "
+                                 f"for {record.utterance_id}")
+    return array
+
+
+def compute_features(records: Sequence[Record], extractors: Mapping[str, Extractor], cache=None,
+                     on_error: str = "raise") -> FeatureTable:
+    """Every extractor on every record, once; returns a :class:`FeatureTable`.
+
+    Args:
+        extractors: ``{model_input_name: Extractor}``.
+        cache: optional object with ``get_or_compute(extractor, record) -> np.ndarray``.
+        on_error: ``"raise"`` re-raises a record's :class:`FeatureError` (also raised for
+            empty or non-finite features); ``"skip"`` leaves the record out and counts it
+            in ``table.report`` by reason with examples.
+    """
+    if on_error not in ("raise", "skip"):
+        raise ValueError(f"on_error must be 'raise' or 'skip'; got {on_error!r}")
+    if not extractors:
+        raise ValueError("no extractors given")
+    specs = {name: InputSpec.of(ex) for name, ex in extractors.items()}
+    table = FeatureTable([], {name: [] for name in extractors}, specs)
+    for record in records:
+        row = {}
+        try:
+            for name, ex in extractors.items():
+                raw = cache.get_or_compute(ex, record) if cache is not None else ex.extract(record)
+                row[name] = _check_array(name, specs[name], ex, record, raw)
+        except FeatureError as err:
+            if on_error == "raise":
+                raise
+            kind = "non-finite values" if "non-finite" in err.problem else "feature error"
+            table.report.skip(f"{kind} ({name})", f"{record.utterance_id}: {err}")
+            continue
+        table.records.append(record)
+        for name, array in row.items():
+            table.features[name].append(array)
+    if table.report.total_skipped:
+        log.warning("compute_features: skipped %d of %d records: %s", table.report.total_skipped,
+                    len(records), dict(table.report.skipped))
+    return table
+
+
+# ----------------------------------------------------------------------------- targets
+
+
+def label_ids(records: Sequence[Record], label_set: Sequence[str]) -> np.ndarray:
+    """int32 index of each record's label in ``label_set``; an error names the utterance."""
+    index = {name: i for i, name in enumerate(label_set)}
+    ids = np.empty(len(records), dtype=np.int32)
+    for i, r in enumerate(records):
+        if r.label not in index:
+            raise ValueError(f"utterance {r.utterance_id!r} ({r.corpus}, {r.audio_path}) has label "
+                             f"{r.label!r}, not in the label set {tuple(label_set)}")
+        ids[i] = index[r.label]
+    return ids
+
+
+def _regression_values(records: Sequence[Record], name: str) -> np.ndarray:
+    values = np.empty(len(records), dtype=np.float32)
+    for i, r in enumerate(records):
+        value = getattr(r, name)
+        if value is None or not np.isfinite(value):
+            raise ValueError(f"utterance {r.utterance_id!r} ({r.corpus}, {r.audio_path}) has no {name} value")
+        values[i] = value
+    return values
+
+
+def _targets(records, targets: Sequence[str], label_set) -> Dict[str, np.ndarray]:
+    out = {}
+    for name in targets:
+        if name == "label":
+            if label_set is None:
+                raise ValueError("target 'label' needs a label_set")
+            out[name] = label_ids(records, label_set)
+        elif name in REGRESSION_TARGETS:
+            out[name] = _regression_values(records, name)
+        else:
+            raise ValueError(f"unknown target {name!r}; expected 'label' or one of {REGRESSION_TARGETS}")
+    return out
+
+
+def class_weights(data, label_set: Sequence[str]) -> Dict[int, float]:
+    """``{class id: weight}`` for Keras ``class_weight``: scikit-learn
+    ``compute_class_weight("balanced")`` = ``n / (n_classes * count)``.
+
+    ``data``: records, a :class:`FeatureTable`, label names or integer ids. Every class of
+    ``label_set`` must occur (a balanced weight is undefined for an absent class).
+    """
+    from sklearn.utils.class_weight import compute_class_weight
+
+    if isinstance(data, FeatureTable):
+        data = data.records
+    data = list(data)
+    if data and isinstance(data[0], Record):
+        ids = label_ids(data, label_set)
+    else:
+        values = np.asarray(data)
+        if values.dtype.kind in "iu":
+            if values.size and (values.min() < 0 or values.max() >= len(label_set)):
+                raise ValueError(f"class ids outside 0..{len(label_set) - 1}")
+            ids = values.astype(np.int64)
+        else:
+            ids = label_ids([Record(utterance_id=f"#{i}", corpus="labels", label=v)
+                             for i, v in enumerate(values.tolist())], label_set)
+    counts = np.bincount(ids, minlength=len(label_set))
+    absent = [label_set[i] for i in np.flatnonzero(counts == 0)]
+    if absent:
+        raise ValueError(f"classes {absent} have no examples; balanced weights are undefined")
+    classes = np.arange(len(label_set))
+    weights = compute_class_weight("balanced", classes=classes, y=ids)
+    return {int(c): float(w) for c, w in zip(classes, weights)}
+
+
+# ----------------------------------------------------------------------------- chunking
+
+
+def chunk_sequence(x: np.ndarray, length: int, overlap: int, pad_value: float = 0.0,
+                   keep_tail: bool = False) -> np.ndarray:
+    """Cut ``x`` (frames first) into ``(n_chunks, length, ...)`` windows with hop
+    ``length - overlap``.
+
+    Windows start at ``0, hop, 2 hop, ...`` while they fit; frames after the last full
+    window are dropped unless ``keep_tail`` adds one window aligned to the end. A sequence
+    shorter than ``length`` gives one window padded with ``pad_value`` (callers that drop
+    short utterances check the length first). Written with index arithmetic: a few lines,
+    and it keeps the chunk order explicit.
+    """
+    if not 0 <= overlap < length:
+        raise ValueError(f"need 0 <= overlap < length; got length={length}, overlap={overlap}")
+    x = np.asarray(x)
+    n = x.shape[0]
+    if n < length:
+        pad = np.full((length - n, *x.shape[1:]), pad_value, dtype=x.dtype)
+        return np.concatenate([x, pad], axis=0)[None]
+    hop = length - overlap
+    starts = np.arange(0, n - length + 1, hop)
+    if keep_tail and starts[-1] + length < n:
+        starts = np.append(starts, n - length)
+    return x[starts[:, None] + np.arange(length)]
+
+
+def chunk_table(table: FeatureTable, length: int, overlap: int, drop_short: bool = True,
+                keep_tail: bool = False) -> FeatureTable:
+    """Expand each row's variable-length inputs into fixed-length chunks (CSA, Jalal et al.
+    2020 §4.3.2: chunks of 20-120 frames, 10-frame overlap; utterances shorter than the
+    chunk are left out of training and test).
+
+    Every variable input of a row must have the same length. Fixed-shape inputs are
+    repeated per chunk. ``utterance_index`` of the result maps each chunk to its row in
+    ``table``. Utterances shorter than ``length`` are dropped (``drop_short``, counted in
+    the report) or zero-padded to one chunk.
+    """
+    variable = [n for n, s in table.specs.items() if s.variable]
+    if not variable:
+        raise ValueError("chunking needs a variable-length input")
+    specs = {n: (InputSpec((length, *s.shape[1:]), s.dtype, s.pad_value) if s.variable else s)
+             for n, s in table.specs.items()}
+    out = FeatureTable([], {n: [] for n in specs}, specs, LoadReport().merge(table.report))
+    owners = []
+    for i, record in enumerate(table.records):
+        lengths = {n: table.features[n][i].shape[0] for n in variable}
+        if len(set(lengths.values())) != 1:
+            raise ValueError(f"{record.utterance_id!r}: inputs to chunk differ in length {lengths}")
+        if lengths[variable[0]] < length and drop_short:
+            out.report.skip(f"shorter than chunk length {length}", record.utterance_id)
+            continue
+        chunks = {n: chunk_sequence(table.features[n][i], length, overlap, specs[n].pad_value, keep_tail)
+                  for n in variable}
+        n_chunks = len(chunks[variable[0]])
+        for c in range(n_chunks):
+            out.records.append(record)
+            owners.append(i)
+            for n in specs:
+                out.features[n].append(chunks[n][c] if n in chunks else table.features[n][i])
+    out.utterance_index = np.asarray(owners, dtype=np.int64)
+    if out.report.total_skipped > table.report.total_skipped:
+        log.warning("chunk_table: %s", dict(out.report.skipped))
+    return out
+
+
+def average_chunk_posteriors(posteriors, utterance_index, n_utterances: Optional[int] = None) -> np.ndarray:
+    """Mean of the chunk posteriors of each utterance: ``(n_utterances, C)``.
+
+    ``utterance_index[i]`` is the utterance of chunk ``i`` (``FeatureTable.utterance_index``).
+    Utterances without any chunk get a row of NaN.
+    """
+    posteriors = np.asarray(posteriors, dtype=np.float64)
+    owners = np.asarray(utterance_index, dtype=np.int64).reshape(-1)
+    if posteriors.ndim != 2 or posteriors.shape[0] != owners.size:
+        raise ValueError(f"need (n_chunks, C) posteriors for {owners.size} chunks; got {posteriors.shape}")
+    n = int(owners.max()) + 1 if n_utterances is None else int(n_utterances)
+    sums = np.zeros((n, posteriors.shape[1]))
+    np.add.at(sums, owners, posteriors)
+    counts = np.bincount(owners, minlength=n)[:, None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+
+
+# ----------------------------------------------------------------------------- datasets
+
+
+def _auto_boundaries(lengths: np.ndarray, batch_size: int, max_buckets: int = 8) -> list:
+    """Bucket boundaries at length quantiles (about one bucket per batch, at most 8)."""
+    n_buckets = int(min(max_buckets, max(1, np.ceil(len(lengths) / batch_size))))
+    if n_buckets < 2 or len(lengths) == 0:
+        return []
+    cuts = np.quantile(lengths, np.linspace(0, 1, n_buckets + 1)[1:-1])
+    bounds = np.unique(np.ceil(cuts).astype(np.int64) + 1)
+    return [int(b) for b in bounds if lengths.min() < b <= lengths.max()]
+
+
+def _sample_weights(sample_weights, table: FeatureTable, targets, label_set) -> Optional[np.ndarray]:
+    if sample_weights is None:
+        return None
+    if isinstance(sample_weights, str):
+        if sample_weights != "balanced":
+            raise ValueError(f"sample_weights: expected 'balanced', a dict or an array; got {sample_weights!r}")
+        sample_weights = class_weights(table.records, label_set)
+    if isinstance(sample_weights, Mapping):
+        if "label" not in targets:
+            raise ValueError("class-keyed sample_weights need the 'label' target")
+        by_id = {(label_set.index(k) if isinstance(k, str) else int(k)): float(w)
+                 for k, w in sample_weights.items()}
+        ids = label_ids(table.records, label_set)
+        missing = sorted({label_set[i] for i in ids if i not in by_id})
+        if missing:
+            raise ValueError(f"sample_weights has no weight for classes {missing}")
+        return np.asarray([by_id[i] for i in ids], dtype=np.float32)
+    weights = np.asarray(sample_weights, dtype=np.float32).reshape(-1)
+    if table.utterance_index is not None and weights.size == int(table.utterance_index.max(initial=-1)) + 1:
+        weights = weights[table.utterance_index]  # per-utterance weights onto their chunks
+    if weights.size != len(table):
+        raise ValueError(f"sample_weights has {weights.size} values for {len(table)} records")
+    return weights
+
+
+def _resolve_pad_to(pad_to, specs) -> Dict[str, Optional[int]]:
+    variable = [n for n, s in specs.items() if s.variable]
+    if pad_to is None or isinstance(pad_to, (int, np.integer)):
+        return {n: (None if pad_to is None else int(pad_to)) for n in variable}
+    unknown = set(pad_to) - set(variable)
+    if unknown:
+        raise ValueError(f"pad_to names {sorted(unknown)}, not variable-length inputs {variable}")
+    return {n: pad_to.get(n) for n in variable}
+
+
+def make_dataset(data, label_set: Optional[Sequence[str]] = None, *,
+                 extractors: Optional[Mapping[str, Extractor]] = None, cache=None, on_error: str = "raise",
+                 targets: Sequence[str] = ("label",), batch_size: int = 32, shuffle: bool = False,
+                 seed: Optional[int] = None, epoch=None,
+                 bucket_boundaries: Union[None, str, Sequence[int]] = None, bucket_by: Optional[str] = None,
+                 pad_to: Union[None, int, Mapping[str, int]] = None,
+                 truncate: Union[None, int, Mapping[str, int]] = None,
+                 drop_remainder: bool = False, sample_weights=None,
+                 chunking: Optional[tuple] = None, prefetch: bool = True):
+    """A batched ``tf.data.Dataset`` of ``(inputs, targets[, sample_weights])``.
+
+    Args:
+        data: a :class:`FeatureTable`, or records (then ``extractors`` is required and
+            ``cache``/``on_error`` go to :func:`compute_features`).
+        label_set: ordered class names; ``"label"`` targets are int32 indices into it (a
+            record whose label is not in it is an error naming the utterance).
+        targets: ``("label",)`` or any of ``"valence"``, ``"arousal"``, ``"dominance"``
+            (float32). One target gives a tensor, several a dict keyed by target name.
+        shuffle, seed, epoch: with ``epoch`` (int or scalar tensor) the order is a function
+            of ``(seed, epoch)``; with ``epoch=None`` a seeded shuffle reshuffles on each
+            iteration. Same seed, same order.
+        bucket_boundaries: ``None``, ``"auto"`` (length quantiles) or increasing lengths;
+            batches then hold elements of one length bucket (``bucket_by_sequence_length``
+            on ``bucket_by``, default the variable input with the longest sequences).
+        pad_to: pad variable inputs to this length (int, or dict per input) instead of the
+            batch maximum; a longer sequence is an error naming the utterance.
+        truncate: keep at most this many steps (int, or dict per input), e.g. AMH's
+            750 audio frames / 128 tokens / 25 video frames.
+        sample_weights: ``None``, ``"balanced"``, ``{class: weight}`` or one value per record.
+        chunking: ``(length, overlap)`` or ``(length, overlap, drop_short)``: see
+            :func:`chunk_table`.
+    """
+    import tensorflow as tf
+
+    if isinstance(data, FeatureTable):
+        table = data
+    else:
+        if extractors is None:
+            raise ValueError("make_dataset on records needs extractors={input name: Extractor}")
+        table = compute_features(data, extractors, cache=cache, on_error=on_error)
+    if chunking is not None:
+        table = chunk_table(table, *chunking)
+    if len(table) == 0:
+        raise ValueError("no records to make a dataset from")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1; got {batch_size}")
+    targets = tuple([targets] if isinstance(targets, str) else targets)
+    label_set = None if label_set is None else list(label_set)
+    target_arrays = _targets(table.records, targets, label_set)
+    weights = _sample_weights(sample_weights, table, targets, label_set)
+    specs = table.specs
+    pad_lengths = _resolve_pad_to(pad_to, specs)
+    keep = _resolve_pad_to(truncate, specs)
+
+    # Lengths after truncation, checked against pad_to before anything is built.
+    lengths = {n: table.lengths(n) for n in pad_lengths}
+    for n, lens in lengths.items():
+        if keep[n] is not None:
+            lens = np.minimum(lens, keep[n])
+            lengths[n] = lens
+        if pad_lengths[n] is not None and lens.max() > pad_lengths[n]:
+            i = int(np.argmax(lens > pad_lengths[n]))
+            raise ValueError(f"utterance {table.records[i].utterance_id!r}: input {n!r} has {lens[i]} "
+                             f"steps, more than pad_to={pad_lengths[n]} (use truncate= to cut)")
+
+    packed = table.packed()
+    n = len(table)
+    with tf.init_scope():
+        target_tensors = {k: tf.constant(v) for k, v in target_arrays.items()}
+        weight_tensor = None if weights is None else tf.constant(weights)
+
+    def fetch(i):
+        inputs = {}
+        for name, spec in specs.items():
+            values, splits = packed[name]
+            if splits is None:
+                inputs[name] = tf.gather(values, i)
+            else:
+                start, stop = splits[i], splits[i + 1]
+                if keep[name] is not None:
+                    stop = tf.minimum(stop, start + keep[name])
+                inputs[name] = values[start:stop]
+        ys = {k: tf.gather(v, i) for k, v in target_tensors.items()}
+        y = ys[targets[0]] if len(targets) == 1 else ys
+        if weight_tensor is None:
+            return inputs, y
+        return inputs, y, tf.gather(weight_tensor, i)
+
+    if shuffle and epoch is not None:
+        base = np.random.SeedSequence(seed).generate_state(1)[0] if seed is None else seed
+        key = tf.stack([tf.constant(base, tf.int64), tf.cast(epoch, tf.int64)])
+        order = tf.argsort(tf.random.stateless_uniform([n], seed=key))
+        indices = tf.data.Dataset.from_tensor_slices(tf.cast(order, tf.int64))
+    else:
+        indices = tf.data.Dataset.range(n)
+        if shuffle:
+            indices = indices.shuffle(n, seed=seed, reshuffle_each_iteration=True)
+    dataset = indices.map(fetch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+
+    def pad_spec(value, dtype):
+        dtype = tf.as_dtype(dtype)
+        return tf.constant(np.asarray(value).astype(dtype.as_numpy_dtype), dtype=dtype)
+
+    # TensorShape objects, not tuples/lists: bucket_by_sequence_length flattens with tf.nest.
+    padded_shapes = {name: tf.TensorShape((pad_lengths[name], *s.shape[1:]) if s.variable else s.shape)
+                     for name, s in specs.items()}
+    scalar = tf.TensorShape([])
+    padding_values = {name: pad_spec(s.pad_value, s.dtype) for name, s in specs.items()}
+    target_pads = {k: pad_spec(0, v.dtype) for k, v in target_tensors.items()}
+    structure_shapes = (padded_shapes, scalar if len(targets) == 1 else {k: scalar for k in targets})
+    structure_values = (padding_values, target_pads[targets[0]] if len(targets) == 1 else target_pads)
+    if weight_tensor is not None:
+        structure_shapes += (scalar,)
+        structure_values += (pad_spec(0, tf.float32),)
+
+    if bucket_boundaries is not None and lengths:
+        key_input = bucket_by or max(lengths, key=lambda k: int(lengths[k].sum()))
+        if key_input not in lengths:
+            raise ValueError(f"bucket_by={key_input!r} is not a variable-length input {sorted(lengths)}")
+        bounds = (_auto_boundaries(lengths[key_input], batch_size) if bucket_boundaries == "auto"
+                  else [int(b) for b in bucket_boundaries])
+        if any(b2 <= b1 for b1, b2 in zip(bounds, bounds[1:])):
+            raise ValueError(f"bucket_boundaries must increase; got {bounds}")
+    else:
+        bounds = []
+    if bounds:
+        dataset = dataset.bucket_by_sequence_length(
+            lambda inputs, *rest: tf.shape(inputs[key_input])[0],
+            bucket_boundaries=bounds, bucket_batch_sizes=[batch_size] * (len(bounds) + 1),
+            padded_shapes=structure_shapes, padding_values=structure_values,
+            drop_remainder=drop_remainder)
+    else:
+        dataset = dataset.padded_batch(batch_size, padded_shapes=structure_shapes,
+                                       padding_values=structure_values, drop_remainder=drop_remainder)
+    if prefetch:
+        dataset = dataset.prefetch(tf.data.AUTOTUNE)
+    return dataset
+
+
+def fold_datasets(fold, table: FeatureTable, label_set: Optional[Sequence[str]] = None, *,
+                  seed: Optional[int] = 0, **options) -> Dict[str, object]:
+    """Datasets of one protocol fold (``zoo.data.protocols.Fold``) from a table of its records.
+
+    Returns ``train`` (shuffled, reshuffled on each iteration), ``train_by_epoch``
+    (``epoch -> Dataset``, for ``zoo.train.fit``), ``validation`` (None when the fold has
+    none) and ``test`` (both in order, unshuffled), and the three sub-tables under
+    ``tables`` (their reports count records missing from ``table``).
+    """
+    options = {k: v for k, v in options.items() if k not in ("shuffle", "epoch")}
+    tables = {part: table.select(fold.part_records(part)) for part in ("train", "validation", "test")}
+    eval_options = {k: v for k, v in options.items() if k != "sample_weights"}
+
+    def train_by_epoch(epoch):
+        return make_dataset(tables["train"], label_set, shuffle=True, seed=seed, epoch=epoch, **options)
+
+    return {
+        "train": make_dataset(tables["train"], label_set, shuffle=True, seed=seed, **options),
+        "train_by_epoch": train_by_epoch,
+        "validation": (make_dataset(tables["validation"], label_set, **eval_options)
+                       if len(tables["validation"]) else None),
+        "test": make_dataset(tables["test"], label_set, **eval_options),
+        "tables": tables,
+    }
