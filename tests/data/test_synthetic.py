@@ -333,3 +333,59 @@ def test_failed_generation_leaves_nothing(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match=">= 20"):
         synthetic.synthesize(tmp_path / "d", utterances=10)
     assert list(tmp_path.iterdir()) == []
+
+
+# ---------------------------------------- through the project's loaders and CLI ----------
+
+
+def test_iemocap_loader_reads_the_corpus(corpus, truth):
+    from zoo.data import load
+
+    trans = _transcripts(corpus)
+    n_xx = sum("XX" in u.rsplit("_", 1)[1] for u in trans)
+    assert n_xx > 0
+    records, report = load("iemocap", corpus["iemocap_root"], classes="4")
+    assert Counter(r.label for r in records) == Counter(corpus["labels_4class"])
+    assert report.skipped["excluded_class"] == N - sum(corpus["labels_4class"].values())
+    assert report.skipped.get("transcript_xx_speaker", 0) == n_xx
+    assert set(report.skipped) <= {"excluded_class", "transcript_xx_speaker"}
+    by_id = {r["utterance_id"]: r for r in truth}
+    for rec in records:
+        row = by_id[rec.utterance_id]
+        assert rec.gender == row["gender"] and rec.sample_rate == 16000
+        assert rec.image_path and rec.image_path.endswith(".png") and Path(rec.image_path).is_file()
+        assert rec.video_path and rec.video_path.endswith(".npy") and Path(rec.video_path).is_file()
+        assert Path(rec.extra["wdseg"]).is_file() and Path(rec.extra["phseg"]).is_file()
+        assert rec.transcript and "[" not in rec.transcript
+    assert len({r.speaker for r in records}) == 10
+
+    seven, _ = load("iemocap", corpus["iemocap_root"], classes="7")
+    assert Counter(r.label for r in seven) == Counter(corpus["labels_7class"])
+    everything, report = load("iemocap", corpus["iemocap_root"], classes="all", strict=True)
+    assert len(everything) == N and report.total_skipped == n_xx
+    assert sum(r.extra["vad_clipped"] for r in everything) >= 2
+    assert all(-1 <= v <= 1 for r in everything for v in (r.valence, r.arousal, r.dominance))
+
+
+def test_sier_loader_reads_the_csv(corpus):
+    from zoo.data import load
+
+    names = ("angry", "happy", "sad", "neutral")
+    records, report = load("sier", corpus["sier_csv"], label_names=names, strict=True)
+    assert report.total_skipped == 0
+    assert Counter(r.label for r in records) == Counter(corpus["labels_4class"])
+    assert all(Path(r.audio_path).is_file() and Path(r.image_path).is_file() for r in records)
+    assert all(r.transcript for r in records)
+
+
+def test_cli_synthesize(tmp_path, capsys):
+    import json
+
+    from zoo.data.__main__ import main
+
+    assert main(["synthesize", str(tmp_path / "c"), "--seed", "4", "--utterances", "20"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["utterances"] == 20 and summary["seed"] == 4
+    assert (tmp_path / "c" / synthetic.MARKER).is_file()
+    assert main(["synthesize", str(tmp_path / "c"), "--utterances", "20"]) == 2  # refuses to overwrite
+    assert "refusing to overwrite" in capsys.readouterr().err
