@@ -256,3 +256,30 @@ def test_fold_datasets_and_select_counts_missing():
     assert order(out["test"]) == [3, 4]
     assert out["tables"]["test"].report.skipped == {"not in feature table (skipped when computed)": 1}
     assert order(out["train_by_epoch"](0)) == order(out["train_by_epoch"](0))
+
+
+def test_chunked_per_utterance_sample_weights_follow_chunks():
+    table = pipeline.compute_features([rec(0, n=5), rec(1, n=12), rec(2, n=30)], {"seq": Frames()})
+    ds = pipeline.make_dataset(table, LABELS, batch_size=8, chunking=(10, 4), sample_weights=[7.0, 8.0, 9.0])
+    ((_, _, sw),) = batches(ds)
+    np.testing.assert_array_equal(sw, [8, 9, 9, 9, 9])  # utt000 dropped as too short
+
+
+def test_keras_fit_and_masking_ignore_padding():
+    import keras
+
+    records = [rec(k, n=2 + k, label=LABELS[k % 4]) for k in range(6)]
+    table = pipeline.compute_features(records, {"seq": Frames(), "hsf": Fixed()})
+    seq, hsf = keras.Input((None, 2), name="seq"), keras.Input((4,), name="hsf")
+    pooled = keras.layers.GlobalAveragePooling1D()(keras.layers.Masking(0.0)(seq))
+    pool = keras.Model({"seq": seq, "hsf": hsf}, pooled)
+    inputs, _ = next(iter(pipeline.make_dataset(table, LABELS, batch_size=6)))
+    # the masked mean over real frames only: mean(100k + 1 .. 100k + n) with n = 2 + k
+    expected = np.array([100 * k + (3 + k) / 2 for k in range(6)])
+    np.testing.assert_allclose(pool(inputs).numpy()[:, 0], expected, rtol=1e-6)
+    probs = keras.layers.Dense(4, activation="softmax")(keras.layers.Concatenate()([pooled, hsf]))
+    model = keras.Model({"seq": seq, "hsf": hsf}, probs)
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    history = model.fit(pipeline.make_dataset(table, LABELS, batch_size=3, shuffle=True, seed=0),
+                        epochs=1, verbose=0, class_weight=pipeline.class_weights(table, LABELS))
+    assert np.isfinite(history.history["loss"][0])

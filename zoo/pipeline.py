@@ -402,8 +402,6 @@ def _sample_weights(sample_weights, table: FeatureTable, targets, label_set) -> 
             raise ValueError(f"sample_weights has no weight for classes {missing}")
         return np.asarray([by_id[i] for i in ids], dtype=np.float32)
     weights = np.asarray(sample_weights, dtype=np.float32).reshape(-1)
-    if table.utterance_index is not None and weights.size == int(table.utterance_index.max(initial=-1)) + 1:
-        weights = weights[table.utterance_index]  # per-utterance weights onto their chunks
     if weights.size != len(table):
         raise ValueError(f"sample_weights has {weights.size} values for {len(table)} records")
     return weights
@@ -443,11 +441,13 @@ def make_dataset(data, label_set: Optional[Sequence[str]] = None, *,
         bucket_boundaries: ``None``, ``"auto"`` (length quantiles) or increasing lengths;
             batches then hold elements of one length bucket (``bucket_by_sequence_length``
             on ``bucket_by``, default the variable input with the longest sequences).
+            Bucketing reorders elements: not for predictions that must line up with records.
         pad_to: pad variable inputs to this length (int, or dict per input) instead of the
             batch maximum; a longer sequence is an error naming the utterance.
         truncate: keep at most this many steps (int, or dict per input), e.g. AMH's
             750 audio frames / 128 tokens / 25 video frames.
-        sample_weights: ``None``, ``"balanced"``, ``{class: weight}`` or one value per record.
+        sample_weights: ``None``, ``"balanced"``, ``{class: weight}`` or one value per record
+            of ``data`` (with ``chunking``: per utterance, copied onto its chunks).
         chunking: ``(length, overlap)`` or ``(length, overlap, drop_short)``: see
             :func:`chunk_table`.
     """
@@ -459,14 +459,20 @@ def make_dataset(data, label_set: Optional[Sequence[str]] = None, *,
         if extractors is None:
             raise ValueError("make_dataset on records needs extractors={input name: Extractor}")
         table = compute_features(data, extractors, cache=cache, on_error=on_error)
-    if chunking is not None:
-        table = chunk_table(table, *chunking)
-    if len(table) == 0:
-        raise ValueError("no records to make a dataset from")
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1; got {batch_size}")
     targets = tuple([targets] if isinstance(targets, str) else targets)
     label_set = None if label_set is None else list(label_set)
+    if chunking is not None:
+        # Per-record weights are given for the utterances and follow them onto their chunks.
+        per_record = not (sample_weights is None or isinstance(sample_weights, (str, Mapping)))
+        if per_record:
+            sample_weights = _sample_weights(sample_weights, table, targets, label_set)
+        table = chunk_table(table, *chunking)
+        if per_record:
+            sample_weights = sample_weights[table.utterance_index]
+    if len(table) == 0:
+        raise ValueError("no records to make a dataset from")
     target_arrays = _targets(table.records, targets, label_set)
     weights = _sample_weights(sample_weights, table, targets, label_set)
     specs = table.specs
@@ -564,12 +570,14 @@ def fold_datasets(fold, table: FeatureTable, label_set: Optional[Sequence[str]] 
 
     Returns ``train`` (shuffled, reshuffled on each iteration), ``train_by_epoch``
     (``epoch -> Dataset``, for ``zoo.train.fit``), ``validation`` (None when the fold has
-    none) and ``test`` (both in order, unshuffled), and the three sub-tables under
+    none) and ``test`` (in fold order: no shuffling, bucketing, sample weights or dropped
+    remainder, so predictions line up with the records), and the three sub-tables under
     ``tables`` (their reports count records missing from ``table``).
     """
     options = {k: v for k, v in options.items() if k not in ("shuffle", "epoch")}
     tables = {part: table.select(fold.part_records(part)) for part in ("train", "validation", "test")}
-    eval_options = {k: v for k, v in options.items() if k != "sample_weights"}
+    eval_options = {k: v for k, v in options.items()
+                    if k not in ("sample_weights", "bucket_boundaries", "bucket_by", "drop_remainder")}
 
     def train_by_epoch(epoch):
         return make_dataset(tables["train"], label_set, shuffle=True, seed=seed, epoch=epoch, **options)
