@@ -114,3 +114,10 @@ def test_manifest_missing_columns_and_root(tmp_path):
     with pytest.raises(CorpusError, match="CSV file not found"):
         load("manifest", tmp_path)
     assert os.path.isdir(tmp_path)
+
+
+def test_sier_root_problems(tmp_path):
+    with pytest.raises(CorpusError, match="nowhere.csv: sier root does not exist"):
+        load("sier", tmp_path / "nowhere.csv")
+    with pytest.raises(CorpusError, match=r"exactly one .csv \(found \[\]\)"):
+        load("sier", tmp_path)

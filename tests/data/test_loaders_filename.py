@@ -110,3 +110,10 @@ def test_cremad_bad_demographics_row(tmp_path):
     assert report.skipped["malformed_demographics_row"] == 1
     assert f"{root / 'VideoDemographics.csv'}:3" in report.examples["malformed_demographics_row"][0]
     assert by_id(records)["1002_IEO_HAP_HI"].gender is None
+
+
+def test_cremad_root_problems(tmp_path):
+    with pytest.raises(CorpusError, match="does not exist"):
+        load("cremad", tmp_path / "missing")
+    with pytest.raises(CorpusError, match="no CREMA-D-named wavs"):
+        load("cremad", make_ravdess(tmp_path))
