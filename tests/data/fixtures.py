@@ -13,7 +13,6 @@ hand-counted contents for reuse (e.g. protocol tests).
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
