@@ -289,6 +289,15 @@ def test_faces_and_clips(corpus, truth):
                   for m in (0.0, 1.0))
     mouth = lambda a: np.sum((a[..., 0] < 140) & (a[..., 1] < 70) & (a[..., 2] < 80))  # noqa: E731
     assert mouth(wide) > mouth(shut) + 100
+    # a smile's middle lies below its corners (image rows grow downwards), a frown's above
+    centre_minus_corners = {}
+    for curve in (1.0, -1.0):
+        a = faces.draw(faces.Expression(curve, 0.0, 0, 0, 1), look, 128, np.random.default_rng(3))
+        lip = (a[..., 0].astype(int) - a[..., 1] > 50) & (a[..., 1] < 80)  # dark red
+        ys, xs = np.nonzero(lip & (np.arange(128)[:, None] > 80))
+        mid = np.abs(xs - 64) < 5
+        centre_minus_corners[curve] = ys[mid].mean() - ys[np.abs(xs - 64) > 14].mean()
+    assert centre_minus_corners[1.0] > 3 and centre_minus_corners[-1.0] < -3
 
 
 def test_sier_csv(corpus):

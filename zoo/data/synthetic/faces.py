@@ -66,11 +66,12 @@ def noisy_expression(emotion: str, rng: np.random.Generator) -> Expression:
 
 
 def draw(expr: Expression, look: Look, size: int, rng: np.random.Generator,
-         pose=None, talk: float = 0.0) -> np.ndarray:
+         pose=None, talk: float = 0.0, occluder=None) -> np.ndarray:
     """One face as a ``size`` x ``size`` x 3 uint8 array.
 
     ``pose`` = (dx, dy, scale, angle) in units of the image size; drawn at 2x and
-    downsampled for anti-aliasing. ``talk`` adds mouth opening (for video frames).
+    downsampled for anti-aliasing. ``talk`` adds mouth opening (for video frames);
+    ``occluder`` (see :func:`random_occluder`) paints a blob over the face.
     """
     big = size * 2
     light = rng.uniform(0.75, 1.2)
@@ -104,7 +105,8 @@ def draw(expr: Expression, look: Look, size: int, rng: np.random.Generator,
     # mouth: upper lip bends with the curvature, lower lip opens below it
     my, mw = cy + 0.5 * fh, 0.42 * fw
     xs = np.linspace(-1, 1, 21)
-    bend = -0.18 * fh * expr.mouth_curve * (1 - xs ** 2) + 0.18 * fh * expr.mouth_curve * 0.5
+    # image y grows downwards: a smile (curve > 0) puts the middle below the corners
+    bend = 0.18 * fh * expr.mouth_curve * ((1 - xs ** 2) - 0.5)
     upper = [(cx + mw * x, my + b) for x, b in zip(xs, bend)]
     opening = 0.25 * fh * max(0.0, expr.mouth_open + talk) * (1 - xs ** 2)
     lower = [(cx + mw * x, my + b + o) for x, b, o in zip(xs, bend, opening)]
@@ -112,11 +114,9 @@ def draw(expr: Expression, look: Look, size: int, rng: np.random.Generator,
         d.polygon(upper + lower[::-1], fill=(90, 20, 30), outline=(120, 30, 40))
     else:
         d.line(upper, fill=(120, 30, 40), width=max(2, int(big / 45)))
-    # occluder (a hand or a microphone) now and then
-    if rng.random() < 0.15:
-        x0, y0 = rng.uniform(0, big * 0.7, size=2)
-        w, h = rng.uniform(big * 0.15, big * 0.4, size=2)
-        d.ellipse([x0, y0, x0 + w, y0 + h], fill=tuple(int(v) for v in rng.integers(0, 255, 3)))
+    if occluder is not None:  # (x0, y0, w, h) in units of the image size, colour
+        (x0, y0, w, h), colour = occluder
+        d.ellipse([x0 * big, y0 * big, (x0 + w) * big, (y0 + h) * big], fill=colour)
 
     dx, dy, scale, angle = pose if pose is not None else (0.0, 0.0, 1.0, 0.0)
     # inverse affine map (output -> input pixel): rotate by ``angle``, zoom by ``scale``,
@@ -137,9 +137,19 @@ def random_pose(rng: np.random.Generator) -> tuple:
             float(rng.uniform(0.88, 1.1)), float(rng.normal(0, 6.0)))
 
 
+def random_occluder(rng: np.random.Generator, p: float = 0.15):
+    """A hand or microphone in front of the face with probability ``p``, else None."""
+    if rng.random() >= p:
+        return None
+    x0, y0 = rng.uniform(0, 0.7, size=2)
+    w, h = rng.uniform(0.15, 0.4, size=2)
+    return (float(x0), float(y0), float(w), float(h)), tuple(int(v) for v in rng.integers(0, 255, 3))
+
+
 def face_image(emotion: str, look: Look, rng: np.random.Generator, size: int = 128) -> np.ndarray:
     """The per-utterance face picture (128 x 128 x 3 uint8 by default)."""
-    return draw(noisy_expression(emotion, rng), look, size, rng, random_pose(rng))
+    return draw(noisy_expression(emotion, rng), look, size, rng, random_pose(rng),
+                occluder=random_occluder(rng))
 
 
 def face_video(emotion: str, look: Look, rng: np.random.Generator, frames: int = 6,
@@ -148,9 +158,10 @@ def face_video(emotion: str, look: Look, rng: np.random.Generator, frames: int =
     small head motion and the mouth moving as if speaking."""
     expr = noisy_expression(emotion, rng)
     pose = np.asarray(random_pose(rng))
+    occluder = random_occluder(rng)
     clip = []
     for k in range(frames):
         pose_k = pose + rng.normal(0, [0.01, 0.01, 0.01, 1.5])
         talk = 0.25 * max(0.0, np.sin(2 * np.pi * (k / 3.0 + rng.uniform(0, 0.2))))
-        clip.append(draw(expr, look, size, rng, tuple(float(p) for p in pose_k), talk))
+        clip.append(draw(expr, look, size, rng, tuple(float(p) for p in pose_k), talk, occluder))
     return np.stack(clip)

@@ -12,7 +12,7 @@ import dataclasses
 
 import numpy as np
 
-from . import faces, voice
+from . import faces, voice, writer
 
 # Generative emotions with their corpus shares and IEMOCAP codes.
 EMOTION_SHARES = {
@@ -116,7 +116,7 @@ def dialog_names(session: int, count: int) -> list:
 
 def _ratings(u: Utterance, rng: np.random.Generator) -> None:
     """Rater lines consistent with the written code and the generative emotion's V/A/D."""
-    names = {c: n for c, n in _CATEGORY.items()}
+    names = {c: writer.CATEGORY_NAMES[c] for c in CODES.values()}
     raters = sorted(rng.choice(["E1", "E2", "E3", "E4", "E5", "E6"], size=3, replace=False).tolist())
     if u.code == "xxx":  # no majority: three different votes
         picks = rng.choice(list(names.values()), size=3, replace=False).tolist()
@@ -148,10 +148,6 @@ def _ratings(u: Utterance, rng: np.random.Generator) -> None:
         vals = np.clip(np.rint(target + rng.normal(0, 0.7, 3)), 1, 5).astype(int)
         att.append((f"{u.gender}1", tuple(int(x) for x in vals), ""))
     u.attributes = att
-
-
-_CATEGORY = {"neu": "Neutral", "ang": "Anger", "hap": "Happiness", "exc": "Excited",
-             "sad": "Sadness", "fru": "Frustration", "sur": "Surprise", "fea": "Fear"}
 
 
 def make_plan(n: int, rng: np.random.Generator) -> list:
