@@ -1,0 +1,219 @@
+"""zoo.amh (Yoon et al. 2020, AMH-N): parameter anchors, hop wiring against numpy, masking,
+round-trips, per-hop attention, mixed precision and a toy task."""
+import numpy as np
+import pytest
+import keras
+import tensorflow as tf
+
+from zoo import amh
+from zoo.layers import ModalityHop
+
+TINY = dict(
+    vocab_size=30,
+    embedding_dim=6,
+    gru_units={"audio": 5, "text": 4, "video": 3},
+    feature_dims={"audio": 7, "video": 9},
+)
+# Hop query sizes of the full model (SPEC §2): video 400->128, audio 328->200, text 328->200.
+HOP = {"video": 400 * 128 + 128, "audio": 328 * 200 + 200, "text": 328 * 200 + 200}
+
+
+def inputs(batch=2, seed=0, lengths=(5, 4, 3), dims=(7, 9), vocab=30):
+    rng = np.random.default_rng(seed)
+    audio = rng.normal(size=(batch, lengths[0], dims[0])).astype("float32")
+    video = rng.normal(size=(batch, lengths[2], dims[1])).astype("float32")
+    text = rng.integers(1, vocab, size=(batch, lengths[1])).astype("int32")
+    audio[0, -2:] = 0  # utterance 0 is shorter in every modality
+    video[0, -1:] = 0
+    text[0, -1:] = 0
+    return {"audio": audio, "text": text, "video": video}
+
+
+def pad(x, extra):
+    return {k: np.concatenate([v, np.zeros((v.shape[0], extra) + v.shape[2:], v.dtype)], axis=1) for k, v in x.items()}
+
+
+@pytest.mark.parametrize("vocab", [100, 5000])
+def test_parameter_anchor_hop7_tf1_gru(vocab):
+    model = amh.build(hops=7, reset_after=False, vocab_size=vocab)
+    assert model.count_params() == 1_750_055 + vocab * 300
+
+
+def test_parameter_counts_follow_hops_and_reset_after():
+    base = 1_750_055 + 100 * 300
+    # AMH-1 keeps only the first (video) hop of the seven V, A, T, V, A, T, V.
+    hops7 = 3 * HOP["video"] + 2 * HOP["audio"] + 2 * HOP["text"]
+    assert amh.build(hops=1, vocab_size=100).count_params() == base - hops7 + HOP["video"]
+    # reset_after=True: a second bias vector per gate, 3 x units per GRU.
+    assert amh.build(reset_after=True, vocab_size=100).count_params() == base + 3 * (200 + 200 + 128)
+
+
+def test_default_graph_names_shapes_and_new_weights_per_hop():
+    model = amh.build(vocab_size=100)
+    assert [t.name for t in model.inputs] == ["audio", "text", "video"]
+    assert [tuple(t.shape) for t in model.inputs] == [(None, None, 120), (None, None), (None, None, 2048)]
+    hops = amh.hop_layers(model)
+    assert [h.name for h in hops] == ["hop1_video", "hop2_audio", "hop3_text", "hop4_video", "hop5_audio", "hop6_text", "hop7_video"]
+    assert len({id(h.kernel) for h in hops}) == 7  # new weights at every hop
+    assert model.get_layer("fusion").output.shape[-1] == 528 and model.output.shape[-1] == 7
+    assert model.get_layer("text_embedding").output_dim == 300
+    for name, rate in (("audio", 0.3), ("text", 0.7), ("video", 0.3)):  # code keep 0.7 / 0.3 / 0.7
+        assert model.get_layer(f"{name}_dropout").rate == rate
+    assert model.get_layer("audio_gru").cell.recurrent_initializer.__class__.__name__ == "Orthogonal"
+    assert model.get_layer("audio_gru").cell.reset_after is False
+
+
+def test_hop_targets_order_and_modality_subsets():
+    assert amh.hop_targets(4) == ["video", "audio", "text", "video"]
+    assert amh.hop_targets(3, "TA", ("audio", "text")) == ["text", "audio", "text"]
+    assert amh.hop_targets(3, "VAT", ("audio", "text")) == ["audio", "text", "audio"]  # V skipped
+    assert amh.hop_targets(2, ["text", "video"]) == ["text", "video"]
+    with pytest.raises(ValueError, match="unknown modality"):
+        amh.hop_targets(1, "VX")
+
+
+@pytest.mark.parametrize("modalities", [("audio", "text"), ("text", "video"), ("audio", "video"), ("audio", "text", "video")])
+def test_modality_subsets_build_and_predict(modalities):
+    model = amh.build(modalities=modalities, hops=3, classes=4, **TINY)
+    assert [t.name for t in model.inputs] == list(modalities)
+    sizes = {"audio": 5, "text": 4, "video": 3}
+    assert model.get_layer("fusion").output.shape[-1] == sum(sizes[m] for m in modalities)
+    x = inputs()
+    out = model.predict({m: x[m] for m in modalities}, verbose=0)
+    assert out.shape == (2, 4)
+    np.testing.assert_allclose(out.sum(-1), 1.0, rtol=1e-5)
+
+
+def test_include_top_false_and_hops_zero():
+    model = amh.build(include_top=False, hops=0, **TINY)
+    assert model.layers[-1].name == "fusion" and model.output.shape[-1] == 12
+    assert not amh.hop_layers(model)
+
+
+def test_first_hop_and_last_valid_summaries_against_numpy():
+    model = amh.build(hops=1, **TINY)
+    names = ["audio_gru", "text_gru", "video_gru"]
+    outputs = [t for n in names for t in model.get_layer(n).output] + list(model.get_layer("hop1_video").output)
+    x = inputs()
+    a_seq, a_last, t_seq, t_last, v_seq, v_last, hopped, weights = keras.Model(model.inputs, outputs).predict(x, verbose=0)
+    # Summaries are the last VALID GRU state: utterance 0 has 3 audio frames, 3 tokens.
+    np.testing.assert_allclose(a_last[0], a_seq[0, 2], rtol=1e-6)
+    np.testing.assert_allclose(t_last[0], t_seq[0, 2], rtol=1e-6)
+    np.testing.assert_allclose(a_last[1], a_seq[1, -1], rtol=1e-6)
+    kernel, bias = model.get_layer("hop1_video").get_weights()
+    for n, valid in ((0, 2), (1, 3)):  # video frames per utterance
+        q = np.concatenate([a_last[n], t_last[n]]) @ kernel + bias  # C = [h_A; h_T] (Eq. 2)
+        s = v_seq[n, :valid] @ q
+        a = np.exp(s - s.max()) / np.exp(s - s.max()).sum()
+        np.testing.assert_allclose(weights[n], np.r_[a, np.zeros(3 - valid)], rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(hopped[n], (a[:, None] * v_seq[n, :valid]).sum(0), rtol=1e-5)
+    # The output layer sees [A; T; H_1^V].
+    fusion = keras.Model(model.inputs, model.get_layer("fusion").output).predict(x, verbose=0)
+    np.testing.assert_allclose(fusion, np.concatenate([a_last, t_last, hopped], -1), rtol=1e-6)
+
+
+def test_padding_does_not_change_predictions_or_attention():
+    model = amh.build(hops=7, **TINY)
+    x = inputs()
+    np.testing.assert_allclose(model.predict(pad(x, 5), verbose=0), model.predict(x, verbose=0), atol=1e-6)
+    weights = amh.attention_model(model).predict(pad(x, 5), verbose=0)
+    assert sorted(weights) == sorted(h.name for h in amh.hop_layers(model))
+    assert weights["hop2_audio"].shape == (2, 10)
+    assert np.all(weights["hop2_audio"][0, 3:] == 0) and np.all(weights["hop3_text"][0, 3:] == 0)
+    for w in weights.values():
+        np.testing.assert_allclose(w.sum(-1), 1.0, rtol=1e-5)
+
+
+def test_keras_round_trip_identical_predictions_and_attention(tmp_path):
+    model = amh.build(hops=4, **TINY)
+    x = inputs()
+    path = tmp_path / "amh.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    before, after = (amh.attention_model(m).predict(x, verbose=0) for m in (model, loaded))
+    for name in before:
+        np.testing.assert_array_equal(after[name], before[name])
+    model.save_weights(tmp_path / "amh.weights.h5")
+    again = amh.build(hops=4, weights=str(tmp_path / "amh.weights.h5"), **TINY)
+    np.testing.assert_array_equal(again.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_embedding_matrix_initialises_the_text_embedding():
+    matrix = np.random.default_rng(3).normal(size=(12, 5)).astype("float32")
+    model = amh.build(embedding_matrix=matrix, **{**TINY, "vocab_size": 999, "embedding_dim": 7})
+    layer = model.get_layer("text_embedding")
+    assert (layer.input_dim, layer.output_dim) == (12, 5)
+    np.testing.assert_array_equal(layer.get_weights()[0], matrix)
+    frozen = amh.build(embedding_matrix=matrix, embedding_trainable=False, **TINY)
+    assert not frozen.get_layer("text_embedding").trainable_weights
+
+
+def test_mixed_float16_training_step_is_finite():
+    try:
+        keras.mixed_precision.set_global_policy("mixed_float16")
+        model = amh.build(hops=3, **TINY)
+        assert model.get_layer("hop1_video").compute_dtype == "float16"
+        x, y = inputs(batch=4), np.array([0, 1, 2, 6])
+        with tf.GradientTape() as tape:
+            pred = model(x, training=True)
+            loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(y, pred))
+        grads = tape.gradient(loss, [v.value for v in model.trainable_variables])
+        assert pred.dtype == tf.float32 and np.isfinite(float(loss))
+        assert all(g is not None and np.all(np.isfinite(tf.convert_to_tensor(g).numpy())) for g in grads)
+        model.compile(optimizer=keras.optimizers.Adam(1e-3, clipnorm=1.0), loss="sparse_categorical_crossentropy")
+        assert np.isfinite(model.train_on_batch(x, y))
+        assert all(np.all(np.isfinite(w)) for w in model.get_weights())
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+def test_learns_a_separable_toy_task():
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    small = dict(TINY, gru_units={"audio": 8, "text": 8, "video": 8}, input_dropout={"audio": 0.0, "text": 0.1, "video": 0.0})
+
+    def data(n):
+        y = rng.integers(0, 4, n)
+        x = inputs(batch=n, seed=int(rng.integers(1 << 30)), lengths=(6, 5, 4))
+        x["audio"] = 0.5 * x["audio"]
+        x["audio"][:, :, :4] += 1.5 * np.eye(4)[y][:, None, :]
+        x["video"] = 0.5 * x["video"]
+        x["video"][:, :, :4] += 1.5 * np.eye(4)[y][:, None, :]
+        x["text"][:, 0] = 20 + y
+        return x, y
+
+    model = amh.build(hops=3, classes=4, **small)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2, clipnorm=1.0), loss="sparse_categorical_crossentropy")
+    x, y = data(96)
+    model.fit(x, y, batch_size=16, epochs=8, verbose=0)
+    xt, yt = data(80)
+    accuracy = (model.predict(xt, verbose=0).argmax(-1) == yt).mean()
+    assert accuracy > 0.75  # chance is 0.25
+
+
+def test_bad_arguments_raise_clear_errors(tmp_path):
+    with pytest.raises(ValueError, match="at least two modalities"):
+        amh.build(modalities=("audio",), **TINY)
+    with pytest.raises(ValueError, match="unknown modality"):
+        amh.build(modalities=("audio", "smell"), **TINY)
+    with pytest.raises(ValueError, match="hops"):
+        amh.build(hops=-1, **TINY)
+    with pytest.raises(ValueError, match="2-D"):
+        amh.build(embedding_matrix=np.zeros(3), **TINY)
+    with pytest.raises(FileNotFoundError, match="weights file"):
+        amh.build(weights=str(tmp_path / "missing.weights.h5"), **TINY)
+
+
+def test_recipe_and_paper():
+    recipe = amh.RECIPE
+    assert recipe.label_set == ("angry", "excited", "happy", "sad", "frustrated", "surprised", "neutral")
+    assert recipe.optimizer_options == {"learning_rate": 1e-3, "clipnorm": 1.0}  # per tensor, not global
+    assert {k: v.extractor for k, v in recipe.features.items()} == {"audio": "mfcc_deltas", "text": "word_ids", "video": "video_resnet"}
+    assert recipe.features["text"].options["max_length"] == 128 and recipe.features["video"].options["fps"] == 3
+    assert recipe.protocol == "amh_10fold" and recipe.batch_size == 128
+    assert [name for name, _ in recipe.callbacks] == ["EarlyStopping"]
+    assert amh.PAPER.reported == {"overall_accuracy": 0.617, "mean_class_recall": 0.547}
+    assert "0.624" in amh.PAPER.metric_notes and "precision" in amh.PAPER.metric_notes
+    assert set(amh.VARIANTS) >= {"default", "audio_text", "text_video", "audio_video"}
+    assert isinstance(ModalityHop(), keras.layers.Layer)
