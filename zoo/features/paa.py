@@ -1,4 +1,4 @@
-"""pyAudioAnalysis short-term features and their high-level statistics (Atmaja & Akagi 2020, SPEC §5).
+"""pyAudioAnalysis short-term features and their high-level statistics (Atmaja & Akagi 2020 §III-B, Table I; SPEC §5).
 
 ``paa_frames``: ``pyAudioAnalysis.ShortTermFeatures.feature_extraction`` with 25 ms
 windows and 10 ms steps -> ``(T, 34)`` (zcr, energy, energy entropy, spectral centroid,
