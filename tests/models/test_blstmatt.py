@@ -1,0 +1,118 @@
+"""zoo.blstmatt (Jalal et al. 2020): parameter anchor, masking (incl. the masked mean), attention
+weights, .keras round-trip, mixed precision and a toy task."""
+import numpy as np
+import pytest
+import keras
+import tensorflow as tf
+
+from zoo import blstmatt, metrics
+
+TINY = dict(input_dim=4, lstm_units=6, attention_units=5)
+
+
+def test_parameter_anchor_paper_configuration():
+    model = blstmatt.build()  # 23-d fbank, 2 x BiLSTM 512/direction, attention 128, 4 classes
+    assert model.count_params() == 8_757_637 == blstmatt.PAPER_PARAMETERS
+    layers = {name: model.get_layer(name).count_params() for name in ("blstm_1", "blstm_2", "attention", "logits")}
+    assert layers["blstm_1"] + layers["blstm_2"] == 8_491_008
+    assert layers["attention"] == 262_529
+    assert layers["logits"] == 4_100
+    assert tuple(model.input.shape) == (None, None, 23) and model.input.name == "fbank"
+    assert tuple(model.output.shape) == (None, 4)
+
+
+@pytest.mark.parametrize("variant", list(blstmatt.VARIANTS))
+def test_shapes_every_variant(variant):
+    x = np.random.default_rng(0).normal(size=(3, 7, 4)).astype("float32")
+    model = blstmatt.build(variant=variant, classes=3, **TINY)
+    assert model.predict(x, verbose=0).shape == (3, 3)
+    features = blstmatt.build(variant=variant, include_top=False, **TINY)
+    assert features.predict(x, verbose=0).shape == (3, 12)  # 2 x lstm_units context
+    probs, weights = blstmatt.attention_model(model).predict(x, verbose=0)
+    assert probs.shape == (3, 3) and weights.shape == (3, 7)
+
+
+def test_unknown_option_and_variant_are_rejected():
+    with pytest.raises(TypeError, match="lstm_unit"):
+        blstmatt.build(lstm_unit=4)
+    with pytest.raises(ValueError, match="variant"):
+        blstmatt.build(variant="nope")
+
+
+def test_padding_changes_nothing():
+    """Zero-padded frames are masked in both LSTM directions, in the mean m and in the softmax."""
+    rng = np.random.default_rng(1)
+    model = blstmatt.attention_model(blstmatt.build(**TINY))
+    short = rng.normal(size=(1, 5, 4)).astype("float32")
+    long_ = rng.normal(size=(1, 9, 4)).astype("float32")
+    alone_p, alone_a = model.predict(short, verbose=0)
+    batch = np.zeros((2, 12, 4), "float32")
+    batch[0, :5], batch[1, :9] = short[0], long_[0]
+    batch_p, batch_a = model.predict(batch, verbose=0)
+    np.testing.assert_allclose(batch_p[0], alone_p[0], atol=1e-5)
+    np.testing.assert_allclose(batch_a[0, :5], alone_a[0], atol=1e-5)
+    assert np.all(batch_a[0, 5:] == 0.0) and np.all(batch_a[1, 9:] == 0.0)
+    np.testing.assert_allclose(batch_a.sum(axis=1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(batch_p[1], model.predict(long_, verbose=0)[0][0], atol=1e-5)
+
+
+def test_keras_round_trip_identical_predictions(tmp_path):
+    model = blstmatt.build(**TINY)
+    x = np.random.default_rng(2).normal(size=(2, 6, 4)).astype("float32")
+    x[0, 4:] = 0
+    path = tmp_path / "blstmatt.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    np.testing.assert_array_equal(blstmatt.attention_model(loaded).predict(x, verbose=0)[1],
+                                  blstmatt.attention_model(model).predict(x, verbose=0)[1])
+    weights_path = tmp_path / "blstmatt.weights.h5"
+    model.save_weights(weights_path)
+    again = blstmatt.build(weights=str(weights_path), **TINY)
+    np.testing.assert_array_equal(again.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_mixed_float16_training_step_is_finite():
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        model = blstmatt.build(**TINY)
+        x = np.random.default_rng(3).normal(size=(4, 6, 4)).astype("float32")
+        x[0, 3:] = 0
+        y = np.array([0, 1, 2, 3])
+        loss_fn = keras.losses.SparseCategoricalCrossentropy()
+        with tf.GradientTape() as tape:
+            loss = loss_fn(y, model(x, training=True))
+        grads = tape.gradient(loss, model.trainable_variables)
+        assert np.isfinite(float(loss))
+        assert all(np.all(np.isfinite(g.numpy())) for g in grads)
+        model.compile(optimizer="adam", loss=loss_fn)
+        assert np.isfinite(model.train_on_batch(x, y))
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+def test_learns_a_toy_task():
+    """Class = sign of feature 0 in a short burst somewhere inside variable-length noise."""
+    rng = np.random.default_rng(4)
+    n, t_max = 96, 10
+    x = np.zeros((n, t_max, 4), "float32")
+    y = rng.integers(0, 2, n)
+    for i in range(n):
+        length = rng.integers(5, t_max + 1)
+        x[i, :length] = rng.normal(scale=0.3, size=(length, 4))
+        x[i, rng.integers(0, length), 0] = 2.0 if y[i] else -2.0
+    keras.utils.set_random_seed(0)
+    model = blstmatt.build(classes=2, **TINY)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy")
+    model.fit(x[:64], y[:64], epochs=12, batch_size=16, verbose=0)
+    accuracy = metrics.overall_accuracy(y[64:], model.predict(x[64:], verbose=0).argmax(-1))
+    assert accuracy >= 0.85
+
+
+def test_recipe_and_paper_mapping():
+    assert blstmatt.RECIPE.optimizer == "Adam" and blstmatt.RECIPE.optimizer_options["learning_rate"] == 1e-4
+    assert blstmatt.RECIPE.callbacks[0] == ("ReduceLROnPlateau", {"monitor": "val_loss", "patience": 4, "factor": 0.8})
+    assert blstmatt.RECIPE.features["fbank"].extractor == "fbank"
+    assert blstmatt.RECIPE.protocol == "session5"
+    # the paper's swapped names (Eq. 6) mapped like zoo.metrics' table
+    assert blstmatt.PAPER.reported == metrics.to_our_names("blstmatt", {"UA": 0.801, "WA": 0.735})
