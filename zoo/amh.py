@@ -17,6 +17,9 @@ weights; the hop layers are named ``hop{k}_{modality}``.
 Parameters at N = 7, ``reset_after=False``, three modalities, 7 classes: 1,750,055 +
 300 x vocab_size (SPEC §2).
 
+Public API: :func:`build`, :data:`VARIANTS`, :data:`RECIPE` (+ :func:`recipe_for`), :data:`PAPER`,
+:func:`attention_model`, :func:`hop_layers`, :func:`hop_targets`.
+
 Departures from the paper / code, each with the argument that gives the other reading:
 
 - TF1 ``GRUCell`` == Keras ``GRU(reset_after=False)``, the default here; ``reset_after=True``
@@ -203,9 +206,19 @@ RECIPE = Recipe(
         "training utterances of a fold), validating every ~0.3 epoch and stopping after 15 "
         "validations without improvement (~5 epochs): here epochs=214 with EarlyStopping "
         "patience 5 on the dev fold. Truncate audio to 750 frames, text to 128 tokens, video to "
-        "25 frames (3 fps) as the code did. 10-fold CV, 8/1/1 train/dev/test (Sec. 4.1)."
+        "25 frames (3 fps) as the code did. 10-fold CV, 8/1/1 train/dev/test (Sec. 4.1). "
+        "word_ids needs the vocabulary of the training transcripts; build the model with "
+        "vocab_size=len(vocabulary) (ids 0 = padding, 1 = out-of-vocabulary)."
     ),
 )
+
+
+
+def recipe_for(variant: str = "default") -> Recipe:
+    """The RECIPE matching a :data:`VARIANTS` entry (features of the absent modality dropped)."""
+    present = {_modality(m) for m in VARIANTS[variant].get("modalities", MODALITIES)}
+    return RECIPE.replace(features={k: v for k, v in RECIPE.features.items() if k in present})
+
 
 PAPER = Paper(
     citation=(

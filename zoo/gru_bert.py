@@ -23,6 +23,10 @@ weights scaling the unit axis), branch dense 60/20/150 relu, concat in the code'
 [MFCC, chroma, mel, text]. Its parameter count without the BERT backbone is 1,040,667
 (``reset_after=True``) / 1,040,127 (``reset_after=False``) with a 768-d BERT and 4 classes.
 
+Public API: :func:`build`, :data:`VARIANTS`, :data:`RECIPE` (+ :func:`recipe_for` a variant,
+:data:`REFERENCE_FEATURES`), :data:`PAPER`, :data:`EXPLAIN_LAYERS`, :func:`attention_model`
+(per-stream attention weights over time of a paper-variant model).
+
 Departures from the paper, each with the argument that gives the other reading:
 
 - Paper gives no GRU sizes, attention size or branch dense sizes: GRU units follow the code
@@ -34,6 +38,8 @@ Departures from the paper, each with the argument that gives the other reading:
   is the offline all-MiniLM-L6-v2 folder (6 layers, 384 hidden) when its package is installed,
   else the ``bert_base_en_uncased`` preset (``text_encoder=``). The authors' script never loaded
   the pre-trained checkpoint (BERT trained from scratch); we load pre-trained weights.
+- B is the last layer's [CLS] vector as in the code (BERT's own tanh ``pooled_dense`` stays unused,
+  so Keras warns that it gets no gradient); padding mask ``text != 0``, segment ids 0.
 - The paper does not say whether BERT is fine-tuned; default ``text_trainable=True`` (the code's
   BERT layer is trainable), ``False`` freezes it.
 - The code's ``reset_after`` depends on its Keras version; we default to Keras 3's ``True``.
@@ -211,6 +217,18 @@ REFERENCE_FEATURES = {
     "chroma": FeatureSpec("chroma", {**_SPECTRAL, "pooling": "mean"}),
     "text": RECIPE.features["text"],
 }
+
+
+
+def recipe_for(variant: str = "default") -> Recipe:
+    """The RECIPE matching a :data:`VARIANTS` entry: mean-vector features for the reference
+    graph, no ``text`` feature for the audio-only model."""
+    kwargs = VARIANTS[variant]
+    features = dict(REFERENCE_FEATURES if kwargs.get("variant") == "reference" else RECIPE.features)
+    if "text_encoder" in kwargs and kwargs["text_encoder"] is None:
+        features.pop("text")
+    return RECIPE.replace(features=features)
+
 
 PAPER = Paper(
     citation=(

@@ -216,4 +216,6 @@ def test_recipe_and_paper():
     assert amh.PAPER.reported == {"overall_accuracy": 0.617, "mean_class_recall": 0.547}
     assert "0.624" in amh.PAPER.metric_notes and "precision" in amh.PAPER.metric_notes
     assert set(amh.VARIANTS) >= {"default", "audio_text", "text_video", "audio_video"}
+    assert sorted(amh.recipe_for("audio_video").features) == ["audio", "video"]
+    assert amh.recipe_for("amh3") == recipe
     assert isinstance(ModalityHop(), keras.layers.Layer)

@@ -211,6 +211,9 @@ def test_recipe_and_paper():
     assert (recipe.optimizer, recipe.optimizer_options["learning_rate"], recipe.batch_size, recipe.epochs) == ("Adam", 1e-3, 64, 100)
     assert gru_bert.PAPER.reported == {"mean_class_recall": 0.750, "overall_accuracy": 0.717}
     assert "default" in gru_bert.VARIANTS
+    assert gru_bert.recipe_for("reference").features["mfcc"].options["pooling"] == "mean"
+    assert "text" not in gru_bert.recipe_for("audio_only").features
+    assert gru_bert.recipe_for("default") == recipe
 
 
 MINILM = text_encoders.offline_minilm_path()
