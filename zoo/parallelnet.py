@@ -167,7 +167,8 @@ def build(include_top: bool = True, weights=None, classes: Optional[int] = None,
     as shorthand for ``backbone_weights="imagenet"``. ``classes`` defaults to ``len(class_names)``
     (4: :data:`CLASS_NAMES`). ``variant`` picks a :data:`VARIANTS` entry; keyword arguments
     (see :data:`DEFAULTS`) override it: ``speech_backbone``/``image_backbone`` (any
-    :mod:`zoo.backbones` family), ``backbone_weights`` (None, "imagenet", a (speech, image) pair of
+    :mod:`zoo.backbones` family, or a callable ``f(input_shape, weights=, name=) -> keras.Model``
+    giving a feature map), ``backbone_weights`` (None, "imagenet", a (speech, image) pair of
     paths or a dict), ``backbone_kwargs`` (to the keras.applications constructor),
     ``criss_cross`` ("after", "before", "both"), ``modalities``, ``speech_shape``,
     ``image_shape``, ``fusion_dim``, ``n1_filters``, ``head_units``, ``trainable_backbones``,
@@ -237,9 +238,12 @@ def build(include_top: bool = True, weights=None, classes: Optional[int] = None,
 
     n2 = {}
     for m in modalities:
-        backbone = _backbones.vision_backbone(
-            family[m], n2_input[m].shape[1:], weights=bb_weights[m], include_top=False,
-            name=f"n2_{m}", **(cfg["backbone_kwargs"] or {}))
+        if callable(family[m]):  # any N2 "M" (Fig. 1): f(input_shape, weights=, name=) -> keras.Model
+            backbone = family[m](tuple(n2_input[m].shape[1:]), weights=bb_weights[m], name=f"n2_{m}")
+        else:
+            backbone = _backbones.vision_backbone(
+                family[m], n2_input[m].shape[1:], weights=bb_weights[m], include_top=False,
+                name=f"n2_{m}", **(cfg["backbone_kwargs"] or {}))
         backbone.trainable = bool(cfg["trainable_backbones"])
         n2[m] = _projection(backbone(n2_input[m]), dim, f"n2_{m}", act)
 
