@@ -75,7 +75,7 @@ from zoo import backbones as _backbones
 from zoo.layers.fusion import SoftmaxWeightedFusion
 from zoo.recipe import FeatureSpec, Paper, Recipe
 
-__all__ = ["build", "fusion_weights", "RECIPE", "PAPER", "PAPER_VARIANTS", "VARIANTS", "DEFAULTS",
+__all__ = ["build", "fusion_weights", "recipe_for", "RECIPE", "RECIPES", "PAPER", "PAPER_VARIANTS", "VARIANTS", "DEFAULTS",
            "CLASS_NAMES", "GROUP_CODE_CLASS_NAMES"]
 
 CLASS_NAMES = ("angry", "happy", "hate", "sad")
@@ -314,6 +314,16 @@ RECIPE = Recipe(
            "test=0.3, allow_speaker_leakage=True, repeated over 5 seeds. "
            "Metrics: accuracy, macro F1, Cohen's kappa."),
 )
+
+
+
+def recipe_for(variant: str = "default") -> Recipe:
+    """The RECIPE of a :data:`VARIANTS` entry (the absent modality's feature dropped)."""
+    present = set(VARIANTS[variant].get("modalities", MODALITIES))
+    return RECIPE.replace(features={k: v for k, v in RECIPE.features.items() if k in present})
+
+
+RECIPES = {variant: recipe_for(variant) for variant in VARIANTS}
 
 _CITATION = ("P. Kumar, S. Malik, B. Raman. Interpretable Multimodal Emotion Recognition using Hybrid "
              "Fusion of Speech and Image Data. Pattern Recognition Letters (2022) / Multimedia Tools and "

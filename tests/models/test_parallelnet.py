@@ -361,3 +361,9 @@ def test_recipe_and_paper():
     assert parallelnet.PAPER.reported == {"overall_accuracy": 0.8329}
     assert set(parallelnet.VARIANTS) == set(parallelnet.PAPER_VARIANTS)
     assert parallelnet.PAPER_VARIANTS["baseline3"].reported["overall_accuracy"] == 0.677
+
+
+def test_variant_recipes_drop_the_absent_modality():
+    assert set(parallelnet.recipe_for("speech_only").features) == {"speech"}
+    assert set(parallelnet.RECIPES["image_only"].features) == {"image"}
+    assert parallelnet.RECIPES["baseline1"] == parallelnet.RECIPE
