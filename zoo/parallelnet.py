@@ -24,6 +24,14 @@ Variants (:data:`VARIANTS`, Sec. 4.3, Table 1): ``default`` (ParallelNet), ``bas
 (criss-cross before AND after N2, N2 = EfficientNet), ``baseline2`` (criss-cross before N2),
 ``baseline3`` (criss-cross after N2), ``speech_only`` (SER only), ``image_only`` (IER only).
 
+Parameters: 125,130,197 for the default (VGG16 14,714,688 + VGG19 20,024,384 + N2 projections
+2 x 8,391,680 + N1_s 33,648,640 + N1_i 33,649,216 + heads 3 x 2,103,300 + 1x1 conv 6 + w 3); the
+N1 flatten->dense layers dominate because N1's 16x16x128 map is flattened (ours, see below).
+``weights="imagenet"`` is shorthand for ``backbone_weights="imagenet"``; offline it fails at once
+with :class:`zoo.backbones.ImageNetWeightsUnavailable` naming the file to pass as a path.
+N2 may be any :mod:`zoo.backbones` family (the paper's ResNet-34 and Inception 3a/4a are not in
+``keras.applications``) or a callable returning a Keras model.
+
 Departures and readings (argument that gives the other reading in brackets):
 
 - N1's layers are ours: the paper only says "convolution & max-pool layers" ending in batch
@@ -51,8 +59,8 @@ Departures and readings (argument that gives the other reading in brackets):
   ImageNet input preprocessing is not mentioned; ``preprocess_image=True`` inserts the image
   backbone family's ``preprocess_input`` (expects RGB in [0, 255]). The speech branch's 1x1
   conv learns its own mapping to three channels.
-- Loss (Sec. 4.2): 1.0 x categorical focal + 0.5 x categorical cross-entropy, γ = 2 (focal-loss
-  paper default); α is not stated: Keras' default 0.25 (``zoo.losses.FocalCrossEntropy(alpha=...)``;
+- Loss (Sec. 4.2): 1.0 x categorical focal + 0.5 x categorical cross-entropy; γ is not stated
+  either: 2, the default of Lin et al. [31] and Keras; α is not stated: Keras' default 0.25 (``zoo.losses.FocalCrossEntropy(alpha=...)``;
   α = 1 equals the ``focal-loss`` package's unweighted form). ReduceLROnPlateau's factor is not
   stated: Keras' 0.1; both callbacks monitor val_loss ("converged in terms of validation loss").
 - Classes: the paper's order (anger, happy, hate, sad) with the project's canonical spelling
