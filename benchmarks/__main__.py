@@ -1,0 +1,86 @@
+"""``python -m benchmarks``: our numbers beside the papers', as markdown tables.
+
+    python -m benchmarks                                  # smoke profile, built-in corpus
+    python -m benchmarks --profile paper --corpus iemocap --root /data/IEMOCAP_full_release
+    python -m benchmarks --models blstmatt csa --corpus emodb --root ../shared/data/emodb/wav
+
+Writes ``results.json``, ``results.md`` and one confusion-matrix PNG per run under
+``--out`` (default ``benchmarks/results/<profile>-<corpus>``); checkpoints go under
+``--runs`` so an interrupted benchmark resumes where it stopped.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def parse_args(argv=None):
+    from benchmarks.runner import MODELS, PROFILES
+
+    p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--models", nargs="+", default=list(MODELS),
+                   help="models or model:variant (default: all six)")
+    p.add_argument("--profile", choices=sorted(PROFILES), default="smoke")
+    p.add_argument("--corpus", default="synthetic",
+                   help="synthetic (built-in, default), iemocap, emodb, ravdess, cremad, msp_improv, "
+                        "msp_podcast, sier, manifest")
+    p.add_argument("--root", help="corpus root (IEMOCAP_full_release folder, manifest CSV, ...)")
+    p.add_argument("--iemocap", metavar="PATH", help="shorthand for --corpus iemocap --root PATH")
+    p.add_argument("--protocol", help="override the recipe's protocol (loso, session5, amh_10fold, speaker_kfold)")
+    p.add_argument("--seeds", nargs="+", type=int, help="override the profile's seeds")
+    p.add_argument("--folds", type=int, help="run at most this many folds")
+    p.add_argument("--out", help="results folder")
+    p.add_argument("--runs", default="runs", help="checkpoint folder (default ./runs)")
+    p.add_argument("--cache", default=os.environ.get("ZOO_FEATURE_CACHE", os.path.expanduser("~/.cache/zoo/features")),
+                   help="feature cache folder")
+    p.add_argument("--mixed-precision", action="store_true", help="mixed_float16 (GPUs; slower on CPU)")
+    p.add_argument("--verbose", type=int, default=0, help="Keras progress output (0, 1, 2)")
+    args = p.parse_args(argv)
+    if args.iemocap:
+        args.corpus, args.root = "iemocap", args.iemocap
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    import keras
+
+    from benchmarks import report, runner
+
+    if args.mixed_precision:
+        keras.mixed_precision.set_global_policy("mixed_float16")
+    profile = runner.PROFILES[args.profile]
+    tag = f"{profile.name}-{args.corpus}"
+    out = Path(args.out or Path(__file__).parent / "results" / tag)
+    runs_dir = Path(args.runs) / tag
+    started = time.perf_counter()
+    results = {}
+    for name in args.models:
+        t0 = time.perf_counter()
+        logging.info("== %s", name)
+        results[name] = runner.run_model(name, args.corpus, args.root, profile=profile, out_runs=runs_dir,
+                                         cache_dir=Path(args.cache), protocol=args.protocol, seeds=args.seeds,
+                                         max_folds=args.folds, verbose=args.verbose)
+        results[name]["setup"]["wall_seconds"] = round(time.perf_counter() - t0, 1)
+    command = "python -m benchmarks " + " ".join(argv if argv is not None else sys.argv[1:])
+    meta = {"command": command.strip(), "profile": profile.name, "profile_description": profile.description,
+            "corpus": args.corpus, "machine": runner.machine(),
+            "date": datetime.date.today().isoformat(), "wall_seconds": round(time.perf_counter() - started, 1)}
+    markdown = report.write(out, results, meta)
+    print(markdown)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

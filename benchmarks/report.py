@@ -1,0 +1,117 @@
+"""Benchmark outputs: results.json, results.md (paper tables + the zoo-wide table) and one
+confusion-matrix PNG per run."""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks import tables
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def confusion_png(path: Path, matrix, labels, title: str) -> None:
+    """A confusion-matrix heat map (rows: true class, columns: predicted)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import ConfusionMatrixDisplay
+
+    fig, ax = plt.subplots(figsize=(3.2 + 0.35 * len(labels), 3.0 + 0.35 * len(labels)))
+    ConfusionMatrixDisplay(np.asarray(matrix), display_labels=labels).plot(
+        ax=ax, cmap="Blues", colorbar=False, xticks_rotation=45)
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def system_combination(results: dict) -> list:
+    """BLSTMATT + 0.4 · CSA posteriors (Jalal et al. 2020, Sec. 5) for every fold/seed both ran."""
+    from zoo import csa, metrics
+
+    if "blstmatt" not in results or "csa" not in results:
+        return []
+    by_key = {(r["fold"], r["seed"]): r for r in results["csa"]["runs"] if "posteriors" in r}
+    runs = []
+    for b in results["blstmatt"]["runs"]:
+        c = by_key.get((b["fold"], b["seed"]))
+        if c is None or "posteriors" not in b:
+            continue
+        # CSA leaves utterances shorter than a chunk out: combine on the utterances both scored.
+        rows_c = {u: i for i, u in enumerate(c["test_ids"])}
+        shared = [(i, rows_c[u]) for i, u in enumerate(b["test_ids"]) if u in rows_c]
+        ib, ic = (np.array(x, dtype=int) for x in zip(*shared))
+        probs = csa.combine(b["posteriors"][ib], c["posteriors"][ic])
+        y_true = b["y_true"][ib]
+        report = metrics.classification_report(y_true, probs, labels=list(range(probs.shape[1])))
+        runs.append({"model": "blstmatt+csa", "fold": b["fold"], "seed": b["seed"], "n_test": len(shared),
+                     "metrics": {k: v for k, v in report.items() if isinstance(v, (int, float))}})
+    return runs
+
+
+def _caption(setup: dict, meta: dict) -> str:
+    overrides = setup.get("build_overrides") or {}
+    bits = [f"corpus `{meta['corpus']}` ({setup['records']} utterances"
+            + (f", classes {', '.join(setup['label_set'])}" if setup.get("label_set") else "") + ")",
+            f"protocol `{setup['protocol']}` ({setup['folds']} folds run)",
+            f"profile `{meta['profile']}`: {setup['epochs']} epochs, lr {setup['learning_rate']}"]
+    if overrides:
+        bits.append("builder overrides " + ", ".join(f"`{k}={v}`" for k, v in overrides.items()))
+    return "; ".join(bits) + ". Ours: mean ± std over folds × seeds."
+
+
+def write(out: Path, results: dict, meta: dict) -> str:
+    """Write every output under ``out`` and return the markdown."""
+    from zoo import registry
+
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "confusion").mkdir(exist_ok=True)
+    all_runs = [run for res in results.values() for run in res["runs"]]
+    combined = system_combination(results)
+    sections = [f"# Benchmark: profile `{meta['profile']}` on `{meta['corpus']}`", "",
+                f"Command: `{meta['command']}`  ", f"Machine: {meta['machine']}; date {meta['date']}; "
+                f"wall time {meta['wall_seconds']:.0f} s.  ", f"Profile: {meta['profile_description']}", "",
+                "## All models", ""]
+    aggregated = tables.aggregate(all_runs + combined)
+    extra = {}
+    for name, res in results.items():
+        runs = res["runs"]
+        spe = [r["seconds_per_epoch"] for r in runs if r.get("seconds_per_epoch")]
+        extra[name] = {"parameters": f"{runs[0]['parameters']:,}" if runs else "",
+                       "s/epoch": f"{np.mean(spe):.1f}" if spe else "", "protocol": res["setup"]["protocol"]}
+    sections += [tables.zoo_table(aggregated, extra, caption=f"corpus `{meta['corpus']}`, profile "
+                                  f"`{meta['profile']}`; mean ± std over folds × seeds"), ""]
+    sections += ["## Each paper", ""]
+    for name, res in results.items():
+        module = registry.get_module(name)
+        paper = getattr(module, "PAPERS", {}).get(registry.split_name(name)[1], module.PAPER)
+        sections += [tables.paper_table(name, aggregated.get(name, {}), paper, _caption(res["setup"], meta)), ""]
+        for run in res["runs"]:
+            if "confusion_matrix" in run:
+                png = out / "confusion" / f"{name.replace(':', '-')}-{run['fold']}-seed{run['seed']}.png"
+                confusion_png(png, run["confusion_matrix"], res["setup"]["label_set"],
+                              f"{name} {run['fold']} seed {run['seed']}")
+    if combined:
+        from zoo import csa
+
+        sections += [tables.paper_table("blstmatt+csa", aggregated["blstmatt+csa"], csa.COMBINATION_PAPER,
+                                        "log P = log P_blstmatt + 0.4 log P_csa on the same test utterances"), ""]
+    markdown = "\n".join(sections)
+    serialisable = {name: {"setup": res["setup"],
+                           "runs": [{k: v for k, v in r.items() if k not in ("posteriors", "y_true", "test_ids")}
+                                    for r in res["runs"]]} for name, res in results.items()}
+    serialisable["blstmatt+csa"] = {"runs": combined}
+    _atomic_write(out / "results.json", json.dumps({"meta": meta, "results": serialisable}, indent=1, default=str))
+    _atomic_write(out / "results.md", markdown + "\n")
+    return markdown
