@@ -286,7 +286,10 @@ def run_model(name: str, corpus: str, root: Optional[str], *, profile: Profile, 
     label_set = label_set_for(recipe, corpus, loaded.records)
     records = usable_records(loaded.records, recipe, label_set)
     protocol_name = protocol_for(recipe, corpus, protocol)
-    folds = protocols.get(protocol_name, validation=0.125)(records)
+    options = {"validation": 0.125}
+    if protocol_name == recipe.protocol:
+        options.update(recipe.protocol_options)
+    folds = protocols.get(protocol_name, **options)(records)
     limit = max_folds if max_folds is not None else profile.max_folds
     folds = folds[:limit] if limit else folds
 

@@ -26,7 +26,9 @@ class Recipe:
     ``{"learning_rate": 1e-3, "clipnorm": 1.0}``); ``loss`` a name resolvable by
     ``zoo.losses.get`` or Keras; ``callbacks`` a list of ``(keras callback class name,
     options)``; ``features`` maps each model input name to a :class:`FeatureSpec`;
-    ``targets`` are the output targets (``"label"`` or ``"valence"`` ...).
+    ``targets`` are the output targets (``"label"`` or ``"valence"`` ...); ``protocol`` a
+    name of ``zoo.data.protocols`` and ``protocol_options`` its arguments as the paper
+    used them (e.g. ParallelNet's 30 % random test split).
     """
 
     optimizer: str
@@ -40,6 +42,7 @@ class Recipe:
     loss_weights: Optional[Any] = None
     callbacks: tuple = ()
     protocol: str = "loso"
+    protocol_options: dict = dataclasses.field(default_factory=dict)
     corpus: str = "iemocap"
     metrics: tuple = ("overall_accuracy", "mean_class_recall", "macro_f1")
     notes: str = ""
