@@ -1,0 +1,203 @@
+"""zoo.dser (Atmaja & Akagi 2020): parameter anchors, shapes of every variant, CCC loss, MTL loss
+weights, text masking, .keras round-trip, mixed precision, a tiny BERT encoder and toy tasks."""
+import numpy as np
+import pytest
+import keras
+import tensorflow as tf
+
+from zoo import dser, losses, metrics
+
+TINY = dict(hsf_dim=5, acoustic_units=(None, 6, 6), text_units=(None, 6, 6), branch_dim=4,
+            fusion_units=(6, 5), vocab_size=20, embedding_dim=3, max_length=7)
+
+
+def batch(n=8, seed=0, hsf_dim=5, max_length=7, vocab=20):
+    rng = np.random.default_rng(seed)
+    hsf = rng.normal(size=(n, 1, hsf_dim)).astype("float32")
+    text = rng.integers(1, vocab, size=(n, max_length)).astype("int32")
+    for i in range(n):  # right-padded transcripts of different lengths
+        text[i, rng.integers(2, max_length + 1):] = 0
+    return hsf, text
+
+
+def test_parameter_anchor_acoustic_only_mtl():
+    model = dser.build(variant="acoustic")
+    assert model.count_params() == 912_291 == dser.PAPER_PARAMETERS["acoustic"]
+    assert model.output_names == ["valence", "arousal", "dominance"]
+    assert tuple(model.input.shape) == (None, 1, 68) and model.input.name == "hsf"
+    assert [model.get_layer(f"acoustic_lstm_{i}").units for i in (1, 2, 3)] == [68, 256, 256]
+
+
+def test_parameter_anchor_acoustic_text_mtl_and_embedding_matrix():
+    model = dser.build()  # default: HSF + 3,438 x 300 trainable embedding, MTL
+    assert model.count_params() == 3_787_259 == dser.PAPER_PARAMETERS["default"]
+    assert [tuple(t.shape) for t in model.inputs] == [(None, 1, 68), (None, 554)]
+    assert [model.get_layer(f"text_lstm_{i}").units for i in (1, 2, 3)] == [300, 256, 256]
+    matrix = np.random.default_rng(0).normal(size=(3438, 300)).astype("float32")
+    from_vectors = dser.build(embedding_matrix=matrix, trainable_embedding=False)
+    assert from_vectors.count_params() == 3_787_259
+    layer = from_vectors.get_layer("text_embedding")
+    np.testing.assert_array_equal(layer.embeddings.numpy(), matrix)
+    assert not layer.trainable
+
+
+@pytest.mark.parametrize("variant", list(dser.VARIANTS))
+def test_shapes_every_variant(variant):
+    hsf, text = batch()
+    model = dser.build(variant=variant, **TINY)
+    cfg = {**dser.DEFAULTS, **dser.VARIANTS[variant]}
+    x = [hsf, text] if "text" in cfg["modalities"] else hsf
+    out = model.predict(x, verbose=0)
+    out = out if isinstance(out, list) else [out]
+    assert model.output_names == list(cfg["tasks"])
+    assert [o.shape for o in out] == [(8, 1)] * len(cfg["tasks"])
+    features = dser.build(variant=variant, include_top=False, **TINY)
+    width = 5 if "text" in cfg["modalities"] else 4  # fusion_units[-1] (A+T) or branch_dim (acoustic)
+    assert features.output.shape[-1] == width
+
+
+def test_stl_dimension_and_vector_input_selectable():
+    model = dser.build(modalities=("acoustic",), tasks=("arousal",), hsf_input="vector", **TINY)
+    assert model.output_names == ["arousal"] and tuple(model.input.shape) == (None, 5)
+    assert model.predict(batch()[0][:, 0], verbose=0).shape == (8, 1)
+    with pytest.raises(ValueError, match="tasks"):
+        dser.build(tasks=("valence", "joy"), **TINY)
+
+
+def test_ccc_loss_is_one_minus_ccc_hand_case():
+    # t = 1,2,3; p = 1,2,4: var_t 2/3, var_p 14/9, cov 1, (mean diff)^2 1/9 -> CCC = 2/(21/9) = 6/7
+    loss = losses.CCCLoss(epsilon=0.0)(np.array([[1.0], [2.0], [3.0]]), np.array([[1.0], [2.0], [4.0]]))
+    assert float(loss) == pytest.approx(1.0 / 7.0, abs=1e-6)
+    assert metrics.ccc([1, 2, 3], [1, 2, 4]) == pytest.approx(6.0 / 7.0)
+
+
+@pytest.mark.parametrize("variant, weights", [("default", (0.7, 0.2, 0.1)), ("acoustic", (0.1, 0.4, 0.5)),
+                                              ("acoustic_code", (0.1, 0.5, 0.4))])
+def test_mtl_loss_is_weighted_sum_of_ccc_losses(variant, weights):
+    recipe = dser.RECIPES[variant]
+    assert [recipe.loss_weights[d] for d in dser.DIMENSIONS] == pytest.approx(list(weights))
+    model = dser.compile_model(dser.build(variant=variant, **TINY), recipe)
+    hsf, text = batch(16, seed=1)
+    x = [hsf, text] if variant == "default" else hsf
+    y = {d: np.random.default_rng(i).uniform(-1, 1, size=(16, 1)).astype("float32") for i, d in enumerate(dser.DIMENSIONS)}
+    result = model.evaluate(x, y, batch_size=16, verbose=0, return_dict=True)
+    pred = dict(zip(model.output_names, model.predict(x, batch_size=16, verbose=0)))
+    per_output = [1.0 - metrics.ccc(y[d], pred[d]) for d in dser.DIMENSIONS]
+    assert result["loss"] == pytest.approx(float(np.dot(weights, per_output)), abs=1e-4)
+    assert float(np.dot(weights, per_output)) != pytest.approx(float(np.mean(per_output)), abs=1e-4)
+
+
+def test_recipes_follow_paper_and_code():
+    at, ac = dser.RECIPES["default"], dser.RECIPES["acoustic"]
+    assert (at.optimizer, at.optimizer_options["learning_rate"], at.batch_size, at.epochs) == ("RMSprop", 1e-3, 256, 50)
+    assert (ac.optimizer, ac.optimizer_options["learning_rate"], ac.batch_size, ac.epochs) == ("Nadam", 2e-3, 64, 200)
+    assert at.callbacks[0] == ("EarlyStopping", {"monitor": "val_loss", "patience": 10, "restore_best_weights": True})
+    assert set(at.features) == {"hsf", "text"} and at.features["text"].options["max_length"] == 554
+    assert at.features["hsf"].extractor == "paa_hsf" and at.features["text"].extractor == "word_ids"
+    assert dser.RECIPES["stl_valence"].loss_weights is None and at.protocol == "session5"
+    assert dser.PAPER.reported == {"ccc_valence": 0.421, "ccc_arousal": 0.590, "ccc_dominance": 0.484}
+    assert dser.PAPERS["acoustic"].reported["ccc_valence"] == 0.183
+
+
+def test_text_padding_is_masked():
+    """With mask_zero the padding embedding row never reaches the LSTMs."""
+    model = dser.build(**TINY)
+    hsf, text = batch()
+    before = np.concatenate(model.predict([hsf, text], verbose=0), axis=1)
+    emb = model.get_layer("text_embedding")
+    table = emb.embeddings.numpy()
+    table[0] = 50.0
+    emb.embeddings.assign(table)
+    after = np.concatenate(model.predict([hsf, text], verbose=0), axis=1)
+    np.testing.assert_allclose(after, before, atol=1e-5)
+
+
+def test_whole_set_ccc_is_not_the_per_batch_average():
+    rng = np.random.default_rng(2)
+    t = rng.normal(size=(64, 3))
+    p = t + rng.normal(scale=0.8, size=(64, 3)) + np.linspace(-1, 1, 64)[:, None]
+    report = dser.whole_set_ccc(t, p)
+    assert report["ccc_valence"] == pytest.approx(metrics.ccc(t[:, 0], p[:, 0]))
+    assert report["ccc_valence"] != pytest.approx(metrics.batch_averaged_ccc(t[:, 0], p[:, 0], 16), abs=1e-3)
+
+
+def test_keras_round_trip_identical_predictions(tmp_path):
+    model = dser.build(**TINY)
+    hsf, text = batch()
+    path = tmp_path / "dser.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    for a, b in zip(loaded.predict([hsf, text], verbose=0), model.predict([hsf, text], verbose=0)):
+        np.testing.assert_array_equal(a, b)
+    assert loaded.output_names == ["valence", "arousal", "dominance"]
+
+
+def test_mixed_float16_training_step_is_finite():
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        model = dser.build(**TINY)
+        hsf, text = batch(8, seed=3)
+        y = {d: np.random.default_rng(i).uniform(-1, 1, size=(8, 1)).astype("float32") for i, d in enumerate(dser.DIMENSIONS)}
+        loss_fn = losses.CCCLoss()
+        with tf.GradientTape() as tape:
+            outs = model([hsf, text], training=True)
+            loss = sum(w * loss_fn(y[d], o) for w, d, o in zip((0.7, 0.2, 0.1), dser.DIMENSIONS, outs))
+        grads = tape.gradient(loss, model.trainable_variables)
+        assert np.isfinite(float(loss))
+        assert all(g is not None and np.all(np.isfinite(np.asarray(tf.convert_to_tensor(g)))) for g in grads)
+        dser.compile_model(model)
+        assert np.all(np.isfinite(model.train_on_batch([hsf, text], y)))
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+def test_contextual_bert_text_encoder():
+    keras_hub = pytest.importorskip("keras_hub")
+    backbone = keras_hub.models.BertBackbone(vocabulary_size=20, num_layers=1, num_heads=2, hidden_dim=16,
+                                             intermediate_dim=32, max_sequence_length=32)
+    kwargs = {k: v for k, v in TINY.items() if k not in ("vocab_size", "embedding_dim")}
+    model = dser.build(text_encoder=backbone, **kwargs)
+    assert model.get_layer("text_lstm_1").units == 16  # first text LSTM = encoder width
+    hsf, text = batch()
+    out = model.predict([hsf, text], verbose=0)
+    assert [o.shape for o in out] == [(8, 1)] * 3
+    with pytest.raises(ValueError, match="max_sequence_length"):
+        dser.build(text_encoder=backbone, **{**kwargs, "max_length": 554})
+
+
+# Slightly wider than TINY so that the toy tasks converge for any seed within seconds.
+LEARN = dict(acoustic_units=(None, 16, 16), text_units=(None, 16, 16), branch_dim=8, embedding_dim=8,
+             fusion_units=(16, 8))
+
+
+def _toy_targets(hsf, text):
+    """valence from the words (ids < 10 positive), arousal and dominance from the acoustics."""
+    positive = ((text > 0) & (text < 10)).sum(1) - (text >= 10).sum(1)
+    valence = np.tanh(0.5 * positive)
+    arousal = np.tanh(hsf[:, 0, 0] + 0.5 * hsf[:, 0, 1])
+    dominance = np.tanh(hsf[:, 0, 2] - 0.5 * hsf[:, 0, 3])
+    return {d: v[:, None].astype("float32") for d, v in zip(dser.DIMENSIONS, (valence, arousal, dominance))}
+
+
+def test_acoustic_only_learns_a_toy_task():
+    hsf, text = batch(192, seed=4)
+    y = _toy_targets(hsf, text)
+    keras.utils.set_random_seed(0)
+    model = dser.compile_model(dser.build(variant="acoustic", **{**TINY, **LEARN}),
+                               dser.RECIPES["acoustic"].replace(optimizer_options={"learning_rate": 1e-2}))
+    model.fit(hsf[:128], {d: y[d][:128] for d in y}, batch_size=32, epochs=20, verbose=0)
+    pred = dict(zip(model.output_names, model.predict(hsf[128:], verbose=0)))
+    assert metrics.ccc(y["arousal"][128:], pred["arousal"]) > 0.6
+    assert metrics.ccc(y["dominance"][128:], pred["dominance"]) > 0.6
+
+
+def test_acoustic_text_learns_valence_from_words():
+    hsf, text = batch(192, seed=5)
+    y = _toy_targets(hsf, text)
+    keras.utils.set_random_seed(0)
+    model = dser.compile_model(dser.build(**{**TINY, **LEARN, "fusion_dropout": 0.0, "text_dropout": 0.0}),
+                               dser.RECIPE.replace(optimizer_options={"learning_rate": 1e-2}))
+    model.fit([hsf[:128], text[:128]], {d: y[d][:128] for d in y}, batch_size=32, epochs=20, verbose=0)
+    pred = dict(zip(model.output_names, model.predict([hsf[128:], text[128:]], verbose=0)))
+    assert metrics.ccc(y["valence"][128:], pred["valence"]) > 0.7   # weight 0.7: learnt from the words
+    assert metrics.ccc(y["arousal"][128:], pred["arousal"]) > 0.5
