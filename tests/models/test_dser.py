@@ -151,7 +151,7 @@ def test_mixed_float16_training_step_is_finite():
         keras.mixed_precision.set_global_policy("float32")
 
 
-def test_contextual_bert_text_encoder():
+def test_contextual_bert_text_encoder(tmp_path):
     keras_hub = pytest.importorskip("keras_hub")
     backbone = keras_hub.models.BertBackbone(vocabulary_size=20, num_layers=1, num_heads=2, hidden_dim=16,
                                              intermediate_dim=32, max_sequence_length=32)
@@ -161,6 +161,10 @@ def test_contextual_bert_text_encoder():
     hsf, text = batch()
     out = model.predict([hsf, text], verbose=0)
     assert [o.shape for o in out] == [(8, 1)] * 3
+    model.save(tmp_path / "dser_bert.keras")
+    loaded = keras.models.load_model(tmp_path / "dser_bert.keras")
+    for a, b in zip(loaded.predict([hsf, text], verbose=0), out):
+        np.testing.assert_array_equal(a, b)
     with pytest.raises(ValueError, match="max_sequence_length"):
         dser.build(text_encoder=backbone, **{**kwargs, "max_length": 554})
 
