@@ -130,11 +130,15 @@ def _text_branch(cfg):
             if matrix.ndim != 2:
                 raise ValueError(f"embedding_matrix must be (vocab, dim); got shape {matrix.shape}")
             vocab_size, width = matrix.shape
-            init = keras.initializers.Constant(matrix)
         else:
-            vocab_size, width, init = int(cfg["vocab_size"]), int(cfg["embedding_dim"]), "uniform"
-        x = keras.layers.Embedding(vocab_size, width, embeddings_initializer=init, mask_zero=cfg["mask_text"],
-                                   trainable=cfg["trainable_embedding"], name="text_embedding")(text)
+            vocab_size, width = int(cfg["vocab_size"]), int(cfg["embedding_dim"])
+        embedding = keras.layers.Embedding(vocab_size, width, mask_zero=cfg["mask_text"],
+                                           trainable=cfg["trainable_embedding"], name="text_embedding")
+        x = embedding(text)
+        if matrix is not None:
+            # Assigned after building rather than via a Constant initializer, which would copy the
+            # whole matrix into the model's JSON config.
+            embedding.embeddings.assign(matrix)
     units = [width if u is None else u for u in cfg["text_units"]]
     x = _lstm_stack(x, units, "text", mask)
     x = keras.layers.Dense(cfg["branch_dim"], name="text_dense")(x)
