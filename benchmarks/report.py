@@ -68,6 +68,8 @@ def _caption(setup: dict, meta: dict) -> str:
             f"profile `{meta['profile']}`: {setup['epochs']} epochs, lr {setup['learning_rate']}"]
     if overrides:
         bits.append("builder overrides " + ", ".join(f"`{k}={v}`" for k, v in overrides.items()))
+    for name, options in (setup.get("feature_overrides") or {}).items():
+        bits.append(f"feature `{name}` overrides " + ", ".join(f"`{k}={v}`" for k, v in options.items()))
     return "; ".join(bits) + ". Ours: mean ± std over folds × seeds."
 
 

@@ -34,7 +34,8 @@ class Profile:
 
     ``epochs``/``batch_size``: None keeps the recipe's; ``max_folds``: None runs every
     fold; ``build``: per-model builder overrides (smaller widths on CPU);
-    ``learning_rate``: per-model learning-rate overrides. Every override is printed in
+    ``learning_rate``: per-model learning-rate overrides; ``features``: per-model, per-input
+    extractor option overrides (e.g. smaller images). Every override is printed in
     the tables' caption, so a smoke number is never mistaken for a paper reproduction.
     """
 
@@ -46,6 +47,7 @@ class Profile:
     build: Dict[str, dict] = dataclasses.field(default_factory=dict)
     learning_rate: Dict[str, float] = dataclasses.field(default_factory=dict)
     batch_size: Dict[str, int] = dataclasses.field(default_factory=dict)
+    features: Dict[str, Dict[str, dict]] = dataclasses.field(default_factory=dict)
     utterances: int = 500
 
 
@@ -60,13 +62,19 @@ PROFILES = {
         build={
             "gru_bert": {"text_trainable": False},
             "amh": {"modalities": ("audio", "text")},
+            # Frozen random MobileNetV2 (its BatchNorm momentum 0.999 cannot settle in a few
+            # dozen steps), 64x64 inputs, faster-settling projection BatchNorm.
             "parallelnet": {"speech_backbone": "mobilenetv2", "image_backbone": "mobilenetv2",
+                            "trainable_backbones": False, "bn_momentum": 0.9,
+                            "speech_shape": (64, 64, 1), "image_shape": (64, 64, 3),
                             "fusion_dim": 128, "head_units": (128, 128)},
             "blstmatt": {"lstm_units": 64, "attention_units": 32},
             "csa": {"filters": (32, 32, 32)},
         },
         learning_rate={"parallelnet": 1e-4, "blstmatt": 1e-3, "csa": 1e-3},
-        batch_size={"blstmatt": 16},
+        # Paper batches (AMH 128, DSER 256) give 2-3 optimizer steps per epoch on 500 utterances.
+        batch_size={"blstmatt": 16, "parallelnet": 16, "amh": 32, "dser": 64},
+        features={"parallelnet": {"speech": {"size": 64, "n_mels": 64}, "image": {"size": 64}}},
     ),
     "paper": Profile(
         name="paper",
@@ -148,18 +156,18 @@ def usable_records(records, recipe, label_set):
 
 
 # ----------------------------------------------------------------------------- features
-def make_extractors(recipe, train_records, input_names) -> Dict[str, object]:
-    """Extractors of the model inputs; word vocabularies are built on the training part."""
+def make_extractors(recipe, train_records, input_names, overrides: Optional[dict] = None) -> Dict[str, object]:
+    """Extractors of the model inputs; word vocabularies are built on the training part.
+    ``overrides``: per-input extractor options that replace the recipe's."""
     from zoo import features
 
     extractors = {}
     for name in input_names:
         spec = recipe.features[name]
+        options = dict((overrides or {}).get(name, {}))
         if spec.extractor == "word_ids":
-            vocab = features.Vocabulary.build(r.transcript for r in train_records)
-            extractors[name] = features.get(spec, vocabulary=vocab)
-        else:
-            extractors[name] = features.get(spec)
+            options["vocabulary"] = features.Vocabulary.build(r.transcript for r in train_records)
+        extractors[name] = features.get(spec, **options)
     return extractors
 
 
@@ -286,7 +294,9 @@ def run_model(name: str, corpus: str, root: Optional[str], *, profile: Profile, 
     label_set = label_set_for(recipe, corpus, loaded.records)
     records = usable_records(loaded.records, recipe, label_set)
     protocol_name = protocol_for(recipe, corpus, protocol)
-    options = {"validation": 0.125}
+    # Validation speakers carved from the training part, where the protocol has none of its own.
+    accepts = inspect.signature(protocols.PROTOCOLS[protocol_name]).parameters
+    options = {"validation": 0.125} if "validation" in accepts else {}
     if protocol_name == recipe.protocol:
         options.update(recipe.protocol_options)
     folds = protocols.get(protocol_name, **options)(records)
@@ -302,7 +312,7 @@ def run_model(name: str, corpus: str, root: Optional[str], *, profile: Profile, 
     cache = features.FeatureCache(cache_dir)
     runs = []
     for fold in folds:
-        extractors = make_extractors(recipe, fold.train_records, input_names)
+        extractors = make_extractors(recipe, fold.train_records, input_names, profile.features.get(model_name))
         table = pipeline.compute_features(fold.records, extractors, cache=cache, on_error="skip")
         for seed in seeds or profile.seeds:
             kwargs = {**build_kwargs, **text_build_kwargs(module.build, extractors, seed)}
@@ -314,6 +324,7 @@ def run_model(name: str, corpus: str, root: Optional[str], *, profile: Profile, 
              "targets": list(recipe.targets), "folds": len(folds), "records": len(records),
              "skipped_by_loader": loaded.report.to_dict(), "skipped_by_features": table.report.to_dict(),
              "build_overrides": profile.build.get(model_name, {}),
+             "feature_overrides": profile.features.get(model_name, {}),
              "learning_rate": profile.learning_rate.get(model_name, recipe.optimizer_options.get("learning_rate")),
              "epochs": profile.epochs.get(model_name, recipe.epochs),
              "cache": dataclasses.asdict(cache.stats)}

@@ -99,6 +99,7 @@ DEFAULTS = dict(
     backbone_weights=None,
     backbone_kwargs=None,
     trainable_backbones=True,
+    bn_momentum=0.99,  # Keras' default; short CPU runs use 0.9 so the moving statistics catch up
     speech_shape=(128, 128, 1),
     image_shape=(128, 128, 3),
     fusion_dim=1024,
@@ -147,9 +148,9 @@ def _n1_trunk(x, filters, prefix, activation):
     return x
 
 
-def _projection(x, dim, prefix, activation):
+def _projection(x, dim, prefix, activation, bn_momentum=0.99):
     """The common ending of N1 and N2 (Sec. 3.2): BatchNormalization -> Flatten -> Dense."""
-    x = keras.layers.BatchNormalization(name=f"{prefix}_bn")(x)
+    x = keras.layers.BatchNormalization(momentum=bn_momentum, name=f"{prefix}_bn")(x)
     x = keras.layers.Flatten(name=f"{prefix}_flatten")(x)
     return keras.layers.Dense(dim, activation=activation, name=f"{prefix}_dense")(x)
 
@@ -180,7 +181,7 @@ def build(include_top: bool = True, weights=None, classes: Optional[int] = None,
     paths or a dict), ``backbone_kwargs`` (to the keras.applications constructor),
     ``criss_cross`` ("after", "before", "both"), ``modalities``, ``speech_shape``,
     ``image_shape``, ``fusion_dim``, ``n1_filters``, ``head_units``, ``trainable_backbones``,
-    ``preprocess_image``, ``fusion_initializer``. With ``include_top=False`` the model returns
+    ``preprocess_image``, ``fusion_initializer``, ``bn_momentum``. With ``include_top=False`` the model returns
     ``[F_s, F_i, F_mul]`` (bimodal) or ``F`` (unimodal).
     """
     if variant not in VARIANTS:
@@ -253,11 +254,11 @@ def build(include_top: bool = True, weights=None, classes: Optional[int] = None,
                 family[m], n2_input[m].shape[1:], weights=bb_weights[m], include_top=False,
                 name=f"n2_{m}", **(cfg["backbone_kwargs"] or {}))
         backbone.trainable = bool(cfg["trainable_backbones"])
-        n2[m] = _projection(backbone(n2_input[m]), dim, f"n2_{m}", act)
+        n2[m] = _projection(backbone(n2_input[m]), dim, f"n2_{m}", act, cfg["bn_momentum"])
 
     if bimodal:
         if after:  # Eq. 1 (text reading): F_i = N1_i + N2_s, F_s = N1_s + N2_i
-            n1 = {m: _projection(n1_trunk[m], dim, f"n1_{m}", act) for m in modalities}
+            n1 = {m: _projection(n1_trunk[m], dim, f"n1_{m}", act, cfg["bn_momentum"]) for m in modalities}
             f_speech = keras.layers.Add(name="f_speech")([n1["speech"], n2["image"]])
             f_image = keras.layers.Add(name="f_image")([n1["image"], n2["speech"]])
         else:  # criss-cross before N2 only: N1_i went into N2_s, N1_s into N2_i
@@ -267,7 +268,7 @@ def build(include_top: bool = True, weights=None, classes: Optional[int] = None,
         features = [f_speech, f_image, f_mul]
     else:
         m = modalities[0]
-        n1 = _projection(n1_trunk[m], dim, f"n1_{m}", act)
+        n1 = _projection(n1_trunk[m], dim, f"n1_{m}", act, cfg["bn_momentum"])
         features = [keras.layers.Add(name=f"f_{m}")([n1, n2[m]])]
 
     model_name = name or ("parallelnet" if variant == "default" else f"parallelnet_{variant}")

@@ -1,0 +1,146 @@
+"""The machine a run was on, and the markdown of a run's results."""
+from __future__ import annotations
+
+import os
+import platform
+
+LIBRARIES = ("tensorflow", "keras", "keras-hub", "numpy", "librosa", "soundfile", "pyAudioAnalysis")
+TARGET_OVERHEAD = 0.10
+TARGET_BUCKETING = 2.0
+
+
+def cpu_model() -> str:
+    """``model name`` of /proc/cpuinfo (the platform string where there is none)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine() -> dict:
+    from importlib import metadata
+
+    from benchmarks.perf.precision import gpus
+
+    versions = {}
+    for name in LIBRARIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return {"cpu": cpu_model(), "cpu_cores": os.cpu_count(), "cores_usable": cores,
+            "arch": platform.machine(), "os": f"{platform.system()} {platform.release()}",
+            "python": platform.python_version(), "libraries": versions, "gpus": gpus()}
+
+
+def _ms(seconds) -> str:
+    return f"{1000 * seconds:.0f}"
+
+
+def _error_row(row, width) -> str:
+    return f"| {row['model']} | error: {row['error']} |" + " |" * (width - 2)
+
+
+def throughput_table(rows) -> list:
+    out = ["| model | sizes | parameters | batch | samples / epoch | in-memory samples/s | pipeline samples/s "
+           "| pipeline overhead (median) | per-repeat ratio range | ≤ 10 %? |",
+           "|---|---|---:|---:|---|---:|---:|---:|---|---|"]
+    for r in rows:
+        if "error" in r:
+            out.append(_error_row(r, 10))
+            continue
+        sps, over = r["samples_per_second"], r["pipeline_overhead"]
+        lo, hi = r["paired_ratio_range"]
+        out.append(f"| {r['model']} | {r['sizes']} | {r['parameters']:,} | {r['batch_size']} | "
+                   f"{r['samples_per_epoch']} {r['sample_unit']} ({r['steps_per_epoch']} steps) | "
+                   f"{sps['in_memory']:.1f} | {sps['pipeline']:.1f} | {100 * over:+.1f} % | "
+                   f"{100 * (lo - 1):+.1f} … {100 * (hi - 1):+.1f} % | "
+                   f"{'yes' if over <= TARGET_OVERHEAD else '**no**'} |")
+    return out
+
+
+ROW_NAMES = {"global_max": "pad to longest in epoch", "batch_max": "pad to batch max (random order)",
+             "bucketing": "bucketing (`\"auto\"`)", "recipe_554": "pad to 554 tokens (DSER recipe)"}
+
+
+def bucketing_table(rows) -> list:
+    out = ["| model (input) | epoch | padding | steps | s / epoch | bucketing speed-up |",
+           "|---|---|---|---:|---:|---:|"]
+    for r in rows:
+        if "error" in r:
+            out.append(_error_row(r, 6))
+            continue
+        lo, mean, hi = r["seconds_min_mean_max"]
+        epoch = (f"{r['utterances']} utt., {lo:.1f}/{mean:.1f}/{hi:.1f} s min/mean/max, batch {r['batch_size']}, "
+                 f"longest {r['longest_steps']}")
+        for i, (name, row) in enumerate(r["rows"].items()):
+            speed = r["rows"][name]["median_seconds"] / r["rows"]["bucketing"]["median_seconds"]
+            pad = "—" if row["padding"] is None else f"{row['padding']:.2f}x real steps"
+            head = f"{r['model']} (`{r['bucket_input']}`) | {epoch}" if i == 0 else " | "
+            out.append(f"| {head} | {ROW_NAMES.get(name, name)}: {pad} | {row['steps_per_epoch']} | "
+                       f"{row['median_seconds']:.2f} | {speed:.2f}x |")
+    return out
+
+
+def latency_table(rows) -> list:
+    out = ["| model | sizes | parameters | extractors | input shapes | features ms | model ms | total ms "
+           "| features share |", "|---|---|---:|---|---|---:|---:|---:|---:|"]
+    for r in rows:
+        if "error" in r:
+            out.append(_error_row(r, 9))
+            continue
+        ex = ", ".join(f"{k}: `{v}`" for k, v in r["extractors"].items())
+        shapes = ", ".join(f"{k} {tuple(v)}" for k, v in r["input_shapes"].items())
+        share = r["features_seconds"] / r["total_seconds"]
+        out.append(f"| {r['model']} | {r['sizes']} | {r['parameters']:,} | {ex} | {shapes} | "
+                   f"{_ms(r['features_seconds'])} | {_ms(r['model_seconds'])} | {_ms(r['total_seconds'])} | "
+                   f"{100 * share:.0f} % |")
+    return out
+
+
+def precision_table(rows) -> list:
+    out = ["| model | status | float32 samples/s | mixed_float16 samples/s | speed-up |", "|---|---|---:|---:|---:|"]
+    for r in rows:
+        if "error" in r:
+            out.append(_error_row(r, 5))
+        elif "samples_per_second" not in r:
+            out.append(f"| {r['model']} | {r['status']} | — | — | — |")
+        else:
+            s = r["samples_per_second"]
+            out.append(f"| {r['model']} | {r['status']} | {s['float32']:.1f} | {s['mixed_float16']:.1f} | "
+                       f"{r['speedup']:.2f}x |")
+    return out
+
+
+def markdown(results: dict) -> str:
+    meta, env = results["meta"], results["meta"]["machine"]
+    libs = ", ".join(f"{k} {v}" for k, v in env["libraries"].items() if v)
+    lines = ["# Speed benchmarks (`benchmarks.perf`)", ""]
+    if meta.get("note"):
+        lines += [meta["note"], ""]
+    lines += [
+        f"command: `{meta['command']}`  ",
+        f"date: {meta['date']}, wall time {meta['wall_seconds']:.0f} s  ",
+        f"machine: {env['cpu']}, {env['cpu_cores']} CPU cores ({env['cores_usable']} usable), {env['arch']}, "
+        f"{env['os']}, GPUs: {', '.join(env['gpus']) or 'none'}  ",
+        f"load average (1 min) at start / end: {meta['load_start']:.1f} / {meta['load_end']:.1f}  ",
+        f"Python {env['python']}; {libs}", ""]
+    sections = results["sections"]
+    if "throughput" in sections:
+        lines += ["## Training throughput and tf.data pipeline overhead", "",
+                  sections["throughput"]["description"], ""] + throughput_table(sections["throughput"]["rows"]) + [""]
+    if "bucketing" in sections:
+        lines += ["## Length bucketing against padding (seconds per epoch)", "",
+                  sections["bucketing"]["description"], ""] + bucketing_table(sections["bucketing"]["rows"]) + [""]
+    if "latency" in sections:
+        lines += ["## End-to-end inference latency (4 s wav → prediction, one utterance)", "",
+                  sections["latency"]["description"], ""] + latency_table(sections["latency"]["rows"]) + [""]
+    if "precision" in sections:
+        lines += ["## mixed_float16 against float32", "", sections["precision"]["description"], ""] \
+            + precision_table(sections["precision"]["rows"]) + [""]
+    return "\n".join(lines)

@@ -1,0 +1,206 @@
+"""What each model is measured with: sizes, batch, input shapes and synthetic data.
+
+Every model trains at its recipe's batch size (``RECIPE.batch_size``; BLSTMATT's lab code
+used batch 1, its recipe says 32, and 32 is used). Sizes are the CPU smoke profile's
+(``benchmarks.runner.PROFILES["smoke"].build``) where the paper sizes are too slow for a
+shared 2-core CPU; DSER has no smoke override and its paper text branch (3 LSTMs of
+300/256/256 units over 554 tokens at batch 256) takes tens of seconds a step here, so it
+gets the reduced widths in :data:`BENCH_EXTRA`. Inference latency uses the paper sizes
+(one utterance is cheap), except AMH without its video branch (``video_resnet`` runs an
+ImageNet ResNet-50 on the frames; the smoke profile drops it too).
+
+Synthetic features have the shapes the recipe extractors give (``zoo.features``):
+frame rates are 100 frames/s for ``fbank``/``mfcc_deltas`` (25/10 ms windows) and
+22,050 / 512 = 43.1 frames/s for gru_bert's librosa ``logmel``/``mfcc``/``chroma``
+(hop 512 at 22.05 kHz); transcripts have about 2.6 words per second (IEMOCAP: mean 4.5 s,
+about 12 words).
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable, Dict, Optional, Tuple
+
+import numpy as np
+
+#: Builder arguments on top of the smoke profile's (``hsf_input="vector"``: the ``paa_hsf``
+#: extractor gives ``(68,)`` while the default DSER input is ``(1, 68)``).
+BENCH_EXTRA = {
+    "amh": {"vocab_size": 3438},
+    "dser": {"hsf_input": "vector", "text_units": (64, 64, 64), "embedding_dim": 64},
+}
+#: Builder arguments for the latency section (paper sizes, see the module docstring).
+LATENCY_BUILD = {
+    "amh": {"modalities": ("audio", "text")},
+    "gru_bert": {},
+    "dser": {"hsf_input": "vector"},
+}
+#: Tiny widths for ``--quick`` (checks that the code runs; numbers mean nothing).
+QUICK_BUILD = {
+    "gru_bert": {"text_encoder": None, "gru_units": {"mel": 4, "mfcc": 4, "chroma": 4},
+                 "branch_units": {"mel": 4, "mfcc": 4, "chroma": 4}, "fusion_units": 8},
+    "amh": {"modalities": ("audio", "text"), "gru_units": {"audio": 4, "text": 4}, "hops": 1,
+            "vocab_size": 50, "embedding_dim": 4},
+    "parallelnet": {"speech_backbone": "mobilenetv2", "image_backbone": "mobilenetv2",
+                    "speech_shape": (32, 32, 1), "image_shape": (32, 32, 3), "fusion_dim": 8,
+                    "n1_filters": (4,), "head_units": (8,), "backbone_kwargs": {"alpha": 0.35}},
+    "blstmatt": {"lstm_units": 4, "attention_units": 4, "num_layers": 1},
+    "csa": {"filters": (4,), "kernel_sizes": (3,)},
+    "dser": {"hsf_input": "vector", "acoustic_units": (4, 4), "text_units": (4, 4), "branch_dim": 4,
+             "fusion_units": (4,), "vocab_size": 50, "embedding_dim": 4, "max_length": 554},
+}
+
+FBANK_RATE = 100.0            # frames per second, 10 ms hop
+LIBROSA_RATE = 22050 / 512    # frames per second, hop 512 at 22.05 kHz
+WORDS_PER_SECOND = 2.6
+BERT_VOCAB = 30522
+
+
+@dataclasses.dataclass(frozen=True)
+class Stream:
+    """One model input: how its synthetic array looks for an utterance of ``s`` seconds.
+
+    ``kind``: ``"frames"`` (``(round(rate * s), dim)`` float32 frames), ``"tokens"``
+    (int32 ids, about 2.6 words a second; ``fixed`` zero-pads to ``length``, BERT adds
+    [CLS]/[SEP]) or ``"fixed"`` (a float32 array of ``shape``).
+    """
+
+    kind: str
+    dim: int = 0
+    rate: float = 0.0
+    shape: Tuple[int, ...] = ()
+    length: Optional[int] = None
+    fixed: bool = False
+    vocab: int = 3438
+
+    @property
+    def variable(self) -> bool:
+        return self.kind == "frames" or (self.kind == "tokens" and not self.fixed)
+
+    def spec_shape(self) -> tuple:
+        if self.kind == "frames":
+            return (None, self.dim)
+        if self.kind == "tokens":
+            return (self.length if self.fixed else None,)
+        return tuple(self.shape)
+
+    def steps(self, seconds: float) -> int:
+        """Length of the variable axis for an utterance of ``seconds``."""
+        if self.kind == "frames":
+            return max(1, int(round(self.rate * seconds)))
+        if self.kind == "tokens":
+            return max(1, int(round(WORDS_PER_SECOND * seconds)))
+        raise ValueError("fixed-shape inputs have no length")
+
+    def make(self, seconds: float, rng: np.random.Generator) -> np.ndarray:
+        if self.kind == "frames":
+            return rng.standard_normal((self.steps(seconds), self.dim)).astype(np.float32)
+        if self.kind == "fixed":
+            return rng.random(self.shape).astype(np.float32)
+        n = self.steps(seconds)
+        if self.fixed:
+            n = min(n, self.length)
+        words = rng.integers(1000 if self.vocab == BERT_VOCAB else 2, self.vocab, n).astype(np.int32)
+        if self.vocab == BERT_VOCAB:  # [CLS] pieces [SEP], truncated to the length
+            words = np.concatenate([[101], words[: self.length - 2], [102]]).astype(np.int32)
+        if not self.fixed:
+            return words
+        out = np.zeros(self.length, np.int32)
+        out[: len(words)] = words[: self.length]
+        return out
+
+
+@dataclasses.dataclass(frozen=True)
+class Setup:
+    """How one model is benchmarked (see the module docstring)."""
+
+    model: str
+    streams: Dict[str, Stream]
+    build: dict
+    batch_size: int
+    epoch_batches: int           # throughput: batches per timed epoch
+    bucket_input: Optional[str]  # the recurrent input that bucketing sorts by (None: not recurrent)
+    truncate: Optional[dict] = None
+    chunking: Optional[tuple] = None
+    size_note: str = ""
+    quick: bool = False
+
+    @property
+    def module(self):
+        from zoo import registry
+
+        return registry.get_module(self.model)
+
+    @property
+    def recipe(self):
+        from benchmarks.runner import recipe_for
+
+        return recipe_for(self.module, "default")
+
+    def build_model(self, **overrides):
+        from zoo import registry
+
+        return registry.build(self.model, **{**self.build, **overrides})
+
+    def compile(self, model):
+        """Compile with the recipe (DSER with ``dser.compile_model``: see the report)."""
+        from zoo import train
+
+        if self.model == "dser":
+            return self.module.compile_model(model, self.recipe)
+        return train.compile_from_recipe(model, self.recipe)
+
+    @property
+    def targets(self) -> tuple:
+        return tuple(self.recipe.targets)
+
+    @property
+    def label_set(self):
+        return None if "label" not in self.targets else list(self.recipe.label_set)
+
+
+def _streams(model: str, quick: bool) -> Dict[str, Stream]:
+    if model == "gru_bert":
+        return {"mel": Stream("frames", 128, LIBROSA_RATE), "mfcc": Stream("frames", 40, LIBROSA_RATE),
+                "chroma": Stream("frames", 12, LIBROSA_RATE)} | (
+            {} if quick else {"text": Stream("tokens", length=30, fixed=True, vocab=BERT_VOCAB)})
+    if model == "amh":
+        return {"audio": Stream("frames", 120, FBANK_RATE),
+                "text": Stream("tokens", length=128, vocab=50 if quick else 3438)}
+    if model == "parallelnet":
+        side = 32 if quick else 128
+        return {"speech": Stream("fixed", shape=(side, side, 1)), "image": Stream("fixed", shape=(side, side, 3))}
+    if model in ("blstmatt", "csa"):
+        return {"fbank": Stream("frames", 23, FBANK_RATE)}
+    if model == "dser":
+        return {"hsf": Stream("fixed", shape=(68,)),
+                "text": Stream("tokens", length=554, fixed=True, vocab=50 if quick else 3438)}
+    raise ValueError(f"unknown model {model!r}")
+
+
+#: Batches per timed throughput epoch (parallelnet's steps take seconds each here).
+EPOCH_BATCHES = {"gru_bert": 3, "amh": 2, "parallelnet": 1, "blstmatt": 3, "csa": 6, "dser": 1}
+BUCKET_INPUT = {"gru_bert": "mel", "amh": "audio", "blstmatt": "fbank", "dser": "text"}
+
+
+def get(model: str, quick: bool = False) -> Setup:
+    """The :class:`Setup` of ``model`` (``quick``: toy widths and batches)."""
+    from benchmarks.runner import PROFILES
+    from zoo import registry
+
+    module = registry.get_module(model)
+    if quick:
+        build = dict(QUICK_BUILD[model])
+        note = "toy widths (--quick)"
+    else:
+        build = {**PROFILES["smoke"].build.get(model, {}), **BENCH_EXTRA.get(model, {})}
+        note = ", ".join(f"{k}={v}" for k, v in build.items()) or "paper sizes"
+    if model == "dser":
+        build["max_length"] = None  # variable text for the bucketing rows; 554-token batches still fit
+    truncate = {"audio": 750} if model == "amh" else None  # AMH recipe: 750 audio frames (code)
+    chunking = None
+    if model == "csa":
+        chunking = (build.get("chunk_frames", 30), module.CHUNK_OVERLAP, True)
+    batch = 4 if quick else module.RECIPE.batch_size
+    return Setup(model=model, streams=_streams(model, quick), build=build, batch_size=batch,
+                 epoch_batches=1 if quick else EPOCH_BATCHES[model], bucket_input=BUCKET_INPUT.get(model),
+                 truncate=truncate, chunking=chunking, size_note=note, quick=quick)
