@@ -1,0 +1,202 @@
+"""Find, verify and load released weights; new heads and frozen layer groups for fine-tuning.
+
+Conventions of ``keras.applications``: ``weights=`` names a release (or a file),
+``include_top=False`` drops the classifier, a new ``classes`` gets a freshly initialised head.
+Every weight of the body is kept; the head is the set of layers the builder adds only with
+``include_top=True`` (found by building both graphs, so no per-model list can go stale).
+
+Safety: the file's sha256 is checked before anything is read; the weights go into a freshly
+built model whose file layout is compared with the file's first (Keras 3 only warns and keeps
+fresh values for what it cannot match); a model is returned only when everything loaded.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+import urllib.request
+import warnings
+from pathlib import Path
+from typing import Dict, Iterable, List, Optional, Sequence, Union
+
+from zoo.weights import manifest as _manifest
+
+
+class WeightsError(ValueError):
+    """A weights file that cannot be used: wrong checksum, truncated, or not this model's."""
+
+
+class ChecksumError(WeightsError):
+    """The file's sha256 (or size) is not the manifest's."""
+
+
+def sha256(path) -> str:
+    """Hex sha256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify(path, entry: dict) -> Path:
+    """Check ``path`` against the entry's size and sha256; a :class:`ChecksumError` says which."""
+    path = Path(path)
+    size = path.stat().st_size
+    if size != entry["size"]:
+        raise ChecksumError(f"{path}: {size:,} bytes, but release {entry['name']!r} is {entry['size']:,} bytes "
+                            f"(truncated or replaced file; delete it and fetch it again)")
+    digest = sha256(path)
+    if digest != entry["sha256"]:
+        raise ChecksumError(f"{path}: sha256 {digest} does not match release {entry['name']!r} "
+                            f"({entry['sha256']}); the file is corrupt or not this release")
+    return path
+
+
+def _download(url: str, entry: dict, target: Path) -> Path:
+    """Fetch ``url`` to a temporary file beside ``target``, verify it, then rename it into place."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
+            shutil.copyfileobj(response, out)
+        verify(tmp, entry)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def find_file(entry: dict, manifest_path=None, search: Optional[Sequence] = None, download: bool = True) -> Path:
+    """The verified file of a release: ``search`` folders, the manifest's folder, the cache
+    (``$ZOO_CACHE_DIR/weights``), else the entry's ``url`` downloaded into the cache."""
+    dirs = _manifest.search_dirs(manifest_path, list(search or []))
+    for folder in dirs:
+        path = folder / entry["file"]
+        if path.is_file():
+            return verify(path, entry)
+    where = ", ".join(str(d) for d in dirs)
+    if entry.get("url") and download:
+        try:
+            return _download(entry["url"], entry, _manifest.cache_dir() / entry["file"])
+        except ChecksumError:
+            raise
+        except Exception as error:
+            raise FileNotFoundError(f"release {entry['name']!r}: {entry['file']} is not in {where} and "
+                                    f"downloading {entry['url']} failed: {error}") from error
+    hint = f"recreate it with: {entry['command']}" if not entry.get("url") else "downloads are off"
+    raise FileNotFoundError(f"release {entry['name']!r}: {entry['file']} is not in {where}; {hint}")
+
+
+# ----------------------------------------------------------------------------- strict loading
+def _layout(path) -> Dict[str, tuple]:
+    """``{dataset path: shape}`` of a ``.weights.h5`` file (optimizer state left out)."""
+    import h5py
+
+    shapes = {}
+    try:
+        with h5py.File(path, "r") as f:
+            def visit(name, obj):
+                if isinstance(obj, h5py.Dataset) and not name.startswith("optimizer/"):
+                    shapes[name] = tuple(obj.shape)
+            f.visititems(visit)
+    except OSError as error:
+        raise WeightsError(f"{path}: not a readable .weights.h5 file (truncated or corrupt?): {error}") from None
+    return shapes
+
+
+def model_layout(model) -> Dict[str, tuple]:
+    """The layout ``model.save_weights`` writes (what a file must hold to load exactly)."""
+    with tempfile.TemporaryDirectory(prefix="zoo-layout-") as folder:
+        path = os.path.join(folder, "probe.weights.h5")
+        model.save_weights(path)
+        return _layout(path)
+
+
+def load_strict(model, path) -> None:
+    """``model.load_weights(path)`` that fails unless the file holds exactly the model's weights."""
+    path = Path(path)
+    expected, found = model_layout(model), _layout(path)
+    if expected != found:
+        missing = sorted(set(expected) - set(found))
+        extra = sorted(set(found) - set(expected))
+        shapes = [f"{k}: file {found[k]} vs model {expected[k]}" for k in expected if k in found and found[k] != expected[k]]
+        raise WeightsError(f"{path}: does not fit model {model.name!r}: " + "; ".join(
+            part for part in (f"missing {missing[:3]}" if missing else "", f"unexpected {extra[:3]}" if extra else "",
+                              f"shape {shapes[:3]}" if shapes else "") if part))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            model.load_weights(path)
+        except Exception as error:
+            raise WeightsError(f"{path}: cannot load into {model.name!r}: {error}") from error
+    skipped = [str(w.message) for w in caught if any(k in str(w.message) for k in ("Skipping", "mismatch", "freshly"))]
+    if skipped:
+        raise WeightsError(f"{path}: Keras skipped parts of it: {skipped[0]}")
+
+
+# ----------------------------------------------------------------------------- heads and freezing
+def _weighted_layers(model) -> Dict[str, object]:
+    return {layer.name: layer for layer in model.layers if layer.weights}
+
+
+def head_layer_names(full, headless) -> List[str]:
+    """Layers of ``full`` (include_top=True) that ``headless`` (include_top=False) lacks."""
+    body = {layer.name for layer in headless.layers}
+    return [layer.name for layer in full.layers if layer.name not in body]
+
+
+def transfer(source, target, skip: Iterable[str] = ()) -> List[str]:
+    """Copy every weighted layer of ``target`` from the same-named layer of ``source``, except
+    ``skip`` (the new head). Any other layer that is absent or shaped differently is an error."""
+    skip = set(skip)
+    source_layers = _weighted_layers(source)
+    problems, copied = [], []
+    for name, layer in _weighted_layers(target).items():
+        if name in skip:
+            continue
+        if name not in source_layers:
+            problems.append(f"{name} (not in the release)")
+            continue
+        values = source_layers[name].get_weights()
+        shapes = [tuple(v.shape) for v in values]
+        wanted = [tuple(w.shape) for w in layer.get_weights()]
+        if shapes != wanted:
+            problems.append(f"{name} (release {shapes} vs model {wanted})")
+            continue
+        layer.set_weights(values)
+        copied.append(name)
+    if problems:
+        raise WeightsError("the model's body does not match the release's: " + "; ".join(problems[:5]))
+    return copied
+
+
+def freeze(model, spec: Union[None, str, Sequence[str]], head: Iterable[str] = ()) -> List[str]:
+    """Make layer groups non-trainable; returns the frozen layer names.
+
+    ``spec``: ``None``/``"none"`` (nothing), ``"body"`` (every weighted layer outside ``head``:
+    a linear probe / head-only fine-tuning), ``"all"``, or layer-name prefixes such as
+    ``["blstm_1", "attention"]`` (each prefix must match a layer). Compile after freezing.
+    """
+    if spec is None or spec == "none":
+        return []
+    layers = _weighted_layers(model)
+    head = set(head)
+    if spec == "body":
+        chosen = [n for n in layers if n not in head]
+    elif spec == "all":
+        chosen = list(layers)
+    elif isinstance(spec, str):
+        raise ValueError(f"freeze must be None, 'none', 'body', 'all' or a list of layer-name prefixes; got {spec!r}")
+    else:
+        prefixes = list(spec)
+        unmatched = [p for p in prefixes if not any(n.startswith(p) for n in layers)]
+        if unmatched:
+            raise ValueError(f"freeze prefixes {unmatched} match no weighted layer of {model.name!r}; "
+                             f"layers: {', '.join(layers)}")
+        chosen = [n for n in layers if any(n.startswith(p) for p in prefixes)]
+    for name in chosen:
+        layers[name].trainable = False
+    return chosen
