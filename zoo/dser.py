@@ -35,6 +35,9 @@ Departures (each with the argument that gives the other reading):
 - The committed A+T script cannot run as written (an undefined name in the acoustic branch, an
   LSTM of 47 units and an active Dropout(0.1)); we follow the paper's figure and the runnable
   acoustic-only script: LSTM(68), linear Dense(64), no acoustic dropout (``acoustic_dropout=``).
+- Input: the code feeds the HSF as one time step ``(1, 68)``; our default input is the 68-d
+  vector (what ``paa_hsf`` gives) with the step added inside by a parameter-free Reshape, so
+  the graph and the parameter count are the code's. ``hsf_input="sequence"`` takes ``(1, 68)``.
 - The acoustic-only STL script uses Dense(68) instead of Dense(64) (``branch_dim=68``).
 - Labels: the code MinMax-scales V/A/D to [-1, 1] from the data; we use the fixed map
   ``(x - 3) / 2`` of DATA.md (pipeline concern, noted here).
@@ -61,7 +64,7 @@ DEFAULTS = {
     "modalities": ("acoustic", "text"),
     "tasks": DIMENSIONS,
     "hsf_dim": 68,
-    "hsf_input": "sequence",           # (1, 68) as the code; "vector" takes (68,)
+    "hsf_input": "vector",             # (68,) reshaped to one step; "sequence" takes (1, 68) as the code
     "acoustic_units": (None, 256, 256),  # None = hsf_dim (Sec. III-C: first layer = input size)
     "text_units": (None, 256, 256),      # None = embedding / encoder width (300 or 768)
     "branch_dim": 64,

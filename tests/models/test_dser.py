@@ -13,7 +13,7 @@ TINY = dict(hsf_dim=5, acoustic_units=(None, 6, 6), text_units=(None, 6, 6), bra
 
 def batch(n=8, seed=0, hsf_dim=5, max_length=7, vocab=20):
     rng = np.random.default_rng(seed)
-    hsf = rng.normal(size=(n, 1, hsf_dim)).astype("float32")
+    hsf = rng.normal(size=(n, hsf_dim)).astype("float32")
     text = rng.integers(1, vocab, size=(n, max_length)).astype("int32")
     for i in range(n):  # right-padded transcripts of different lengths
         text[i, rng.integers(2, max_length + 1):] = 0
@@ -24,14 +24,14 @@ def test_parameter_anchor_acoustic_only_mtl():
     model = dser.build(variant="acoustic")
     assert model.count_params() == 912_291 == dser.PAPER_PARAMETERS["acoustic"]
     assert model.output_names == ["valence", "arousal", "dominance"]
-    assert tuple(model.input.shape) == (None, 1, 68) and model.input.name == "hsf"
+    assert tuple(model.input.shape) == (None, 68) and model.input.name == "hsf"
     assert [model.get_layer(f"acoustic_lstm_{i}").units for i in (1, 2, 3)] == [68, 256, 256]
 
 
 def test_parameter_anchor_acoustic_text_mtl_and_embedding_matrix():
     model = dser.build()  # default: HSF + 3,438 x 300 trainable embedding, MTL
     assert model.count_params() == 3_787_259 == dser.PAPER_PARAMETERS["default"]
-    assert [tuple(t.shape) for t in model.inputs] == [(None, 1, 68), (None, 554)]
+    assert [tuple(t.shape) for t in model.inputs] == [(None, 68), (None, 554)]
     assert [model.get_layer(f"text_lstm_{i}").units for i in (1, 2, 3)] == [300, 256, 256]
     matrix = np.random.default_rng(0).normal(size=(3438, 300)).astype("float32")
     from_vectors = dser.build(embedding_matrix=matrix, trainable_embedding=False)
@@ -56,10 +56,14 @@ def test_shapes_every_variant(variant):
     assert features.output.shape[-1] == width
 
 
-def test_stl_dimension_and_vector_input_selectable():
-    model = dser.build(modalities=("acoustic",), tasks=("arousal",), hsf_input="vector", **TINY)
+def test_stl_dimension_and_sequence_input_selectable():
+    model = dser.build(modalities=("acoustic",), tasks=("arousal",), **TINY)
     assert model.output_names == ["arousal"] and tuple(model.input.shape) == (None, 5)
-    assert model.predict(batch()[0][:, 0], verbose=0).shape == (8, 1)
+    assert model.predict(batch()[0], verbose=0).shape == (8, 1)
+    # The authors' (1, D) input: the same graph and parameters.
+    code = dser.build(modalities=("acoustic",), tasks=("arousal",), hsf_input="sequence", **TINY)
+    assert tuple(code.input.shape) == (None, 1, 5) and code.count_params() == model.count_params()
+    assert code.predict(batch()[0][:, None, :], verbose=0).shape == (8, 1)
     with pytest.raises(ValueError, match="tasks"):
         dser.build(tasks=("valence", "joy"), **TINY)
 
@@ -191,8 +195,8 @@ def _toy_targets(hsf, text):
     """valence from the words (ids < 10 positive), arousal and dominance from the acoustics."""
     positive = ((text > 0) & (text < 10)).sum(1) - (text >= 10).sum(1)
     valence = np.tanh(0.5 * positive)
-    arousal = np.tanh(hsf[:, 0, 0] + 0.5 * hsf[:, 0, 1])
-    dominance = np.tanh(hsf[:, 0, 2] - 0.5 * hsf[:, 0, 3])
+    arousal = np.tanh(hsf[:, 0] + 0.5 * hsf[:, 1])
+    dominance = np.tanh(hsf[:, 2] - 0.5 * hsf[:, 3])
     return {d: v[:, None].astype("float32") for d, v in zip(dser.DIMENSIONS, (valence, arousal, dominance))}
 
 
