@@ -96,8 +96,7 @@ def write(out: Path, results: dict, meta: dict) -> str:
                                   f"`{meta['profile']}`; mean ± std over folds × seeds"), ""]
     sections += ["## Each paper", ""]
     for name, res in results.items():
-        module = registry.get_module(name)
-        paper = getattr(module, "PAPERS", {}).get(registry.split_name(name)[1], module.PAPER)
+        paper = registry.paper_of(name)
         sections += [tables.paper_table(name, aggregated.get(name, {}), paper, _caption(res["setup"], meta)), ""]
         for run in res["runs"]:
             if "confusion_matrix" in run:

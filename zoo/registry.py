@@ -51,6 +51,13 @@ def build(name: str, **kwargs):
     return get_module(model).build(**{**variant_kwargs(name), **kwargs})
 
 
+def paper_of(name: str):
+    """The Paper of ``"<model>[:<variant>]"``: ``module.PAPERS[variant]`` when defined."""
+    model, variant = split_name(name)
+    module = get_module(model)
+    return getattr(module, "PAPERS", {}).get(variant, module.PAPER)
+
+
 def _shape(tensor) -> str:
     return "(" + ", ".join("T" if d is None else str(d) for d in tuple(tensor.shape)[1:]) + ")"
 
@@ -61,12 +68,10 @@ def model_table(names: Iterable[str] | None = None) -> str:
 
     rows = ["| model | parameters | inputs | outputs | paper |", "|---|---:|---|---|---|"]
     for name in names or list_models():
-        model, _ = split_name(name)
-        module = get_module(model)
         net = build(name)
         inputs = ", ".join(f"`{t.name.split(':')[0]}` {_shape(t)}" for t in net.inputs)
         outputs = ", ".join(_shape(t) for t in net.outputs)
-        rows.append(f"| `{name}` | {net.count_params():,} | {inputs} | {outputs} | {module.PAPER.short} |")
+        rows.append(f"| `{name}` | {net.count_params():,} | {inputs} | {outputs} | {paper_of(name).short} |")
         del net
         keras.backend.clear_session()
     return "\n".join(rows)
