@@ -1,4 +1,5 @@
-"""``python -m zoo models``: the markdown table of every registered model and variant."""
+"""``python -m zoo models``: the markdown table of every registered model and variant;
+``python -m zoo cards``: one model card per model (docs/models/<model>.md)."""
 from __future__ import annotations
 
 import argparse
@@ -10,11 +11,19 @@ def main(argv=None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     models = sub.add_parser("models", help="print the markdown table of registered models")
     models.add_argument("names", nargs="*", help="restrict to these names (model or model:variant)")
+    cards = sub.add_parser("cards", help="write one markdown model card per model")
+    cards.add_argument("--out", default="docs/models", help="folder for <model>.md (default docs/models)")
+    cards.add_argument("--no-parameters", action="store_true", help="skip building variants for parameter counts")
     args = parser.parse_args(argv)
     if args.command == "models":
         from zoo.registry import model_table
 
         print(model_table(args.names or None))
+    elif args.command == "cards":
+        from zoo.cards import write_cards
+
+        for path in write_cards(args.out, parameters=not args.no_parameters):
+            print(path)
     return 0
 
 
