@@ -269,7 +269,7 @@ def fit(model: keras.Model, train_data: Callable, *, epochs: int, run_dir: Union
     keras.utils.set_random_seed(seed + start)
     model.fit(stream, epochs=epochs, initial_epoch=start, steps_per_epoch=steps,
               validation_data=validation_data, callbacks=all_callbacks, verbose=verbose,
-              class_weight=class_weight)
+              class_weight=class_weight, shuffle=False)  # the datasets shuffle per (seed, epoch)
     _write_logs(run_dir, history)
     # The final weights (after EarlyStopping's restore_best_weights) and the finished flag.
     _atomic_save_weights(model, run_dir / FINAL_WEIGHTS)
