@@ -81,10 +81,10 @@ def test_vowel_consonant_means_by_hand():
     assert stats["vowel_over_consonant"] == pytest.approx(3.9 / 1.3)
 
 
-def test_attention_weights_of_blstmatt_gru_bert_and_amh():
+def test_attention_weights_of_blstmatt():
     import keras
 
-    from zoo import amh, blstmatt, gru_bert
+    from zoo import blstmatt
 
     keras.utils.set_random_seed(0)
     x = np.random.default_rng(0).normal(size=(7, 23)).astype("float32")
@@ -94,6 +94,10 @@ def test_attention_weights_of_blstmatt_gru_bert_and_amh():
     assert w["attention"].sum() == pytest.approx(1.0, abs=1e-5)
     assert at.attention_inputs(model, blstmatt) == {"attention": "fbank"}
 
+
+def test_attention_weights_of_gru_bert_streams():
+    from zoo import gru_bert
+
     dims = {"mel": 4, "mfcc": 3, "chroma": 2}
     gb = gru_bert.build(text_encoder=None, feature_dims=dims, gru_units={k: 2 for k in dims},
                         branch_units={k: 2 for k in dims}, fusion_units=3)
@@ -101,6 +105,10 @@ def test_attention_weights_of_blstmatt_gru_bert_and_amh():
     w = at.attention_weights(gb, gru_bert, feed)
     assert sorted(w) == ["chroma", "mel", "mfcc"] and all(v.shape == (5,) for v in w.values())
     assert at.attention_inputs(gb, gru_bert) == {"mel": "mel", "mfcc": "mfcc", "chroma": "chroma"}
+
+
+def test_attention_weights_of_every_amh_hop():
+    from zoo import amh
 
     hop = amh.build(hops=2, modalities=("audio", "text"), vocab_size=10, embedding_dim=4,
                     gru_units={"audio": 3, "text": 3}, feature_dims={"audio": 5}, classes=4)

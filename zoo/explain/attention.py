@@ -142,15 +142,28 @@ def attention_inputs(model, module) -> Dict[str, str]:
     raise ValueError(f"{name} has no attention over time to explain (blstmatt, gru_bert and amh have)")
 
 
-def attention_weights(model, module, inputs: Mapping[str, np.ndarray]) -> Dict[str, np.ndarray]:
+def attention_weights(model, module, inputs: Mapping[str, np.ndarray], probe=None) -> Dict[str, np.ndarray]:
     """Attention weights of ONE utterance: ``{name: (T,)}`` over the frames of the input it
-    attends to (``attention_inputs``). ``inputs`` has no batch axis and no padding."""
-    attention = module.attention_model(model)
-    feed = {t.name.split(":")[0]: np.asarray(inputs[t.name.split(":")[0]])[None] for t in attention.inputs}
-    out = attention.predict_on_batch(feed)
+    attends to (``attention_inputs``). ``inputs`` has no batch axis and no padding.
+
+    ``probe``: ``module.attention_model(model)``, built once by the caller for many utterances
+    (it is built here otherwise); its compiled call is kept on it and serves every length.
+    """
+    import keras
+
+    attention = probe if probe is not None else module.attention_model(model)
+    names = [t.name.split(":")[0] for t in attention.inputs]
+    feed = {n: np.asarray(inputs[n])[None] for n in names}
+    call = getattr(attention, "_zoo_explain_call", None)
+    if call is None:  # one graph for every length (reduce_retracing relaxes the time axis)
+        import tensorflow as tf
+
+        call = tf.function(lambda x: attention(x, training=False), reduce_retracing=True)
+        attention._zoo_explain_call = call
+    out = call(feed)
     if isinstance(out, (list, tuple)):  # blstmatt: (posteriors, weights)
         out = {"attention": out[1]}
-    return {k: np.asarray(v)[0].astype(np.float64) for k, v in dict(out).items()}
+    return {k: np.asarray(keras.ops.convert_to_numpy(v))[0].astype(np.float64) for k, v in dict(out).items()}
 
 
 def vowel_consonant_attention(items: Iterable[Tuple[np.ndarray, np.ndarray, Sequence[Segment]]]) -> dict:

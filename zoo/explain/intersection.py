@@ -179,11 +179,15 @@ def layer_outputs(model, layers: Sequence[str], data) -> Tuple[dict, np.ndarray]
         batches = [data]
     else:
         batches = data
+    import tensorflow as tf
+
+    # One graph for every batch shape (reduce_retracing relaxes the padded time axis).
+    call = tf.function(lambda x: probe(x, training=False), reduce_retracing=True)
     outputs = {n: [] for n in layers}
     labels = []
     for batch in batches:
         x, y = batch[0], batch[1]
-        values = probe(x, training=False)
+        values = call(x)
         values = values if isinstance(values, (list, tuple)) else [values]
         for n, v in zip(layers, values):
             v = np.asarray(keras.ops.convert_to_numpy(v), dtype=np.float64)
