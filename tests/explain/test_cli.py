@@ -65,3 +65,25 @@ def test_shapley_cli_on_a_one_input_model(tmp_path, blstmatt_weights):
 def test_missing_weights_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="nope.weights.h5: no such weights file"):
         main(_args(tmp_path, "attention", str(tmp_path / "nope.weights.h5")))
+
+
+def test_build_arguments_import_python_references():
+    from zoo.explain.__main__ import build_arguments
+    from zoo.explain.example_models import small_cnn
+
+    kwargs = build_arguments('{"fusion_dim": 8, "speech_backbone": "python:zoo.explain.example_models.small_cnn"}')
+    assert kwargs == {"fusion_dim": 8, "speech_backbone": small_cnn}
+    with pytest.raises(SystemExit):
+        build_arguments("[1, 2]")
+
+
+def test_small_cnn_backbone_in_parallelnet():
+    from zoo import parallelnet
+    from zoo.explain.example_models import small_cnn
+
+    model = parallelnet.build(speech_backbone=small_cnn, image_backbone=small_cnn, speech_shape=(16, 16, 1),
+                              image_shape=(16, 16, 3), fusion_dim=4, head_units=(4,), n1_filters=(2,))
+    assert model.get_layer("n2_speech").output.shape[1:] == (2, 2, 64)  # three 2x2 pools of 16x16
+    assert not any("batch_normalization" in layer.name for layer in model.get_layer("n2_image").layers)
+    with pytest.raises(ValueError, match="no pre-trained"):
+        small_cnn((16, 16, 3), weights="imagenet")

@@ -50,6 +50,21 @@ class Setup:
         return pipeline.compute_features(records, self.extractors, cache=self.cache, on_error="skip")
 
 
+def build_arguments(text: Optional[str]) -> dict:
+    """``--build`` JSON; a string value ``"python:package.module.attribute"`` is imported
+    (e.g. a callable ParallelNet backbone, :func:`zoo.explain.example_models.small_cnn`)."""
+    import importlib
+
+    kwargs = json.loads(text or "{}")
+    if not isinstance(kwargs, dict):
+        raise SystemExit(f"--build must be a JSON object, got {text!r}")
+    for key, value in kwargs.items():
+        if isinstance(value, str) and value.startswith("python:"):
+            module, _, attribute = value[len("python:"):].rpartition(".")
+            kwargs[key] = getattr(importlib.import_module(module), attribute)
+    return kwargs
+
+
 def release_names() -> List[str]:
     """Release names of ``zoo.weights`` (none when that module is absent or has no manifest)."""
     try:
@@ -81,6 +96,12 @@ def prepare(args) -> Setup:
     profile = runner.PROFILES[args.profile]
     if args.utterances_in_corpus:
         profile = dataclasses.replace(profile, utterances=args.utterances_in_corpus)
+    extra_build = build_arguments(args.build)
+    profile = dataclasses.replace(  # --build and the training overrides, as the runner takes them
+        profile, build={**profile.build, model_name: {**profile.build.get(model_name, {}), **extra_build}},
+        epochs={**profile.epochs, **({model_name: args.epochs} if args.epochs else {})},
+        learning_rate={**profile.learning_rate, **({model_name: args.learning_rate} if args.learning_rate else {})},
+        batch_size={**profile.batch_size, **({model_name: args.batch_size} if args.batch_size else {})})
     loaded = runner.corpus_records(args.corpus, args.root, runner.classes_for(recipe, args.corpus), profile.utterances)
     label_set = runner.label_set_for(recipe, args.corpus, loaded.records)
     if release is not None and release["outputs"]["kind"] == "classes":
@@ -122,7 +143,7 @@ def prepare(args) -> Setup:
                                 + (f" ({', '.join(known)})" if known else ""))
 
     build_kwargs = {**registry.variant_kwargs(args.model), **profile.build.get(model_name, {}),
-                    **json.loads(args.build or "{}"), "classes": len(label_set)}
+                    "classes": len(label_set)}
     probe = registry.build(args.model, **{**build_kwargs, **runner._probe_text_kwargs(module, build_kwargs)})
     input_names = [t.name.split(":")[0] for t in probe.inputs]
     del probe
@@ -286,7 +307,7 @@ def run_attention(setup: Setup, args, out: Path) -> List[str]:
                      f"{stats['other']['mean_relative']:.3f} | {stats['vowel_over_consonant']:.3f} |")
     first = next(iter(stats_all))
     bars = plots.plot_vowel_consonant(stats_all[first], out / "attention_vowel_consonant.png",
-                                      title=f"{setup.name} `{first}`: mean relative attention")
+                                      title=f"{setup.name} {first}: mean relative attention")
     skipped = sorted(set(over) - set(timed))
     if skipped:
         lines += ["", f"Attention over text tokens or video frames (not aligned to phones): {', '.join(skipped)}."]
@@ -316,7 +337,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--root", default=None, help="corpus root (synthetic: where to generate it)")
     p.add_argument("--profile", default="smoke", choices=("smoke", "paper"),
                    help="the benchmark profile whose build overrides the weights were trained with")
-    p.add_argument("--build", default=None, help="extra builder arguments as JSON")
+    p.add_argument("--build", default=None,
+                   help='extra builder arguments as JSON; "python:pkg.module.attr" values are imported')
+    p.add_argument("--epochs", type=int, default=None, help="--train: epochs instead of the profile's")
+    p.add_argument("--learning-rate", type=float, default=None, help="--train: learning rate instead of the profile's")
+    p.add_argument("--batch-size", type=int, default=None, help="--train: batch size instead of the profile's")
     p.add_argument("--protocol", default=None)
     p.add_argument("--fold", type=int, default=0)
     p.add_argument("--seed", type=int, default=0)

@@ -190,6 +190,7 @@ def plot_vowel_consonant(stats: dict, path, title: str = ""):
     fig, ax = plt.subplots(figsize=(3.2, 2.4))
     ax.bar(names, values, color=["gold", "0.5", "0.8"])
     ax.axhline(1.0, color="black", linewidth=0.6, linestyle="--")
+    ax.set_ylim(0, 1.3 * max(max(v for v in values if np.isfinite(v)), 1.0))
     for i, n in enumerate(names):
         ax.text(i, values[i], f"{values[i]:.2f}\n({stats[n]['frames']} fr.)", ha="center", va="bottom", fontsize=6)
     ax.set_ylabel("mean relative attention", fontsize=8)
