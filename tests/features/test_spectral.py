@@ -96,3 +96,12 @@ def test_chunk_frames_overlap_and_short_sequences():
     assert short.shape == (1, 30, 2) and np.all(short[0, 20:] == 0)
     with pytest.raises(ValueError):
         chunk_frames(x, 30, 30)
+
+
+def test_chunk_frames_pad_value_and_tail():
+    x = np.arange(25, dtype="float32")[:, None]
+    short = chunk_frames(x[:4], 6, 2, drop_short=False, pad_value=-1.0)
+    np.testing.assert_array_equal(short[0, :, 0], [0, 1, 2, 3, -1, -1])
+    # 25 frames, length 10, hop 8: starts 0, 8 (16 would end at 26); keep_tail adds start 15.
+    assert [c[0, 0] for c in chunk_frames(x, 10, 2)] == [0, 8]
+    assert [c[0, 0] for c in chunk_frames(x, 10, 2, keep_tail=True)] == [0, 8, 15]

