@@ -87,3 +87,17 @@ def test_small_cnn_backbone_in_parallelnet():
     assert not any("batch_normalization" in layer.name for layer in model.get_layer("n2_image").layers)
     with pytest.raises(ValueError, match="no pre-trained"):
         small_cnn((16, 16, 3), weights="imagenet")
+
+
+def test_train_reuses_a_finished_run(tmp_path, blstmatt_weights):
+    import shutil
+
+    runs = tmp_path / "runs"
+    finished = runs / "blstmatt" / "session-holdout-5-seed0"  # blstmatt's recipe: session5, first fold
+    finished.mkdir(parents=True)
+    shutil.copy(blstmatt_weights, finished / "final.weights.h5")
+    args = [a for a in _args(tmp_path, "attention", blstmatt_weights, "--utterances", "0") if a != blstmatt_weights]
+    args.remove("--weights")
+    assert main(args + ["--train", "--runs", str(runs)]) == 0
+    summary = (tmp_path / "out" / "summary.md").read_text()
+    assert "session-holdout-5-seed0/final.weights.h5" in summary and "trained by" in summary

@@ -147,7 +147,8 @@ def prepare(args) -> Setup:
     probe = registry.build(args.model, **{**build_kwargs, **runner._probe_text_kwargs(module, build_kwargs)})
     input_names = [t.name.split(":")[0] for t in probe.inputs]
     del probe
-    extractors = runner.make_extractors(recipe, fold.train_records, input_names)
+    extractors = runner.make_extractors(recipe, fold.train_records, input_names,
+                                        getattr(profile, "features", {}).get(model_name))
     kwargs = {**build_kwargs, **runner.text_build_kwargs(module.build, extractors, args.seed)}
     model = registry.build(args.model, **kwargs)
     model.load_weights(weights)
@@ -369,8 +370,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     run = {"intersection": run_intersection, "shapley": run_shapley, "attention": run_attention}[args.analysis]
     body = run(setup, args, out)
     head = [f"# {args.analysis}: `{args.model}` on `{args.corpus}`", "",
-            "Produced by:", "", "```", "python -m zoo.explain " + " ".join(shlex.quote(a) for a in argv), "```", "",
-            f"Weights `{setup.weights}`; classes {', '.join(setup.label_set)}; fold `{setup.fold.name}` "
+            "Produced by:", "", "```", ("python -m zoo.explain " + " ".join(shlex.quote(a) for a in argv)).replace(str(Path.home()), "~"), "```", "",
+            f"Weights `{str(setup.weights).replace(str(Path.home()), '~')}`"
+            + (" (trained by `benchmarks.runner.run_model` with the profile and overrides above, unless that "
+               "run had already finished)" if args.train else "") + f"; classes {', '.join(setup.label_set)}; fold `{setup.fold.name}` "
             f"({len(setup.fold.train_records)} train / {len(setup.fold.test_records)} test utterances); "
             f"profile `{args.profile}`.", ""]
     (out / "summary.md").write_text("\n".join(head + body) + "\n", encoding="utf-8")

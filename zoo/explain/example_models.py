@@ -1,11 +1,11 @@
-"""Small pieces for the committed example outputs (``docs/explain``), trained on a 2-core CPU.
+"""A small ParallelNet backbone for quick CPU experiments with the explanations.
 
-:func:`small_cnn` is a ParallelNet N2 backbone ("any network M", Sec. 3.2 / Fig. 1) without
-batch normalisation. The benchmark runner's CPU smoke profile uses MobileNetV2, whose
-BatchNormalization (momentum 0.999) keeps its moving statistics near their initial values
-over the few dozen steps a smoke run takes, so in inference mode its predictions are close to
-constant; a constant classifier has nothing to explain. Pass it on the command line as
-``--build '{"speech_backbone": "python:zoo.explain.example_models.small_cnn", ...}'``.
+:func:`small_cnn` is an N2 backbone ("any network M", Sec. 3.2 / Fig. 1) without batch
+normalisation, so that a model trained for a few dozen steps behaves the same in inference
+mode (a randomly initialised, trainable MobileNetV2 keeps its BatchNorm moving statistics,
+momentum 0.999, near their initial values over so few steps and then predicts one class).
+On the command line: ``--build '{"speech_backbone": "python:zoo.explain.example_models.small_cnn",
+"image_backbone": "python:zoo.explain.example_models.small_cnn"}'``.
 """
 from __future__ import annotations
 
