@@ -41,7 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--url", help="where the file will be downloadable from (optional)")
     r.add_argument("--data-licence", help="licence of the training data (needed for unknown corpora)")
     r.add_argument("--weights-licence", help="licence of the released weights")
-    r.add_argument("--runs", default="runs/releases", help="checkpoint folder (resumable)")
+    r.add_argument("--runs", help="checkpoint folder (resumable; default $ZOO_CACHE_DIR/release-runs)")
     r.add_argument("--cache", help="feature cache folder")
     r.add_argument("--verbose", type=int, default=0)
     return p

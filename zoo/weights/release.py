@@ -151,14 +151,15 @@ def default_name(model: str, corpus: str, profile: str) -> str:
 
 def release(model: str, corpus: str, root: Optional[str] = None, *, profile: str = "smoke",
             folds: Optional[int] = None, seeds: Optional[Sequence[int]] = None, protocol: Optional[str] = None,
-            rule: str = "all", name: Optional[str] = None, runs_dir="runs/releases", cache_dir=None,
+            rule: str = "all", name: Optional[str] = None, runs_dir=None, cache_dir=None,
             manifest_path=None, data_licence: Optional[str] = None, weights_licence: Optional[str] = None,
             url: Optional[str] = None, command: Optional[str] = None,
             commit_limit: int = _manifest.COMMIT_LIMIT_BYTES, verbose=0) -> dict:
     """Train ``model[:variant]`` on ``corpus`` through ``benchmarks.runner`` and release it.
 
     Returns the manifest entry (also written to the manifest). See the module docstring for
-    the rule that picks the released file.
+    the rule that picks the released file. Checkpoints go under ``runs_dir`` (default
+    ``$ZOO_CACHE_DIR/release-runs``), so an interrupted release resumes where it stopped.
     """
     import keras
 
@@ -180,7 +181,7 @@ def release(model: str, corpus: str, root: Optional[str] = None, *, profile: str
     data_licence = data_licence or licences[0]
     weights_licence = weights_licence or (licences[1] if licences else f"as the training data: {data_licence}")
     name = name or default_name(model, corpus_label, profile)
-    runs_dir = Path(runs_dir) / f"{profile}-{corpus_label}"
+    runs_dir = Path(runs_dir or _manifest.cache_dir().parent / "release-runs") / f"{profile}-{corpus_label}"
 
     # 1. Cross-validation: the metrics.
     cv = runner.run_model(model, corpus, root, profile=prof, out_runs=runs_dir / "cv", cache_dir=cache_dir,
