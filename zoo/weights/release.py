@@ -209,7 +209,9 @@ def release(model: str, corpus: str, root: Optional[str] = None, *, profile: str
     if label_set is not None:
         build_kwargs["classes"] = len(label_set)
     base = registry.variant_kwargs(model)
-    extractors = runner.make_extractors(recipe, train_records, _input_names(module, {**base, **build_kwargs}))
+    feature_overrides = dict(getattr(prof, "features", {}).get(model_name) or {})
+    extractors = runner.make_extractors(recipe, train_records, _input_names(module, {**base, **build_kwargs}),
+                                        feature_overrides)
     build_kwargs = _json({**build_kwargs, **_text_kwargs(runner, module, extractors, run["seed"])})
     fresh = module.build(**{**base, **build_kwargs})
     if fresh.count_params() != run["parameters"]:
@@ -224,7 +226,8 @@ def release(model: str, corpus: str, root: Optional[str] = None, *, profile: str
     entry = {
         "name": name, "model": model_name, "variant": variant, "build": build_kwargs,
         "url": url, "outputs": outputs,
-        "features": describe(extractors, {k: spec.options for k, spec in recipe.features.items()}),
+        "features": describe(extractors, {k: {**spec.options, **feature_overrides.get(k, {})}
+                                          for k, spec in recipe.features.items()}),
         "corpus": {"name": corpus_label, "loader": corpus,
                    "description": _corpus_description(corpus_label, prof),
                    "utterances": len(records), "speakers": len({r.speaker for r in records})},
@@ -242,7 +245,7 @@ def release(model: str, corpus: str, root: Optional[str] = None, *, profile: str
                          "batch_size": prof.batch_size.get(model_name, recipe.batch_size),
                          "epochs": setup["epochs"], "epochs_run": run["epochs_run"],
                          "callbacks": [list(c) for c in recipe.callbacks],
-                         "build_overrides": prof.build.get(model_name, {}),
+                         "build_overrides": prof.build.get(model_name, {}), "feature_overrides": feature_overrides,
                          "train_seconds": run.get("train_seconds"), "notes": recipe.notes}),
         "command": command or f"python -m zoo.weights release {model} --corpus {corpus}"
                               + (f" --root {root}" if root else "") + f" --profile {profile}",
@@ -316,6 +319,6 @@ def _corpus_description(corpus: str, prof) -> str:
 def _notes(prof, model_name: str) -> str:
     if prof.name != "smoke":
         return ""
-    overrides = prof.build.get(model_name, {})
+    overrides = {**prof.build.get(model_name, {}), **getattr(prof, "features", {}).get(model_name, {})}
     return ("Smoke profile: few epochs" + (f", reduced sizes {overrides}" if overrides else "")
             + "; for trying the API and fine-tuning, not a reproduction of the paper's numbers.")
