@@ -205,7 +205,9 @@ def run_shapley(setup: Setup, args, out: Path) -> List[str]:
     speech_name, speech_ex = _speech_input(setup)
     lines = ["## Shapley values by divide and conquer (ParallelNet, Sec. 3.3, Eq. 3-5)", "",
              f"Score = probability of the ground-truth class; absent parts set to zero. Each input halved "
-             f"{args.depth} times (rows and columns in turn: {2 ** args.depth} parts per input); Eq. 3 at every "
+             f"{args.depth} times ({2 ** args.depth} parts per input; images: rows and columns in turn; speech: "
+             + ("the time axis only" if args.speech_split == "time" else "mel bands and time in turn")
+             + "); Eq. 3 at every "
              "split (Owen value of the binary tree), so the parts add up to score(x) - score(0) (Eq. 5). Speech: "
              f"the map averaged over frequency; steps under the {shapley.SPEECH_PERCENTILE:.0f}th percentile "
              "set to zero (grey in the waveform).", "",
@@ -217,7 +219,10 @@ def run_shapley(setup: Setup, args, out: Path) -> List[str]:
         record = table.records[i]
         inputs = {n: np.asarray(table.features[n][i]) for n in table.specs}
         target = int(pipeline.label_ids([record], setup.label_set)[0])
-        result = shapley.divide_and_conquer_shapley(setup.model, inputs, target, depth=args.depth)
+        axes = None
+        if speech_name is not None and args.speech_split == "time":  # 2^depth time segments
+            axes = {speech_name: (1,) if speech_ex.name == "logmel_image" else (0,)}
+        result = shapley.divide_and_conquer_shapley(setup.model, inputs, target, depth=args.depth, axes=axes)
         values = result.parts()
         cells = [f"{values.get(n, result.total):+.4f}" for n in table.specs]
         total = sum(float(m.sum()) for m in result.maps.values())
@@ -294,8 +299,8 @@ def run_attention(setup: Setup, args, out: Path) -> List[str]:
     lines = ["## Attention over time vs phones (Jalal et al. 2020, Sec. 5.1)", "",
              f"{len(table)} test utterances of fold `{setup.fold.name}` with forced alignments. Each model frame "
              "is assigned to the phone holding its centre (alignment: 10 ms frames; "
-             + ", ".join(f"`{timed[k]}`: hop {1000 * attention.frame_timing(setup.extractors[timed[k]])[0]:.1f} ms"
-                         for k in sorted(set(timed), key=str)[:1]) +
+             + ", ".join(f"`{name}`: hop {1000 * attention.frame_timing(setup.extractors[name])[0]:.1f} ms"
+                         for name in sorted(set(timed.values()))) +
              "). Relative attention = weight x number of frames (1 = uniform).", "",
              "| attention | vowel frames | consonant frames | vowel (relative) | consonant (relative) | "
              "other (relative) | vowel / consonant |", "|---|---:|---:|---:|---:|---:|---:|"]
@@ -354,6 +359,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--max-samples", type=int, default=None, help="intersection: subsample the training part")
     p.add_argument("--utterances", type=int, default=2, help="shapley/attention: utterances to plot")
     p.add_argument("--depth", type=int, default=4, help="shapley: halvings per input")
+    p.add_argument("--speech-split", choices=("time", "both"), default="time",
+                   help="shapley: halve the speech input along time only, or mel bands and time in turn")
     p.add_argument("--transcribe", action="store_true", help="shapley: transcribe the kept speech (asr extra)")
     p.add_argument("--max-stat-utterances", type=int, default=None,
                    help="attention: limit the utterances of the vowel/consonant statistics")
@@ -372,7 +379,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     head = [f"# {args.analysis}: `{args.model}` on `{args.corpus}`", "",
             "Produced by:", "", "```", ("python -m zoo.explain " + " ".join(shlex.quote(a) for a in argv)).replace(str(Path.home()), "~"), "```", "",
             f"Weights `{str(setup.weights).replace(str(Path.home()), '~')}`"
-            + (" (trained by `benchmarks.runner.run_model` with the profile and overrides above, unless that "
+            + (" (trained by `benchmarks.runner.run_model` with the profile and overrides of the command above, unless that "
                "run had already finished)" if args.train else "") + f"; classes {', '.join(setup.label_set)}; fold `{setup.fold.name}` "
             f"({len(setup.fold.train_records)} train / {len(setup.fold.test_records)} test utterances); "
             f"profile `{args.profile}`.", ""]

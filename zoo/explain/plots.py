@@ -177,7 +177,7 @@ def plot_attention(curves: dict, centres: dict, phones: Sequence, words: Sequenc
     ax.set_ylabel("attention weight", fontsize=8)
     ax.tick_params(labelsize=7)
     if len(curves) > 1:
-        ax.legend(fontsize=6, loc="upper right", ncol=min(len(curves), 4))
+        ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     ax.set_title(title, fontsize=8, pad=14)
     return _save(fig, path)
 
