@@ -166,7 +166,11 @@ def run_intersection(setup: Setup, args, out: Path) -> List[str]:
         keep = np.random.default_rng(args.seed).choice(len(records), args.max_samples, replace=False)
         records = [records[i] for i in sorted(keep)]
     table = setup.table(records)
-    data = pipeline.make_dataset(table, setup.label_set, batch_size=32, targets=("label",), prefetch=False)
+    options = {}
+    if setup.module.__name__.endswith(".csa"):  # CSA takes fixed-length chunks (Jalal et al. Sec. 4.3.2)
+        chunk = int(setup.model.inputs[0].shape[1])
+        options["chunking"] = (chunk, setup.module.CHUNK_OVERLAP, True)
+    data = pipeline.make_dataset(table, setup.label_set, batch_size=32, targets=("label",), prefetch=False, **options)
     layers = args.layers or intersection.default_layers(setup.model, setup.module)
     results = intersection.intersection_matrix(setup.model, list(layers), data, class_names=setup.label_set)
     lines = ["## Intersection matrices (Kumar et al. 2021, Sec. 2.2, Eq. 6-9)", "",
