@@ -259,7 +259,9 @@ def fit(model: keras.Model, train_data: Callable, *, epochs: int, run_dir: Union
         # One stream whose epoch e is train_data(e): the same batches as an uninterrupted run.
         # train_data receives the epoch as a scalar int64 tensor (it runs inside flat_map).
         steps = _count_batches(train_data(tf.constant(start, tf.int64)))
-        stream = tf.data.Dataset.range(start, epochs).flat_map(train_data)
+        # do_not_convert: the factory is plain Python (feature tables, numpy); AutoGraph
+        # rewriting it from source would be slow and fragile.
+        stream = tf.data.Dataset.range(start, epochs).flat_map(tf.autograph.experimental.do_not_convert(train_data))
     else:
         stream, steps = train_data, None
 
