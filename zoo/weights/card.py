@@ -50,7 +50,11 @@ def markdown_table(entries: Iterable[dict]) -> str:
     (mean ± std over folds × seeds), parameters, file, licence; then the legend."""
     rows = ["| release | model | trained on | outputs (index order) | CV metrics (mean ± std) | parameters | file | licence |",
             "|---|---|---|---|---|---:|---|---|"]
-    entries = list(entries)
+    from zoo.registry import MODEL_MODULES
+
+    order = {m: i for i, m in enumerate(MODEL_MODULES)}
+    entries = sorted(entries, key=lambda e: (order.get(e["model"], len(order)), e["variant"] != "default",
+                                             e["corpus"]["name"] != "synthetic", e["name"]))
     for e in entries:
         model = e["model"] + ("" if e["variant"] == "default" else f":{e['variant']}")
         rows.append(f"| `{e['name']}` | `{model}` ({e['recipe']['profile']} profile) | {_trained_on(e)} | "

@@ -33,6 +33,7 @@ from zoo.weights import manifest as _manifest
 from zoo.weights.loading import load_strict, sha256
 from zoo.weights.preprocessing import describe
 
+VALIDATION = 0.125  # benchmarks.runner: the fraction of training speakers held out for validation
 RULES = {"all": "trained on every speaker of the corpus (protocol `all`)",
          "fold0": "the model of CV fold 0, seed 0"}
 PROJECT_LICENCE = "Apache-2.0"
@@ -90,10 +91,12 @@ def aggregate(runs: Sequence[dict]) -> dict:
     return out
 
 
-def _protocol_folds(runner, protocol_name, recipe, records):
+def _protocol_folds(protocol_name, recipe, records):
+    """Every fold of the protocol, made as ``benchmarks.runner.run_model`` makes them."""
     from zoo.data import protocols
 
-    options = {"validation": 0.125}  # as benchmarks.runner.run_model
+    accepts = inspect.signature(protocols.PROTOCOLS[protocol_name]).parameters
+    options = {"validation": VALIDATION} if "validation" in accepts else {}
     if protocol_name == recipe.protocol:
         options.update(getattr(recipe, "protocol_options", {}) or {})
     return protocols.get(protocol_name, **options)(records)
@@ -189,7 +192,7 @@ def release(model: str, corpus: str, root: Optional[str] = None, *, profile: str
     setup = cv["setup"]
     label_set = setup["label_set"]
     records = runner.usable_records(loaded.records, recipe, label_set)
-    all_folds = _protocol_folds(runner, setup["protocol"], recipe, records)
+    all_folds = _protocol_folds(setup["protocol"], recipe, records)
 
     # 2. The released model's run, and the records it trained on (for its vocabulary).
     seed = (list(seeds) if seeds else list(prof.seeds))[0]
@@ -232,7 +235,8 @@ def release(model: str, corpus: str, root: Optional[str] = None, *, profile: str
                    "description": _corpus_description(corpus_label, prof),
                    "utterances": len(records), "speakers": len({r.speaker for r in records})},
         "protocol": {"name": setup["protocol"], "folds": setup["folds"], "folds_total": len(all_folds),
-                     "seeds": sorted({r["seed"] for r in cv["runs"]}), "validation": 0.125,
+                     "seeds": sorted({r["seed"] for r in cv["runs"]}),
+                     "validation": _validation_text(setup["protocol"]),
                      "release_rule": rule, "release_rule_text": RULES[rule],
                      "release_run": f"{run['fold']}-seed{run['seed']}",
                      "release_training_fit": {k: round(float(v), 4) for k, v in run["metrics"].items()
@@ -296,6 +300,14 @@ def publish(model, entry: dict, manifest_path=None, commit_limit: int = _manifes
         path.unlink(missing_ok=True)  # no file without its entry
         raise
     return entry
+
+
+def _validation_text(protocol_name: str) -> str:
+    from zoo.data import protocols
+
+    if "validation" in inspect.signature(protocols.PROTOCOLS[protocol_name]).parameters:
+        return f"{VALIDATION:g} of the training speakers (whole speakers), per fold"
+    return "the protocol's own development part"
 
 
 def _tf_version() -> str:
