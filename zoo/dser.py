@@ -53,8 +53,9 @@ import keras
 import numpy as np
 from keras import ops
 
-from zoo.losses import CCCLoss, multitask_weights
+from zoo.losses import multitask_weights
 from zoo.recipe import FeatureSpec, Paper, Recipe
+from zoo.recipe import compile_model as _compile
 
 DIMENSIONS = ("valence", "arousal", "dominance")
 MAX_TEXT_LENGTH = 554
@@ -220,14 +221,7 @@ def loss_weights(alpha: float, beta: float) -> dict:
 
 def compile_model(model: keras.Model, recipe: Optional[Recipe] = None, **compile_kwargs) -> keras.Model:
     """Compile with the recipe's optimiser, ``CCCLoss`` on every output and the recipe's weights."""
-    recipe = recipe or RECIPE
-    names = list(model.output_names)
-    optimizer = keras.optimizers.get({"class_name": recipe.optimizer, "config": dict(recipe.optimizer_options)})
-    weights = None
-    if recipe.loss_weights is not None and len(names) > 1:
-        weights = {n: recipe.loss_weights[n] for n in names}
-    model.compile(optimizer=optimizer, loss={n: CCCLoss() for n in names}, loss_weights=weights, **compile_kwargs)
-    return model
+    return _compile(model, recipe or RECIPE, **compile_kwargs)
 
 
 def whole_set_ccc(y_true, y_pred) -> dict:

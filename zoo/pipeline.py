@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import Callable, Dict, Mapping, Optional, Sequence, Tuple, Union
+from typing import Dict, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 

@@ -68,3 +68,54 @@ class Paper:
     paper_names: dict = dataclasses.field(default_factory=dict)
     metric_notes: str = ""
     url: str = ""
+
+
+# ----------------------------------------------------------------------------- compiling
+def make_optimizer(name: str, options: dict):
+    """A Keras optimizer by class name (``"Adam"``, ``"Nadam"``, ``"RMSprop"``)."""
+    import keras
+
+    return keras.optimizers.get({"class_name": name, "config": dict(options)})
+
+
+def make_callbacks(specs) -> list:
+    """Keras callbacks from a recipe's ``(class name, options)`` pairs."""
+    import keras
+
+    return [getattr(keras.callbacks, name)(**dict(options)) for name, options in specs]
+
+
+def _loss(identifier):
+    from zoo import losses
+
+    return losses.get(identifier) if isinstance(identifier, str) else identifier
+
+
+def compile_model(model, recipe: Recipe, *, learning_rate: Optional[float] = None, metrics=None,
+                  **compile_kwargs):
+    """Compile ``model`` with the recipe's optimizer, loss(es) and loss weights.
+
+    A single loss on a model with several outputs is applied to every output (a fresh
+    object each); dict loss weights are matched to the outputs by name.
+    """
+    options = dict(recipe.optimizer_options)
+    if learning_rate is not None:
+        options["learning_rate"] = learning_rate
+    names = list(model.output_names)
+    loss = recipe.loss
+    if isinstance(loss, (list, tuple)):
+        loss = [_loss(x) for x in loss]
+    elif isinstance(loss, dict):
+        loss = {k: _loss(v) for k, v in loss.items()}
+    elif len(names) > 1:
+        loss = {n: _loss(loss) for n in names}
+    else:
+        loss = _loss(loss)
+    weights = recipe.loss_weights
+    if isinstance(weights, dict):
+        weights = {n: weights[n] for n in names} if len(names) > 1 else None
+    if metrics is None and "label" in recipe.targets and len(names) == 1:
+        metrics = ["accuracy"]
+    model.compile(optimizer=make_optimizer(recipe.optimizer, options), loss=loss, loss_weights=weights,
+                  metrics=metrics, **compile_kwargs)
+    return model

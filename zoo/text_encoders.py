@@ -21,7 +21,7 @@ chooses between them:
 from __future__ import annotations
 
 import os
-from typing import Optional, Union
+from typing import Union
 
 import keras
 from keras import ops

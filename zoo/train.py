@@ -24,49 +24,20 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Callable, Iterable, Optional, Sequence, Union
+from typing import Callable, Optional, Sequence, Union
 
 import keras
 import numpy as np
 
-from zoo import losses as zoo_losses
+from zoo.recipe import compile_model, make_callbacks, make_optimizer  # noqa: F401 (re-exported)
 
 STATE_FILE = "state.json"
 FINAL_WEIGHTS = "final.weights.h5"
 _CALLBACK_STATE = ("wait", "best", "cooldown_counter", "stopped_epoch", "best_epoch")
 
 
-# --------------------------------------------------------------------------- compile
-def make_optimizer(name: str, options: dict) -> keras.optimizers.Optimizer:
-    """A Keras optimizer by class name (``"Adam"``, ``"Nadam"``, ``"RMSprop"``)."""
-    return keras.optimizers.get({"class_name": name, "config": dict(options)})
-
-
-def make_callbacks(specs: Iterable) -> list:
-    """Keras callbacks from ``(class name, options)`` pairs of a recipe."""
-    return [getattr(keras.callbacks, name)(**dict(options)) for name, options in specs]
-
-
-def compile_from_recipe(model: keras.Model, recipe, *, learning_rate: Optional[float] = None,
-                        metrics: Optional[Sequence] = None, jit_compile="auto") -> keras.Model:
-    """Compile ``model`` with the recipe's optimizer, loss(es) and loss weights."""
-    options = dict(recipe.optimizer_options)
-    if learning_rate is not None:
-        options["learning_rate"] = learning_rate
-    loss = recipe.loss
-    if isinstance(loss, (list, tuple)):
-        loss = [zoo_losses.get(x) if isinstance(x, str) else x for x in loss]
-    elif isinstance(loss, dict):
-        loss = {k: zoo_losses.get(v) if isinstance(v, str) else v for k, v in loss.items()}
-    elif isinstance(loss, str):
-        loss = zoo_losses.get(loss)
-    if metrics is None:
-        metrics = ["accuracy"] if "label" in recipe.targets else None
-        if metrics and len(model.outputs) > 1:
-            metrics = None
-    model.compile(optimizer=make_optimizer(recipe.optimizer, options), loss=loss,
-                  loss_weights=recipe.loss_weights, metrics=metrics, jit_compile=jit_compile)
-    return model
+# Compiling from a recipe lives beside the Recipe (model modules use it too).
+compile_from_recipe = compile_model
 
 
 # --------------------------------------------------------------------------- files
