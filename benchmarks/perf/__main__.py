@@ -67,7 +67,7 @@ def run(args) -> dict:
     repeats = args.repeats or (1 if args.quick else 3)
     bucket_repeats = args.bucket_repeats or 1
     latency_repeats = args.latency_repeats or (2 if args.quick else 10)
-    bucket_utterances = args.bucket_utterances or (16 if args.quick else None)
+    bucket_utterances = args.bucket_utterances or (8 if args.quick else None)
     rows = {s: [] for s in args.sections}
     for model_name in args.models:
         setup = setups.get(model_name, quick=args.quick)
@@ -92,7 +92,7 @@ def run(args) -> dict:
         keras.backend.clear_session()
     if "latency" in rows:
         with tempfile.TemporaryDirectory(prefix="zoo-perf-") as folder:
-            record = latency.make_record(folder)
+            record = latency.make_record(folder, seconds=1.0 if args.quick else latency.SECONDS)
             for model_name in args.models:
                 log.info("== %s: latency", model_name)
                 _guard(rows["latency"], model_name, latency.measure, setups.get(model_name, quick=args.quick),

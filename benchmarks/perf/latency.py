@@ -24,13 +24,13 @@ TRANSCRIPT = "I told you I don't want to talk about it."
 SECONDS = 4.0
 
 
-def make_record(folder: str):
-    """A 4 s 16 kHz speech-like wav (``benchmarks.features.make_clips``) + a PNG image."""
+def make_record(folder: str, seconds: float = SECONDS):
+    """A 16 kHz speech-like wav (``benchmarks.features.make_clips``) + a PNG image."""
     from PIL import Image
 
     from benchmarks.features import make_clips
 
-    record = make_clips(folder, 1, SECONDS)[0]
+    record = make_clips(folder, 1, seconds)[0]
     image = os.path.join(folder, "face.png")
     pixels = (np.random.default_rng(0).random((256, 256, 3)) * 255).astype(np.uint8)
     Image.fromarray(pixels).save(image)
@@ -94,7 +94,7 @@ def measure(setup, record, repeats: int = 10) -> dict:
         models.append(m)
     shapes = {n: list(np.shape(x)) for n, x in features().items()}
     result = {
-        "model": setup.model, "sizes": _size_note(setup, build), "parameters": int(model.count_params()),
+        "model": setup.model, "audio_seconds": _duration(record), "sizes": _size_note(setup, build), "parameters": int(model.count_params()),
         "extractors": {n: ex.name for n, ex in extractors.items()}, "input_shapes": shapes,
         "output_shapes": [list(o.shape) for o in out], "warmup_seconds": round(warmup, 3),
         "features_seconds": timing.median(feats), "model_seconds": timing.median(models),
@@ -110,3 +110,9 @@ def _size_note(setup, build) -> str:
     if setup.quick:
         return setup.size_note
     return ", ".join(f"{k}={v}" for k, v in build.items()) or "paper sizes"
+
+
+def _duration(record) -> float:
+    import soundfile
+
+    return float(soundfile.info(record.audio_path).duration)

@@ -41,7 +41,8 @@ def measure(setup, repeats: int = 3, force: bool = False) -> dict:
     finally:
         keras.mixed_precision.set_global_policy(previous)
     for model in models.values():
-        timing.fit_epoch(model, dataset)
+        if not setup.quick:  # --quick runs eagerly: nothing to trace
+            timing.fit_epoch(model, dataset)
     seconds = {p: [] for p in POLICIES}
     for r in range(repeats):
         for policy in (POLICIES if r % 2 == 0 else POLICIES[::-1]):

@@ -46,45 +46,74 @@ def _error_row(row, width) -> str:
     return f"| {row['model']} | error: {row['error']} |" + " |" * (width - 2)
 
 
+def _pct(x) -> str:
+    return f"{100 * x:+.1f} %"
+
+
 def throughput_table(rows) -> list:
     out = ["| model | sizes | parameters | batch | samples / epoch | in-memory samples/s | pipeline samples/s "
-           "| pipeline overhead (median) | per-repeat ratio range | ≤ 10 %? |",
-           "|---|---|---:|---:|---|---:|---:|---:|---|---|"]
+           "| overhead, wall (median; per-repeat range) | overhead, CPU time (median; range) "
+           "| CPU ms / batch without model: pipeline, in-memory | pipeline cost / training step (≤ 10 %?) |",
+           "|---|---|---:|---:|---|---:|---:|---|---|---|---|"]
     for r in rows:
         if "error" in r:
-            out.append(_error_row(r, 10))
+            out.append(_error_row(r, 11))
             continue
-        sps, over = r["samples_per_second"], r["pipeline_overhead"]
+        sps = r["samples_per_second"]
         lo, hi = r["paired_ratio_range"]
+        clo, chi = r["paired_cpu_ratio_range"]
+        ms = r["batch_ms_without_model"]
+        share = r["pipeline_cost_share"]
         out.append(f"| {r['model']} | {r['sizes']} | {r['parameters']:,} | {r['batch_size']} | "
                    f"{r['samples_per_epoch']} {r['sample_unit']} ({r['steps_per_epoch']} steps) | "
-                   f"{sps['in_memory']:.1f} | {sps['pipeline']:.1f} | {100 * over:+.1f} % | "
-                   f"{100 * (lo - 1):+.1f} … {100 * (hi - 1):+.1f} % | "
-                   f"{'yes' if over <= TARGET_OVERHEAD else '**no**'} |")
+                   f"{sps['in_memory']:.1f} | {sps['pipeline']:.1f} | "
+                   f"{_pct(r['pipeline_overhead'])} ({_pct(lo - 1)} … {_pct(hi - 1)}) | "
+                   f"{_pct(r['pipeline_overhead_cpu'])} ({_pct(clo - 1)} … {_pct(chi - 1)}) | "
+                   f"{ms['pipeline']['cpu']:.1f}, {ms['in_memory']['cpu']:.1f} "
+                   f"(step {r['train_step_cpu_ms']:.0f}) | "
+                   f"{100 * share:.1f} % ({'yes' if share <= TARGET_OVERHEAD else '**no**'}) |")
     return out
 
 
 ROW_NAMES = {"global_max": "pad to longest in epoch", "batch_max": "pad to batch max (random order)",
-             "bucketing": "bucketing (`\"auto\"`)", "recipe_554": "pad to 554 tokens (DSER recipe)"}
+             "bucketing": "bucketing (`\"auto\"`)", "recipe_554": "pad to 554 tokens (DSER recipe)",
+             "bucketing_16": "bucketing, 16 quantile buckets"}
 
 
 def bucketing_table(rows) -> list:
-    out = ["| model (input) | epoch | padding | steps | s / epoch | bucketing speed-up |",
-           "|---|---|---|---:|---:|---:|"]
+    out = ["| model (input) | epoch | layout | padded / real steps | batches | loop steps | s / epoch "
+           "| bucketing speed-up (≥ 2x?) |", "|---|---|---|---:|---:|---:|---:|---:|"]
     for r in rows:
         if "error" in r:
-            out.append(_error_row(r, 6))
+            out.append(_error_row(r, 8))
             continue
         lo, mean, hi = r["seconds_min_mean_max"]
-        epoch = (f"{r['utterances']} utt., {lo:.1f}/{mean:.1f}/{hi:.1f} s min/mean/max, batch {r['batch_size']}, "
-                 f"longest {r['longest_steps']}")
+        longest = ", ".join(f"{k} {v}" for k, v in r["longest_steps"].items())
+        epoch = (f"{r['utterances']} utt., {lo:.1f}/{mean:.1f}/{hi:.1f} s min/mean/max, batch {r['batch_size']}; "
+                 f"longest: {longest}")
         for i, (name, row) in enumerate(r["rows"].items()):
-            speed = r["rows"][name]["median_seconds"] / r["rows"]["bucketing"]["median_seconds"]
-            pad = "—" if row["padding"] is None else f"{row['padding']:.2f}x real steps"
+            speed = row["median_seconds"] / r["rows"]["bucketing"]["median_seconds"]
+            verdict = "" if name in ("bucketing", "recipe_554") else f" ({'yes' if speed >= TARGET_BUCKETING else 'no'})"
+            pad = "—" if row["padding"] is None else f"{row['padding']:.2f}"
             head = f"{r['model']} (`{r['bucket_input']}`) | {epoch}" if i == 0 else " | "
-            out.append(f"| {head} | {ROW_NAMES.get(name, name)}: {pad} | {row['steps_per_epoch']} | "
-                       f"{row['median_seconds']:.2f} | {speed:.2f}x |")
+            out.append(f"| {head} | {ROW_NAMES.get(name, name)} | {pad} | {row['steps_per_epoch']} | "
+                       f"{row['loop_steps']} | {row['median_seconds']:.2f} | {speed:.2f}x{verdict} |")
     return out
+
+
+def full_epoch_table(rows) -> list:
+    out = ["| model (input) | layout | padded / real steps | batches | loop steps | loop steps / bucketing's |",
+           "|---|---|---:|---:|---:|---:|"]
+    for r in rows:
+        counts = r.get("full_epoch_counts")
+        if not counts:
+            continue
+        base = counts["rows"]["bucketing"]["loop_steps"]
+        for i, (name, row) in enumerate(counts["rows"].items()):
+            head = f"{r['model']} (`{r['bucket_input']}`)" if i == 0 else ""
+            out.append(f"| {head} | {ROW_NAMES.get(name, name)} | {row['padding']:.2f} | {row['steps_per_epoch']} | "
+                       f"{row['loop_steps']} | {row['loop_steps'] / base:.2f}x |")
+    return out if len(out) > 2 else []
 
 
 def latency_table(rows) -> list:
@@ -135,10 +164,18 @@ def markdown(results: dict) -> str:
         lines += ["## Training throughput and tf.data pipeline overhead", "",
                   sections["throughput"]["description"], ""] + throughput_table(sections["throughput"]["rows"]) + [""]
     if "bucketing" in sections:
+        rows = sections["bucketing"]["rows"]
         lines += ["## Length bucketing against padding (seconds per epoch)", "",
-                  sections["bucketing"]["description"], ""] + bucketing_table(sections["bucketing"]["rows"]) + [""]
+                  sections["bucketing"]["description"], ""] + bucketing_table(rows) + [""]
+        full = full_epoch_table(rows)
+        if full:
+            n = next(r["full_epoch_counts"]["utterances"] for r in rows if r.get("full_epoch_counts"))
+            lines += [f"Counted on a full IEMOCAP-size epoch ({n:,} utterances, same distribution; "
+                      "no model, nothing timed):", ""] + full + [""]
     if "latency" in sections:
-        lines += ["## End-to-end inference latency (4 s wav → prediction, one utterance)", "",
+        durations = {r["audio_seconds"] for r in sections["latency"]["rows"] if "audio_seconds" in r}
+        wav = "/".join(f"{d:g}" for d in sorted(durations)) or "?"
+        lines += [f"## End-to-end inference latency ({wav} s wav → prediction, one utterance)", "",
                   sections["latency"]["description"], ""] + latency_table(sections["latency"]["rows"]) + [""]
     if "precision" in sections:
         lines += ["## mixed_float16 against float32", "", sections["precision"]["description"], ""] \

@@ -22,17 +22,15 @@ from typing import Callable, Dict, Optional, Tuple
 
 import numpy as np
 
-#: Builder arguments on top of the smoke profile's (``hsf_input="vector"``: the ``paa_hsf``
-#: extractor gives ``(68,)`` while the default DSER input is ``(1, 68)``).
+#: Builder arguments on top of the smoke profile's (AMH: an IEMOCAP-sized vocabulary, as
+#: DSER's default 3,438 words; DSER: narrower text LSTMs and embedding, see above).
 BENCH_EXTRA = {
     "amh": {"vocab_size": 3438},
-    "dser": {"hsf_input": "vector", "text_units": (64, 64, 64), "embedding_dim": 64},
+    "dser": {"text_units": (64, 64, 64), "embedding_dim": 64},
 }
 #: Builder arguments for the latency section (paper sizes, see the module docstring).
 LATENCY_BUILD = {
     "amh": {"modalities": ("audio", "text")},
-    "gru_bert": {},
-    "dser": {"hsf_input": "vector"},
 }
 #: Tiny widths for ``--quick`` (checks that the code runs; numbers mean nothing).
 QUICK_BUILD = {
@@ -45,8 +43,8 @@ QUICK_BUILD = {
                     "n1_filters": (4,), "head_units": (8,), "backbone_kwargs": {"alpha": 0.35}},
     "blstmatt": {"lstm_units": 4, "attention_units": 4, "num_layers": 1},
     "csa": {"filters": (4,), "kernel_sizes": (3,)},
-    "dser": {"hsf_input": "vector", "acoustic_units": (4, 4), "text_units": (4, 4), "branch_dim": 4,
-             "fusion_units": (4,), "vocab_size": 50, "embedding_dim": 4, "max_length": 554},
+    "dser": {"acoustic_units": (4, 4), "text_units": (4, 4), "branch_dim": 4,
+             "fusion_units": (4,), "vocab_size": 50, "embedding_dim": 4},
 }
 
 FBANK_RATE = 100.0            # frames per second, 10 ms hop
@@ -142,12 +140,17 @@ class Setup:
         return registry.build(self.model, **{**self.build, **overrides})
 
     def compile(self, model):
-        """Compile with the recipe (DSER with ``dser.compile_model``: see the report)."""
+        """Compile with the recipe (DSER: ``dser.compile_model``, its CCC loss on each output).
+        ``quick``: eager execution (no tf.function tracing, which costs more than a toy run)."""
         from zoo import train
 
         if self.model == "dser":
-            return self.module.compile_model(model, self.recipe)
-        return train.compile_from_recipe(model, self.recipe)
+            self.module.compile_model(model, self.recipe)
+        else:
+            train.compile_from_recipe(model, self.recipe)
+        if self.quick:
+            model.run_eagerly = True
+        return model
 
     @property
     def targets(self) -> tuple:
@@ -158,19 +161,23 @@ class Setup:
         return None if "label" not in self.targets else list(self.recipe.label_set)
 
 
-def _streams(model: str, quick: bool) -> Dict[str, Stream]:
+def _streams(model: str, quick: bool, build: dict) -> Dict[str, Stream]:
+    # --quick: 1/50 of the frames for the recurrent models, so eager toy runs take seconds
+    # (CSA keeps them: its 30-frame chunks need them, and its convolutions are cheap).
+    slow = 50.0 if quick and model != "csa" else 1.0
     if model == "gru_bert":
-        return {"mel": Stream("frames", 128, LIBROSA_RATE), "mfcc": Stream("frames", 40, LIBROSA_RATE),
-                "chroma": Stream("frames", 12, LIBROSA_RATE)} | (
+        rate = LIBROSA_RATE / slow
+        return {"mel": Stream("frames", 128, rate), "mfcc": Stream("frames", 40, rate),
+                "chroma": Stream("frames", 12, rate)} | (
             {} if quick else {"text": Stream("tokens", length=30, fixed=True, vocab=BERT_VOCAB)})
     if model == "amh":
-        return {"audio": Stream("frames", 120, FBANK_RATE),
+        return {"audio": Stream("frames", 120, FBANK_RATE / slow),
                 "text": Stream("tokens", length=128, vocab=50 if quick else 3438)}
-    if model == "parallelnet":
-        side = 32 if quick else 128
-        return {"speech": Stream("fixed", shape=(side, side, 1)), "image": Stream("fixed", shape=(side, side, 3))}
+    if model == "parallelnet":  # the build's input sizes (smoke profile: 64 x 64)
+        return {"speech": Stream("fixed", shape=tuple(build.get("speech_shape", (128, 128, 1)))),
+                "image": Stream("fixed", shape=tuple(build.get("image_shape", (128, 128, 3))))}
     if model in ("blstmatt", "csa"):
-        return {"fbank": Stream("frames", 23, FBANK_RATE)}
+        return {"fbank": Stream("frames", 23, FBANK_RATE / slow)}
     if model == "dser":
         return {"hsf": Stream("fixed", shape=(68,)),
                 "text": Stream("tokens", length=554, fixed=True, vocab=50 if quick else 3438)}
@@ -201,6 +208,6 @@ def get(model: str, quick: bool = False) -> Setup:
     if model == "csa":
         chunking = (build.get("chunk_frames", 30), module.CHUNK_OVERLAP, True)
     batch = 4 if quick else module.RECIPE.batch_size
-    return Setup(model=model, streams=_streams(model, quick), build=build, batch_size=batch,
+    return Setup(model=model, streams=_streams(model, quick, build), build=build, batch_size=batch,
                  epoch_batches=1 if quick else EPOCH_BATCHES[model], bucket_input=BUCKET_INPUT.get(model),
                  truncate=truncate, chunking=chunking, size_note=note, quick=quick)

@@ -1,0 +1,65 @@
+"""benchmarks.perf at toy size: every measurement runs and writes its markdown + JSON.
+
+Checks the code paths and the output format, never the speed.
+"""
+import json
+
+import numpy as np
+import pytest
+
+
+@pytest.mark.slow
+def test_perf_quick_run_writes_every_section(tmp_path):
+    from benchmarks.perf import data, precision, setups
+    from benchmarks.perf.__main__ import main
+
+    seconds = data.iemocap_like_seconds(200_000, np.random.default_rng(0))
+    assert seconds.min() >= 0.6 and seconds.max() <= 34.0 and abs(seconds.mean() - 4.5) < 0.05
+
+    assert main(["--quick", "--models", "blstmatt", "--precision-on-cpu", "--out", str(tmp_path)]) == 0
+    results = json.loads((tmp_path / "perf-quick.json").read_text())
+    markdown = (tmp_path / "perf-quick.md").read_text()
+    assert results["meta"]["command"].startswith("python -m benchmarks.perf --quick")
+    assert results["meta"]["machine"]["cpu"] and results["meta"]["machine"]["libraries"]["tensorflow"]
+    for heading in ("Training throughput", "Length bucketing", "inference latency", "mixed_float16"):
+        assert heading in markdown
+    sections = results["sections"]
+
+    (row,) = sections["throughput"]["rows"]
+    assert "error" not in row, row
+    assert row["samples_per_epoch"] == 4 and row["steps_per_epoch"] == 1  # one batch of 4 at --quick
+    assert set(row["samples_per_second"]) == {"pipeline", "in_memory"}
+    assert all(v > 0 for v in row["samples_per_second"].values())
+    ratio = row["samples_per_second"]["in_memory"] / row["samples_per_second"]["pipeline"]
+    assert row["pipeline_overhead"] == pytest.approx(ratio - 1)
+    cpu = row["epoch_cpu_seconds"]
+    assert row["pipeline_overhead_cpu"] == pytest.approx(cpu["pipeline"][0] / cpu["in_memory"][0] - 1, rel=1e-2)
+    ms = row["batch_ms_without_model"]
+    assert row["pipeline_cost_share"] == pytest.approx(
+        (ms["pipeline"]["cpu"] - ms["in_memory"]["cpu"]) / row["train_step_cpu_ms"])
+
+    (row,) = sections["bucketing"]["rows"]
+    assert "error" not in row, row
+    rows = row["rows"]
+    assert set(rows) == {"global_max", "batch_max", "bucketing"}
+    # Padding to the epoch's longest utterance pads at least as much as any other layout.
+    assert rows["global_max"]["padding"] >= max(rows["batch_max"]["padding"], rows["bucketing"]["padding"]) >= 1
+    longest = row["longest_steps"]["fbank"]
+    assert rows["global_max"]["loop_steps"] == rows["global_max"]["steps_per_epoch"] * longest
+    assert rows["batch_max"]["loop_steps"] <= rows["global_max"]["loop_steps"]  # same batches, shorter pads
+    assert row["speedup_vs_global_max"] == pytest.approx(
+        rows["global_max"]["median_seconds"] / rows["bucketing"]["median_seconds"])
+
+    (row,) = sections["latency"]["rows"]
+    assert "error" not in row, row
+    assert row["input_shapes"] == {"fbank": [1, 98, 23]}  # 1 s at 16 kHz, 25/10 ms frames
+    assert row["output_shapes"] == [[1, 4]]
+    assert row["total_seconds"] == pytest.approx(row["features_seconds"] + row["model_seconds"], rel=0.5)
+
+    (row,) = sections["precision"]["rows"]
+    assert "error" not in row, row
+    assert set(row["samples_per_second"]) == {"float32", "mixed_float16"}
+    if not precision.gpus():
+        assert row["status"].startswith("forced on CPU")
+        assert precision.measure(setups.get("blstmatt", quick=True)) == {
+            "model": "blstmatt", "status": "no GPU: skipped"}
