@@ -239,6 +239,23 @@ def test_regression_heads_are_replaced_for_new_tasks(tmp_path):
             assert same_weights(layer.get_weights(), model.get_layer(layer.name).get_weights())
 
 
+def test_auto_named_nested_models_pair_across_builds():
+    """Keras numbers the names it makes (a keras-hub BERT is ``bert_backbone`` in one build and
+    ``bert_backbone_2`` in the next): such layers must still carry their weights over."""
+    def make(classes):
+        inputs = keras.Input((3,), name="x")
+        inner = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4)])  # auto-named
+        outputs = keras.layers.Dense(classes, name="head")(inner(inputs))
+        return keras.Model(inputs, outputs), keras.Model(inputs, inner(inputs))
+
+    (source, _), (target, headless) = make(3), make(2)
+    assert source.layers[1].name != target.layers[1].name
+    head = weights.head_layer_names(target, headless)
+    assert head == ["head"]
+    weights.transfer(source, target, skip=head)
+    assert same_weights(target.layers[1].get_weights(), source.layers[1].get_weights())
+
+
 def test_build_entry_point(tiny):
     same = weights.build("blstmatt", weights=str(tiny["file"]), **TINY)
     assert same_weights(same.get_weights(), tiny["model"].get_weights())

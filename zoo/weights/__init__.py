@@ -34,7 +34,7 @@ from zoo.weights.preprocessing import FeatureMismatchError, check_features, extr
 
 __all__ = [
     "load", "build", "get", "releases", "labels", "extractors", "check_features", "freeze",
-    "find_file", "verify", "sha256", "table", "cache_dir",
+    "find_file", "verify", "sha256", "table", "cache_dir", "head_layer_names", "transfer",
     "WeightsError", "ChecksumError", "FeatureMismatchError", "ManifestError",
 ]
 

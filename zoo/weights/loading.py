@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import tempfile
 import urllib.request
@@ -142,25 +143,55 @@ def _weighted_layers(model) -> Dict[str, object]:
     return {layer.name: layer for layer in model.layers if layer.weights}
 
 
+def _auto_stem(name: str) -> str:
+    return re.sub(r"_\d+$", "", name)
+
+
+def pair_layers(source, target) -> Dict[str, object]:
+    """``{target layer name: source layer}`` for the top-level layers of two builds of one graph.
+
+    Same names pair first. Layers Keras names itself get a per-process counter (a keras-hub
+    backbone is ``bert_backbone`` in one build, ``bert_backbone_2`` in the next), so the rest
+    pair by class and name without the ``_<n>`` suffix, in graph order.
+    """
+    src = [layer for layer in source.layers]
+    pairs, used = {}, set()
+    by_name = {layer.name: layer for layer in src}
+    for layer in target.layers:
+        if layer.name in by_name:
+            pairs[layer.name] = by_name[layer.name]
+            used.add(layer.name)
+    for layer in target.layers:
+        if layer.name in pairs:
+            continue
+        key = (type(layer).__name__, _auto_stem(layer.name))
+        match = next((s for s in src if s.name not in used and (type(s).__name__, _auto_stem(s.name)) == key), None)
+        if match is not None:
+            pairs[layer.name] = match
+            used.add(match.name)
+    return pairs
+
+
 def head_layer_names(full, headless) -> List[str]:
     """Layers of ``full`` (include_top=True) that ``headless`` (include_top=False) lacks."""
-    body = {layer.name for layer in headless.layers}
+    body = {source.name for source in pair_layers(full, headless).values()}
     return [layer.name for layer in full.layers if layer.name not in body]
 
 
 def transfer(source, target, skip: Iterable[str] = ()) -> List[str]:
-    """Copy every weighted layer of ``target`` from the same-named layer of ``source``, except
-    ``skip`` (the new head). Any other layer that is absent or shaped differently is an error."""
+    """Copy every weighted layer of ``target`` from its counterpart in ``source``
+    (:func:`pair_layers`), except ``skip`` (the new head's names in ``target``). Any other
+    layer that has no counterpart or is shaped differently is an error."""
     skip = set(skip)
-    source_layers = _weighted_layers(source)
+    pairs = pair_layers(source, target)
     problems, copied = [], []
     for name, layer in _weighted_layers(target).items():
         if name in skip:
             continue
-        if name not in source_layers:
+        if name not in pairs or not pairs[name].weights:
             problems.append(f"{name} (not in the release)")
             continue
-        values = source_layers[name].get_weights()
+        values = pairs[name].get_weights()
         shapes = [tuple(v.shape) for v in values]
         wanted = [tuple(w.shape) for w in layer.get_weights()]
         if shapes != wanted:
