@@ -49,6 +49,8 @@ def test_perf_quick_run_writes_every_section(tmp_path):
     assert rows["batch_max"]["loop_steps"] <= rows["global_max"]["loop_steps"]  # same batches, shorter pads
     assert row["speedup_vs_global_max"] == pytest.approx(
         rows["global_max"]["median_seconds"] / rows["bucketing"]["median_seconds"])
+    assert row["cpu_speedup_vs_batch_max"] == pytest.approx(
+        rows["batch_max"]["median_cpu_seconds"] / rows["bucketing"]["median_cpu_seconds"])
 
     (row,) = sections["latency"]["rows"]
     assert "error" not in row, row

@@ -36,7 +36,7 @@ def parse_args(argv=None):
     p.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS))
     p.add_argument("--quick", action="store_true", help="toy sizes and one repeat: checks the code, not speed")
     p.add_argument("--repeats", type=int, help="timed epochs per arm, throughput/precision (default 3; quick 1)")
-    p.add_argument("--bucket-repeats", type=int, help="timed epochs per bucketing row (default 1)")
+    p.add_argument("--bucket-repeats", type=int, help="timed epochs per bucketing row (default 2; quick 1)")
     p.add_argument("--bucket-utterances", type=int, help="utterances per bucketing epoch (default max(256, 8 x batch))")
     p.add_argument("--latency-repeats", type=int, help="timed runs per model (default 10; quick 2)")
     p.add_argument("--precision-on-cpu", action="store_true",
@@ -65,7 +65,7 @@ def run(args) -> dict:
 
     timing.quiet_keras()
     repeats = args.repeats or (1 if args.quick else 3)
-    bucket_repeats = args.bucket_repeats or 1
+    bucket_repeats = args.bucket_repeats or (1 if args.quick else 2)
     latency_repeats = args.latency_repeats or (2 if args.quick else 10)
     bucket_utterances = args.bucket_utterances or (8 if args.quick else None)
     rows = {s: [] for s in args.sections}

@@ -15,6 +15,9 @@ training options (:func:`benchmarks.perf.timing.train_options`):
 * DSER also gets ``recipe_554`` (not with ``--quick``): its recipe pads every transcript to
   554 tokens (``word_ids(pad_to_max_length=True)``), the layout its training uses today.
 
+Each row runs ``repeats`` epochs (default 2), in order and then in reverse order, so that
+load drifts hit all rows alike; medians of wall and of process CPU seconds are reported
+(CPU time, which other jobs on the shared machine disturb less, decides the "≥ 2x" column).
 ``loop steps`` = padded length summed over the epoch's batches: what a recurrent layer
 iterates, one small matmul per step here, so seconds follow it more than the padded
 element count (a bucket's last, partial batch costs as many steps as a full one).
@@ -50,7 +53,7 @@ def _variable_setup(setup):
     return dataclasses.replace(setup, streams=streams)
 
 
-def measure(setup, model, repeats: int = 1, utterances: int | None = None, seed: int = 0) -> dict:
+def measure(setup, model, repeats: int = 2, utterances: int | None = None, seed: int = 0) -> dict:
     """The rows above for one recurrent model (``setup.bucket_input`` set)."""
     setup = _variable_setup(setup)
     n = utterances or max(256, 8 * setup.batch_size)
@@ -64,22 +67,29 @@ def measure(setup, model, repeats: int = 1, utterances: int | None = None, seed:
     if not setup.quick:  # --quick runs eagerly: nothing to trace
         timing.fit_epoch(model, pipes["batch_max"].stream.take(1), 1)
     times = {row: [] for row in rows}
+    cpu = {row: [] for row in rows}
     for r in range(repeats):
         order = list(rows) if r % 2 == 0 else list(rows)[::-1]
         for row in order:
-            times[row].append(timing.fit_epoch(model, pipes[row].stream, pipes[row].steps))
+            wall, used = timing.fit_epoch(model, pipes[row].stream, pipes[row].steps, cpu=True)
+            times[row].append(wall)
+            cpu[row].append(used)
     med = {row: timing.median(v) for row, v in times.items()}
+    med_cpu = {row: timing.median(v) for row, v in cpu.items()}
     return {
         "model": setup.model, "bucket_input": setup.bucket_input, "batch_size": setup.batch_size,
         "utterances": n, "seconds_min_mean_max": [float(seconds.min()), float(seconds.mean()), float(seconds.max())],
         "longest_steps": longest,
         "rows": {row: {"epoch_seconds": [round(x, 3) for x in times[row]], "median_seconds": med[row],
+                       "epoch_cpu_seconds": [round(x, 3) for x in cpu[row]], "median_cpu_seconds": med_cpu[row],
                        "steps_per_epoch": pipes[row].steps, "loop_steps": pipes[row].loop_steps,
                        "padding": pipes[row].padded_steps / pipes[row].real_steps if pipes[row].real_steps else None}
                  for row in rows},
         "full_epoch_counts": None if setup.quick else full_epoch_counts(setup, seed=seed),
         "speedup_vs_global_max": med["global_max"] / med["bucketing"],
         "speedup_vs_batch_max": med["batch_max"] / med["bucketing"],
+        "cpu_speedup_vs_global_max": med_cpu["global_max"] / med_cpu["bucketing"],
+        "cpu_speedup_vs_batch_max": med_cpu["batch_max"] / med_cpu["bucketing"],
     }
 
 

@@ -81,8 +81,8 @@ ROW_NAMES = {"global_max": "pad to longest in epoch", "batch_max": "pad to batch
 
 
 def bucketing_table(rows) -> list:
-    out = ["| model (input) | epoch | layout | padded / real steps | batches | loop steps | s / epoch "
-           "| bucketing speed-up (≥ 2x?) |", "|---|---|---|---:|---:|---:|---:|---:|"]
+    out = ["| model (input) | epoch | layout | padded / real steps | batches | loop steps | s / epoch: wall, CPU "
+           "| bucketing speed-up: wall, CPU (≥ 2x?) |", "|---|---|---|---:|---:|---:|---:|---:|"]
     for r in rows:
         if "error" in r:
             out.append(_error_row(r, 8))
@@ -93,11 +93,14 @@ def bucketing_table(rows) -> list:
                  f"longest: {longest}")
         for i, (name, row) in enumerate(r["rows"].items()):
             speed = row["median_seconds"] / r["rows"]["bucketing"]["median_seconds"]
-            verdict = "" if name in ("bucketing", "recipe_554") else f" ({'yes' if speed >= TARGET_BUCKETING else 'no'})"
+            speed_cpu = row["median_cpu_seconds"] / r["rows"]["bucketing"]["median_cpu_seconds"]
+            verdict = ("" if name in ("bucketing", "recipe_554")
+                       else f" ({'yes' if speed_cpu >= TARGET_BUCKETING else 'no'})")
             pad = "—" if row["padding"] is None else f"{row['padding']:.2f}"
             head = f"{r['model']} (`{r['bucket_input']}`) | {epoch}" if i == 0 else " | "
             out.append(f"| {head} | {ROW_NAMES.get(name, name)} | {pad} | {row['steps_per_epoch']} | "
-                       f"{row['loop_steps']} | {row['median_seconds']:.2f} | {speed:.2f}x{verdict} |")
+                       f"{row['loop_steps']} | {row['median_seconds']:.2f}, {row['median_cpu_seconds']:.2f} | "
+                       f"{speed:.2f}x, {speed_cpu:.2f}x{verdict} |")
     return out
 
 
