@@ -233,7 +233,7 @@ def release(model: str, corpus: str, root: Optional[str] = None, *, profile: str
                                           for k, spec in recipe.features.items()}),
         "corpus": {"name": corpus_label, "loader": corpus,
                    "description": _corpus_description(corpus_label, prof),
-                   "utterances": len(records), "utterances_in_corpus": len(loaded.records),
+                   "utterances": len(records), "utterances_loaded": len(loaded.records),
                    "speakers": len({r.speaker for r in records}),
                    "selection": "records with a label in `outputs` (and a transcript where the model reads text)"},
         "protocol": {"name": setup["protocol"], "folds": setup["folds"], "folds_total": len(all_folds),
@@ -292,6 +292,10 @@ def publish(model, entry: dict, manifest_path=None, commit_limit: int = _manifes
     path, size, digest, committed = _write_weights(model, filename, _manifest.repo_weights_dir(manifest_path),
                                                    commit_limit)
     entry.update(sha256=digest, size=size, committed=committed)
+    previous = _manifest.entries(manifest_path).get(entry["name"])
+    if previous and previous["sha256"] == digest and entry["recipe"].get("train_seconds") is None:
+        # A resumed release (training already finished) re-saves the same file: keep its timing.
+        entry["recipe"] = {**entry["recipe"], "train_seconds": previous["recipe"].get("train_seconds")}
     if not committed:
         entry["notes"] = (entry["notes"] + " " if entry["notes"] else "") + (
             f"File of {size / 1e6:.0f} MB is over the {commit_limit / 1e6:.0f} MB commit limit: not committed; "
