@@ -298,7 +298,7 @@ def publish(model, entry: dict, manifest_path=None, commit_limit: int = _manifes
         entry["recipe"] = {**entry["recipe"], "train_seconds": previous["recipe"].get("train_seconds")}
     if not committed:
         entry["notes"] = (entry["notes"] + " " if entry["notes"] else "") + (
-            f"File of {size / 1e6:.0f} MB is over the {commit_limit / 1e6:.0f} MB commit limit: not committed; "
+            f"File of {size / 1e6:.0f} MB is over the {commit_limit / 2**20:g} MiB commit limit: not committed; "
             "`command` recreates it (a retrained file has a new sha256; the command updates the entry).")
     try:
         _manifest.update(entry, manifest_path)
