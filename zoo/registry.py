@@ -46,7 +46,16 @@ def list_models(include_variants: bool = True) -> List[str]:
 
 
 def build(name: str, **kwargs):
-    """Build ``"<model>[:<variant>]"``; ``kwargs`` override the variant's arguments."""
+    """Build ``"<model>[:<variant>]"``; ``kwargs`` override the variant's arguments.
+
+    ``weights=`` (a release name of ``weights/manifest.json`` or a file) and ``freeze=`` go
+    through :func:`zoo.weights.build`, which verifies the file before loading it;
+    ``weights="imagenet"`` is left to the builder (ParallelNet's backbones).
+    """
+    if (kwargs.get("weights") not in (None, "imagenet")) or kwargs.get("freeze") is not None:
+        from zoo import weights
+
+        return weights.build(name, **kwargs)
     model, _ = split_name(name)
     return get_module(model).build(**{**variant_kwargs(name), **kwargs})
 
