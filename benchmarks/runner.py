@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import json
 import logging
 import os
 import platform
 import time
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, Optional, Sequence
 
 import numpy as np
 
@@ -242,6 +241,7 @@ def run_one(name: str, fold, table, recipe, label_set, *, profile: Profile, seed
     import keras
 
     from zoo import pipeline, registry, train
+    from zoo.recipe import make_callbacks
 
     model_name, variant = registry.split_name(name)
     batch_size = profile.batch_size.get(model_name, recipe.batch_size)
@@ -260,7 +260,7 @@ def run_one(name: str, fold, table, recipe, label_set, *, profile: Profile, seed
     datasets = pipeline.fold_datasets(fold, table, label_set, seed=seed, targets=recipe.targets, **options)
     model = registry.build(name, **build_kwargs)
     train.compile_from_recipe(model, recipe, learning_rate=profile.learning_rate.get(model_name))
-    callbacks = train.make_callbacks(recipe.callbacks)
+    callbacks = make_callbacks(recipe.callbacks)
     if datasets["validation"] is None:
         for cb in callbacks:
             if getattr(cb, "monitor", "").startswith("val_"):

@@ -1,7 +1,6 @@
 """zoo.weights: the manifest schema against the built models and committed files, and the
 load -> verify -> new head -> freeze -> fine-tune path on a tiny release made here."""
 import json
-import os
 import shutil
 
 import keras
@@ -10,7 +9,7 @@ import pytest
 
 from zoo import blstmatt, dser, features, registry
 from zoo import weights
-from zoo.weights import card, manifest, preprocessing
+from zoo.weights import manifest, preprocessing
 from zoo.weights.release import aggregate, all_speakers_protocol, publish
 
 TINY = {"lstm_units": 4, "attention_units": 3}

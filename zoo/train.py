@@ -29,7 +29,7 @@ from typing import Callable, Optional, Sequence, Union
 import keras
 import numpy as np
 
-from zoo.recipe import compile_model, make_callbacks, make_optimizer  # noqa: F401 (re-exported)
+from zoo.recipe import compile_model
 
 STATE_FILE = "state.json"
 FINAL_WEIGHTS = "final.weights.h5"

@@ -1,7 +1,6 @@
 """``python -m zoo.explain`` end to end on a tiny built-in corpus and tiny models."""
 import json
 
-import numpy as np
 import pytest
 
 from zoo.explain.__main__ import main

@@ -1,5 +1,4 @@
 """FeatureCache: reuse, invalidation, corruption recovery, atomic writes, content-addressed keys."""
-import os
 
 import numpy as np
 import pytest

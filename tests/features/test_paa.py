@@ -1,6 +1,5 @@
 """pyAudioAnalysis short-term features and the HSF zero -> NaN rule (SPEC §5)."""
 import numpy as np
-import pytest
 
 from zoo import features
 from zoo.features.paa import high_level_statistics

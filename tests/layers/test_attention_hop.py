@@ -2,7 +2,6 @@
 (Yoon 2020 Eq. 2-5), each checked against numpy on small hand-made inputs."""
 import numpy as np
 import pytest
-import keras
 
 from zoo.layers import AttentionPooling, ModalityHop, UnitAxisAttention, masked_softmax
 

@@ -1,7 +1,5 @@
 """zoo.gru_bert (Kumar, Kaushik, Raman 2021): parameter anchors, shapes, masking, round-trips,
 mixed precision, a toy task, and (once) the offline MiniLM text encoder."""
-import os
-import time
 
 import numpy as np
 import pytest

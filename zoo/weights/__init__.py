@@ -24,7 +24,7 @@ freshly initialised head; every body weight is copied. ``freeze="body"`` (a line
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Union
+from typing import List, Optional, Sequence, Union
 
 from zoo.weights import manifest
 from zoo.weights.loading import (ChecksumError, WeightsError, find_file, freeze, head_layer_names, load_strict,
