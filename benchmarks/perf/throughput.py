@@ -17,7 +17,9 @@ serves the baseline's fixed shapes), then ``repeats`` timed epochs per arm, inte
 * the same ratio in process CPU time (all threads, the model's and tf.data's): other jobs
   on a shared machine move it much less than wall time;
 * the pipeline alone: CPU ms to produce one batch (one pass over the epoch without a
-  model, pipeline minus in-memory), as a share of the CPU ms of one training step. On a
+  model, pipeline minus in-memory), as a share of the CPU ms of one training step. Each pass
+  also pays the epoch's set-up (a new shuffled index dataset), here spread over only 1-7
+  batches, so the share is an upper bound for real epochs of a hundred batches. On a
   CPU-bound 2-core machine tf.data's work cannot hide behind the model's, so this share is
   what the pipeline costs; it is the steadiest of the three numbers and decides the
   "≤ 10 %" column.
