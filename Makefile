@@ -6,7 +6,7 @@ STAMP   := $(VENV)/.installed
 export KERAS_BACKEND = tensorflow
 export TF_CPP_MIN_LOG_LEVEL = 2
 
-.PHONY: setup test test-all bench clean
+.PHONY: setup test test-slow test-all bench clean
 
 setup: $(STAMP)
 
@@ -21,6 +21,9 @@ $(STAMP): requirements.txt setup.cfg
 
 test: setup
 	$(BIN)/python -m pytest -q
+
+test-slow: setup
+	$(BIN)/python -m pytest -q -m slow
 
 test-all: setup
 	$(BIN)/python -m pytest -q -m "slow or not slow"
