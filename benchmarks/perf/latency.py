@@ -53,9 +53,7 @@ def measure(setup, record, repeats: int = 10) -> dict:
     import tensorflow as tf
 
     from benchmarks.runner import make_extractors
-    from zoo import pipeline
-
-    from zoo import registry
+    from zoo import pipeline, registry
 
     # Paper sizes (setups.LATENCY_BUILD), not the reduced training sizes; --quick: toy widths.
     build = dict(setup.build) if setup.quick else dict(setups.LATENCY_BUILD.get(setup.model, {}))
@@ -94,14 +92,14 @@ def measure(setup, record, repeats: int = 10) -> dict:
         models.append(m)
     shapes = {n: list(np.shape(x)) for n, x in features().items()}
     result = {
-        "model": setup.model, "audio_seconds": _duration(record), "sizes": _size_note(setup, build), "parameters": int(model.count_params()),
+        "model": setup.model, "audio_seconds": _duration(record), "sizes": _size_note(setup, build),
+        "parameters": int(model.count_params()),
         "extractors": {n: ex.name for n, ex in extractors.items()}, "input_shapes": shapes,
         "output_shapes": [list(o.shape) for o in out], "warmup_seconds": round(warmup, 3),
         "features_seconds": timing.median(feats), "model_seconds": timing.median(models),
         "total_seconds": timing.median(np.add(feats, models)),
         "features_runs": [round(x, 4) for x in feats], "model_runs": [round(x, 4) for x in models],
     }
-    del model, predict
     keras.backend.clear_session()
     return result
 
