@@ -249,6 +249,9 @@ def run_one(name: str, fold, table, recipe, label_set, *, profile: Profile, seed
     keras.utils.set_random_seed(seed)
     chunking = None
     options = dict(batch_size=batch_size)
+    truncate = {k: v for k, v in recipe.truncate.items() if k in table.specs}
+    if truncate:
+        options["truncate"] = truncate
     if model_name == "csa":
         chunk = build_kwargs.get("chunk_frames", 30)
         from zoo import csa

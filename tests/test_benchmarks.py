@@ -64,3 +64,10 @@ def test_report_writes_tables_json_and_confusion_pngs(tiny_run, tmp_path):
     assert "posteriors" not in saved["results"]["blstmatt"]["runs"][0]
     assert len(list((tmp_path / "confusion").glob("blstmatt-*.png"))) == 1
     assert (tmp_path / "results.md").read_text().startswith("# Benchmark")
+
+
+def test_recipe_truncation_reaches_the_pipeline():
+    from zoo import amh
+
+    assert amh.RECIPE.truncate == {"audio": 750, "text": 128, "video": 25}
+    assert amh.recipe_for("audio_text").truncate["audio"] == 750

@@ -30,8 +30,8 @@ Departures from the paper / code, each with the argument that gives the other re
   (``input_dropout=``); the code applied them to the GRU inputs only.
 - Text: 300-d trainable embedding initialised from GloVe 840B in the code; here random unless
   ``embedding_matrix=`` is given (e.g. from any gensim KeyedVectors), ``embedding_trainable=``.
-- Truncation (audio 750 frames, text 128 tokens, video 25 frames in the code) is left to the
-  feature pipeline (RECIPE notes); the model takes any length.
+- Truncation (audio 750 frames, text 128 tokens, video 25 frames in the code) is the
+  pipeline's (``RECIPE.truncate``); the model takes any length.
 - Modalities: any two or three (``modalities=``, Table 1 ablations); with two modalities the
   hop query is built from the single other summary. ``hop_order=`` is a cycle of targets
   (default ``"VAT"``; a string or sequence of ``audio``/``text``/``video`` or ``A``/``T``/``V``,
@@ -199,14 +199,15 @@ RECIPE = Recipe(
     label_set=LABELS,
     callbacks=(("EarlyStopping", {"monitor": "val_loss", "patience": 5, "restore_best_weights": True}),),
     protocol="amh_10fold",
+    truncate={"audio": 750, "text": 128, "video": 25},
     corpus="iemocap",
     notes=(
         "Adam 1e-3, gradients clipped by norm 1 per tensor (paper Sec. 4.2, code), batch 128. "
         "The code trains 10,000 batches sampled with replacement (~214 epochs of the ~5,990 "
         "training utterances of a fold), validating every ~0.3 epoch and stopping after 15 "
         "validations without improvement (~5 epochs): here epochs=214 with EarlyStopping "
-        "patience 5 on the dev fold. Truncate audio to 750 frames, text to 128 tokens, video to "
-        "25 frames (3 fps) as the code did. 10-fold CV, 8/1/1 train/dev/test (Sec. 4.1). "
+        "patience 5 on the dev fold. Audio truncated to 750 frames, text to 128 tokens, video to "
+        "25 frames (3 fps) as the code did (truncate). 10-fold CV, 8/1/1 train/dev/test (Sec. 4.1). "
         "word_ids needs the vocabulary of the training transcripts; build the model with "
         "vocab_size=len(vocabulary) (ids 0 = padding, 1 = out-of-vocabulary)."
     ),

@@ -28,7 +28,8 @@ class Recipe:
     options)``; ``features`` maps each model input name to a :class:`FeatureSpec`;
     ``targets`` are the output targets (``"label"`` or ``"valence"`` ...); ``protocol`` a
     name of ``zoo.data.protocols`` and ``protocol_options`` its arguments as the paper
-    used them (e.g. ParallelNet's 30 % random test split).
+    used them (e.g. ParallelNet's 30 % random test split); ``truncate`` the most steps
+    kept per input (``zoo.pipeline.make_dataset(truncate=...)``, e.g. AMH's 750 frames).
     """
 
     optimizer: str
@@ -43,6 +44,7 @@ class Recipe:
     callbacks: tuple = ()
     protocol: str = "loso"
     protocol_options: dict = dataclasses.field(default_factory=dict)
+    truncate: dict = dataclasses.field(default_factory=dict)
     corpus: str = "iemocap"
     metrics: tuple = ("overall_accuracy", "mean_class_recall", "macro_f1")
     notes: str = ""
