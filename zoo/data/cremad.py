@@ -20,7 +20,7 @@ import os
 import re
 
 from .labels import CREMAD_EMOTIONS, CREMAD_LEVELS, CREMAD_SENTENCES, resolve_classes
-from .records import CorpusError, LoadResult, Problems, Record, audio_fields, require_dir, walk_files
+from .records import CorpusError, LoadResult, Problems, filename_record, require_dir, walk_files
 
 CORPUS = "cremad"
 SAMPLE_RATE = 16000
@@ -74,19 +74,11 @@ def load(root, classes="all", strict: bool = False, probe_audio: bool = False) -
             problems.bad("malformed_filename", path, "expected AAAA_SSS_EEE_LL.wav with known codes")
             continue
         actor, sentence, code, level = m.groups()
-        label = CREMAD_EMOTIONS[code]
-        if keep is not None and label not in keep:
-            problems.skip("excluded_class", f"{path} ({label})")
-            continue
-        audio = audio_fields(path, SAMPLE_RATE, probe_audio, problems)
-        if audio is None:
-            continue
-        sample_rate, header = audio
-        speaker = f"{CORPUS}_{actor}"
-        records.append(Record(
-            utterance_id=os.path.splitext(name)[0], corpus=CORPUS, audio_path=path,
-            sample_rate=sample_rate, speaker=speaker, gender=genders.get(actor), session=speaker,
-            label=label, transcript=CREMAD_SENTENCES[sentence],
-            extra={"raw_code": code, "sentence": sentence, "level": level, **header},
-        ))
+        record = filename_record(
+            path, corpus=CORPUS, label=CREMAD_EMOTIONS[code], keep=keep, speaker_code=actor,
+            sample_rate=SAMPLE_RATE, probe_audio=probe_audio, problems=problems,
+            gender=genders.get(actor), transcript=CREMAD_SENTENCES[sentence],
+            extra={"raw_code": code, "sentence": sentence, "level": level})
+        if record is not None:
+            records.append(record)
     return LoadResult(records, problems.report)

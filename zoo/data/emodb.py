@@ -20,7 +20,7 @@ import os
 import re
 
 from .labels import EMODB_EMOTIONS, EMODB_FEMALE, EMODB_MALE, EMODB_TEXTS, resolve_classes
-from .records import CorpusError, LoadResult, Problems, Record, audio_fields, require_dir, walk_files
+from .records import CorpusError, LoadResult, Problems, filename_record, require_dir, walk_files
 
 CORPUS = "emodb"
 SAMPLE_RATE = 16000
@@ -55,21 +55,12 @@ def load(root, classes="all", strict: bool = False, probe_audio: bool = False) -
         if speaker_code not in SPEAKER_AGES:
             problems.bad("malformed_filename", path, f"unknown EmoDB speaker {speaker_code!r}")
             continue
-        label = EMODB_EMOTIONS[code]
-        if keep is not None and label not in keep:
-            problems.skip("excluded_class", f"{path} ({label})")
-            continue
-        audio = audio_fields(path, SAMPLE_RATE, probe_audio, problems)
-        if audio is None:
-            continue
-        sample_rate, header = audio
-        speaker = f"{CORPUS}_{speaker_code}"
-        records.append(Record(
-            utterance_id=os.path.splitext(name)[0], corpus=CORPUS, audio_path=path,
-            sample_rate=sample_rate, speaker=speaker,
+        record = filename_record(
+            path, corpus=CORPUS, label=EMODB_EMOTIONS[code], keep=keep, speaker_code=speaker_code,
+            sample_rate=SAMPLE_RATE, probe_audio=probe_audio, problems=problems,
             gender="M" if speaker_code in EMODB_MALE else "F" if speaker_code in EMODB_FEMALE else None,
-            session=speaker, label=label, transcript=EMODB_TEXTS.get(text_id),
-            extra={"raw_code": code, "text_id": text_id, "version": version,
-                   "age": SPEAKER_AGES[speaker_code], **header},
-        ))
+            transcript=EMODB_TEXTS.get(text_id),
+            extra={"raw_code": code, "text_id": text_id, "version": version, "age": SPEAKER_AGES[speaker_code]})
+        if record is not None:
+            records.append(record)
     return LoadResult(records, problems.report)

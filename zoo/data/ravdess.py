@@ -22,7 +22,7 @@ import os
 import re
 
 from .labels import RAVDESS_EMOTIONS, RAVDESS_STATEMENTS, resolve_classes
-from .records import CorpusError, LoadResult, Problems, Record, audio_fields, require_dir, walk_files
+from .records import CorpusError, LoadResult, Problems, filename_record, require_dir, walk_files
 
 CORPUS = "ravdess"
 SAMPLE_RATE = 48000
@@ -63,22 +63,14 @@ def load(root, classes="all", channel: str = "speech", strict: bool = False,
         if channel != "all" and CHANNELS[vocal] != channel:
             problems.skip("excluded_channel", path)
             continue
-        label = RAVDESS_EMOTIONS[emotion]
-        if keep is not None and label not in keep:
-            problems.skip("excluded_class", f"{path} ({label})")
-            continue
-        audio = audio_fields(path, SAMPLE_RATE, probe_audio, problems)
-        if audio is None:
-            continue
-        sample_rate, header = audio
-        speaker = f"{CORPUS}_{actor}"
-        records.append(Record(
-            utterance_id=os.path.splitext(name)[0], corpus=CORPUS, audio_path=path,
-            sample_rate=sample_rate, speaker=speaker, gender="M" if int(actor) % 2 else "F",
-            session=speaker, label=label, transcript=RAVDESS_STATEMENTS[statement],
+        record = filename_record(
+            path, corpus=CORPUS, label=RAVDESS_EMOTIONS[emotion], keep=keep, speaker_code=actor,
+            sample_rate=SAMPLE_RATE, probe_audio=probe_audio, problems=problems,
+            gender="M" if int(actor) % 2 else "F", transcript=RAVDESS_STATEMENTS[statement],
             extra={"raw_code": emotion, "modality": modality, "channel": CHANNELS[vocal],
                    "intensity": "strong" if intensity == "02" else "normal",
                    "statement": statement, "repetition": int(repetition),
-                   "actor_folder": os.path.basename(os.path.dirname(path)), **header},
-        ))
+                   "actor_folder": os.path.basename(os.path.dirname(path))})
+        if record is not None:
+            records.append(record)
     return LoadResult(records, problems.report)

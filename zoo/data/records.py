@@ -8,6 +8,7 @@ file, line and problem, or a counted skip.
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections import Counter
 from typing import Any, NamedTuple, Optional
 
@@ -172,6 +173,26 @@ def walk_files(root: str, suffixes, problems: "Problems") -> list:
                 continue
             found.append(os.path.join(folder, name))
     return found
+
+
+def filename_record(path, *, corpus: str, label: str, keep, speaker_code: str, sample_rate: Optional[int],
+                    probe_audio: bool, problems: "Problems", extra: dict, **fields) -> Optional[Record]:
+    """The record of a corpus whose labels are in its file names (EmoDB, RAVDESS, CREMA-D).
+
+    A label outside ``keep`` is a counted ``excluded_class`` skip and an unreadable header a
+    counted problem (``None`` then); speaker and session are ``<corpus>_<speaker_code>``.
+    """
+    if keep is not None and label not in keep:
+        problems.skip("excluded_class", f"{path} ({label})")
+        return None
+    audio = audio_fields(path, sample_rate, probe_audio, problems)
+    if audio is None:
+        return None
+    rate, header = audio
+    speaker = f"{corpus}_{speaker_code}"
+    return Record(utterance_id=os.path.splitext(os.path.basename(path))[0], corpus=corpus, audio_path=path,
+                  sample_rate=rate, speaker=speaker, session=speaker, label=label,
+                  extra={**extra, **header}, **fields)
 
 
 def audio_fields(path, default_rate: Optional[int], probe: bool, problems: "Problems"):
