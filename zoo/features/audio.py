@@ -13,13 +13,12 @@ feature that comes out with NaN/inf values.
 """
 from __future__ import annotations
 
-import os
 import warnings
 from typing import Optional, Tuple
 
 import numpy as np
 
-from .base import Extractor, FeatureError
+from .base import Extractor, FeatureError, require_source_file
 
 #: Libraries whose versions change decoded/resampled audio (part of every audio cache key).
 AUDIO_LIBRARIES = ("numpy", "soundfile", "soxr", "librosa")
@@ -27,11 +26,7 @@ AUDIO_LIBRARIES = ("numpy", "soundfile", "soxr", "librosa")
 
 def decode(path: str) -> Tuple[np.ndarray, int]:
     """Decode ``path`` to float32 samples ``(n_samples, n_channels)`` and its rate."""
-    path = str(path)
-    if not os.path.exists(path):
-        raise FeatureError(path, "audio file does not exist")
-    if os.path.getsize(path) == 0:
-        raise FeatureError(path, "audio file is empty (0 bytes)")
+    path = require_source_file(path, "audio")
     import soundfile
 
     try:

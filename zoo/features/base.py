@@ -7,6 +7,7 @@ cache key is built from it, the audio content hash and the library versions).
 from __future__ import annotations
 
 import abc
+import os
 from typing import Optional, Tuple
 
 import numpy as np
@@ -19,6 +20,17 @@ class FeatureError(ValueError):
         self.path = str(path)
         self.problem = problem
         super().__init__(f"{self.path}: {problem}")
+
+
+def require_source_file(path, kind: str) -> str:
+    """``path`` as a string, or a :class:`FeatureError` if the ``kind`` file (``"audio"``,
+    ``"image"``, ``"video"``) is missing or empty."""
+    path = str(path)
+    if not os.path.exists(path):
+        raise FeatureError(path, f"{kind} file does not exist")
+    if os.path.getsize(path) == 0:
+        raise FeatureError(path, f"{kind} file is empty (0 bytes)")
+    return path
 
 
 class Extractor(abc.ABC):

@@ -28,7 +28,7 @@ from typing import Callable, Optional, Union
 
 import numpy as np
 
-from .base import Extractor, FeatureError
+from .base import Extractor, FeatureError, require_source_file
 
 NO_DECODER = ("no video decoder is installed: `pip install opencv-python-headless` (or `av`) "
               "to read video files, or give per-utterance .npy frame arrays")
@@ -67,10 +67,7 @@ class Image(Extractor):
         path = record.image_path
         if path is None:
             raise FeatureError(record.utterance_id, "image: record has no image_path")
-        if not os.path.exists(path):
-            raise FeatureError(path, "image file does not exist")
-        if os.path.getsize(path) == 0:
-            raise FeatureError(path, "image file is empty (0 bytes)")
+        require_source_file(path, "image")
         try:
             with PILImage.open(path) as img:
                 img = img.convert("RGB").resize((self.size, self.size), self._method)
@@ -151,10 +148,7 @@ class VideoResNet(Extractor):
         path = record.video_path
         if path is None:
             raise FeatureError(record.utterance_id, "video_resnet: record has no video_path")
-        if not os.path.exists(path):
-            raise FeatureError(path, "video file does not exist")
-        if os.path.getsize(path) == 0:
-            raise FeatureError(path, "video file is empty (0 bytes)")
+        require_source_file(path, "video")
         if path.endswith(".npy"):
             try:
                 frames = np.load(path, allow_pickle=False)
