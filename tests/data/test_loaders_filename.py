@@ -5,12 +5,14 @@ from pathlib import Path
 
 import pytest
 
+from tests import shared_data
+
 from zoo.data import load
 from zoo.data.records import CorpusError
 
 from .fixtures import make_cremad, make_emodb, make_ravdess, write_text
 
-SHARED_EMODB = Path("/work/shared/data/emodb")
+SHARED_EMODB = shared_data.corpus("emodb")
 
 
 def by_id(records):
@@ -70,7 +72,7 @@ def test_emodb_fields(tmp_path):
         load("emodb", make_cremad(tmp_path))
 
 
-@pytest.mark.skipif(not (SHARED_EMODB / "manifest.csv").is_file(), reason="shared EmoDB copy absent")
+@shared_data.needs("emodb")
 def test_emodb_and_manifest_loaders_agree_on_the_processed_copy():
     by_name, report = load("emodb", SHARED_EMODB, probe_audio=True)
     assert len(by_name) == 535 and report.total_skipped == 0
