@@ -5,8 +5,9 @@
     python -m benchmarks --models blstmatt csa --corpus emodb --root ../shared/data/emodb/wav
 
 Writes ``results.json``, ``results.md`` and one confusion-matrix PNG per run under
-``--out`` (default ``benchmarks/results/<profile>-<corpus>``); checkpoints go under
-``--runs`` so an interrupted benchmark resumes where it stopped.
+``--out`` (default ``runs/results/<profile>-<corpus>``, outside the tracked files; ``--publish``
+writes the committed ``benchmarks/results/<profile>-<corpus>``); checkpoints go under ``--runs``
+so an interrupted benchmark resumes where it stopped.
 """
 from __future__ import annotations
 
@@ -23,11 +24,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def parse_args(argv=None):
-    from benchmarks.runner import MODELS, PROFILES
+    from benchmarks.runner import default_models
+    from zoo.profiles import PROFILES
 
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--models", nargs="+", default=list(MODELS),
+    p.add_argument("--models", nargs="+", default=default_models(),
                    help="models or model:variant (default: all six)")
     p.add_argument("--profile", choices=sorted(PROFILES), default="smoke")
     p.add_argument("--corpus", default="synthetic",
@@ -38,7 +40,9 @@ def parse_args(argv=None):
     p.add_argument("--protocol", help="override the recipe's protocol (loso, session5, amh_10fold, speaker_kfold)")
     p.add_argument("--seeds", nargs="+", type=int, help="override the profile's seeds")
     p.add_argument("--folds", type=int, help="run at most this many folds")
-    p.add_argument("--out", help="results folder")
+    p.add_argument("--out", help="results folder (default runs/results/<profile>-<corpus>, untracked)")
+    p.add_argument("--publish", action="store_true",
+                   help="write into the repository's committed benchmarks/results/<profile>-<corpus> instead")
     p.add_argument("--runs", default="runs", help="checkpoint folder (default ./runs)")
     p.add_argument("--cache", default=os.environ.get("ZOO_FEATURE_CACHE", os.path.expanduser("~/.cache/zoo/features")),
                    help="feature cache folder")
@@ -59,9 +63,12 @@ def main(argv=None) -> int:
 
     if args.mixed_precision:
         keras.mixed_precision.set_global_policy("mixed_float16")
-    profile = runner.PROFILES[args.profile]
+    from zoo import profiles
+
+    profile = profiles.get(args.profile)
     tag = f"{profile.name}-{args.corpus}"
-    out = Path(args.out or Path(__file__).parent / "results" / tag)
+    published = Path(__file__).parent / "results" / tag
+    out = Path(args.out) if args.out else (published if args.publish else Path(args.runs) / "results" / tag)
     runs_dir = Path(args.runs) / tag
     started = time.perf_counter()
     results = {}

@@ -36,28 +36,33 @@ def confusion_png(path: Path, matrix, labels, title: str) -> None:
     plt.close(fig)
 
 
-def system_combination(results: dict) -> list:
-    """BLSTMATT + 0.4 · CSA posteriors (Jalal et al. 2020, Sec. 5) for every fold/seed both ran."""
-    from zoo import csa, metrics
+def system_combinations(results: dict) -> dict:
+    """``{combination name: (combination, runs)}`` for every spec with a system combination whose
+    partner ran too (e.g. BLSTMATT x CSA^0.4, Jalal et al. 2020 Sec. 5), per fold/seed both ran."""
+    from zoo import metrics, registry
 
-    if "blstmatt" not in results or "csa" not in results:
-        return []
-    by_key = {(r["fold"], r["seed"]): r for r in results["csa"]["runs"] if "posteriors" in r}
-    runs = []
-    for b in results["blstmatt"]["runs"]:
-        c = by_key.get((b["fold"], b["seed"]))
-        if c is None or "posteriors" not in b:
+    out = {}
+    for name, res in results.items():
+        combination = registry.get_spec(name).combination
+        if combination is None or combination.partner not in results:
             continue
-        # CSA leaves utterances shorter than a chunk out: combine on the utterances both scored.
-        rows_c = {u: i for i, u in enumerate(c["test_ids"])}
-        shared = [(i, rows_c[u]) for i, u in enumerate(b["test_ids"]) if u in rows_c]
-        ib, ic = (np.array(x, dtype=int) for x in zip(*shared))
-        probs = csa.combine(b["posteriors"][ib], c["posteriors"][ic])
-        y_true = b["y_true"][ib]
-        report = metrics.classification_report(y_true, probs, labels=list(range(probs.shape[1])))
-        runs.append({"model": "blstmatt+csa", "fold": b["fold"], "seed": b["seed"], "n_test": len(shared),
-                     "metrics": {k: v for k, v in report.items() if isinstance(v, (int, float))}})
-    return runs
+        by_key = {(r["fold"], r["seed"]): r for r in res["runs"] if "posteriors" in r}
+        runs = []
+        for b in results[combination.partner]["runs"]:
+            c = by_key.get((b["fold"], b["seed"]))
+            if c is None or "posteriors" not in b:
+                continue
+            # A chunked model leaves utterances shorter than a chunk out: combine on those both scored.
+            rows_c = {u: i for i, u in enumerate(c["test_ids"])}
+            shared = [(i, rows_c[u]) for i, u in enumerate(b["test_ids"]) if u in rows_c]
+            ib, ic = (np.array(x, dtype=int) for x in zip(*shared))
+            probs = combination.combine(b["posteriors"][ib], c["posteriors"][ic])
+            report = metrics.classification_report(b["y_true"][ib], probs, labels=list(range(probs.shape[1])))
+            runs.append({"model": combination.name, "fold": b["fold"], "seed": b["seed"], "n_test": len(shared),
+                         "metrics": {k: v for k, v in report.items() if isinstance(v, (int, float))}})
+        if runs:
+            out[combination.name] = (combination, runs)
+    return out
 
 
 def _caption(setup: dict, meta: dict) -> str:
@@ -70,7 +75,7 @@ def _caption(setup: dict, meta: dict) -> str:
         bits.append("builder overrides " + ", ".join(f"`{k}={v}`" for k, v in overrides.items()))
     for name, options in (setup.get("feature_overrides") or {}).items():
         bits.append(f"feature `{name}` overrides " + ", ".join(f"`{k}={v}`" for k, v in options.items()))
-    return "; ".join(bits) + ". Ours: mean ± std over folds × seeds."
+    return "; ".join(bits) + ". Ours: mean ± sample std over folds × seeds."
 
 
 def write(out: Path, results: dict, meta: dict) -> str:
@@ -80,7 +85,8 @@ def write(out: Path, results: dict, meta: dict) -> str:
     out.mkdir(parents=True, exist_ok=True)
     (out / "confusion").mkdir(exist_ok=True)
     all_runs = [run for res in results.values() for run in res["runs"]]
-    combined = system_combination(results)
+    combinations = system_combinations(results)
+    combined = [run for _, runs in combinations.values() for run in runs]
     sections = [f"# Benchmark: profile `{meta['profile']}` on `{meta['corpus']}`", "",
                 f"Command: `{meta['command']}`  ", f"Machine: {meta['machine']}; date {meta['date']}; "
                 f"wall time {meta['wall_seconds']:.0f} s.  ", f"Profile: {meta['profile_description']}", "",
@@ -93,26 +99,25 @@ def write(out: Path, results: dict, meta: dict) -> str:
         extra[name] = {"parameters": f"{runs[0]['parameters']:,}" if runs else "",
                        "s/epoch": f"{np.mean(spe):.1f}" if spe else "", "protocol": res["setup"]["protocol"]}
     sections += [tables.zoo_table(aggregated, extra, caption=f"corpus `{meta['corpus']}`, profile "
-                                  f"`{meta['profile']}`; mean ± std over folds × seeds"), ""]
+                                  f"`{meta['profile']}`; mean ± sample std over folds × seeds"), ""]
     sections += ["## Each paper", ""]
     for name, res in results.items():
-        paper = registry.paper_of(name)
+        paper = registry.paper_of(name)  # this variant's own numbers, or None
         sections += [tables.paper_table(name, aggregated.get(name, {}), paper, _caption(res["setup"], meta)), ""]
         for run in res["runs"]:
             if "confusion_matrix" in run:
                 png = out / "confusion" / f"{name.replace(':', '-')}-{run['fold']}-seed{run['seed']}.png"
                 confusion_png(png, run["confusion_matrix"], res["setup"]["label_set"],
                               f"{name} {run['fold']} seed {run['seed']}")
-    if combined:
-        from zoo import csa
-
-        sections += [tables.paper_table("blstmatt+csa", aggregated["blstmatt+csa"], csa.COMBINATION_PAPER,
-                                        "log P = log P_blstmatt + 0.4 log P_csa on the same test utterances"), ""]
+    for combo_name, (combination, _) in combinations.items():
+        sections += [tables.paper_table(combo_name, aggregated[combo_name], combination.paper,
+                                        combination.description), ""]
     markdown = "\n".join(sections)
     serialisable = {name: {"setup": res["setup"],
                            "runs": [{k: v for k, v in r.items() if k not in ("posteriors", "y_true", "test_ids")}
                                     for r in res["runs"]]} for name, res in results.items()}
-    serialisable["blstmatt+csa"] = {"runs": combined}
+    for combo_name, (_, runs) in combinations.items():
+        serialisable[combo_name] = {"runs": runs}
     _atomic_write(out / "results.json", json.dumps({"meta": meta, "results": serialisable}, indent=1, default=str))
     _atomic_write(out / "results.md", markdown + "\n")
     return markdown

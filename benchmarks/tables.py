@@ -17,13 +17,13 @@ REGRESSION_METRICS = ("ccc_valence", "ccc_arousal", "ccc_dominance")
 
 
 def mean_std(values: Sequence[float]) -> str:
-    """``0.512 ± 0.031`` (population std over runs); ``0.512`` for one run."""
+    """``0.512 ± 0.031`` (sample std over runs, ddof=1, as everywhere in the zoo); ``0.512`` for one run."""
     values = np.asarray([v for v in values if v is not None], dtype=float)
     if values.size == 0:
         return "—"
     if values.size == 1:
         return f"{values[0]:.3f}"
-    return f"{values.mean():.3f} ± {values.std():.3f}"
+    return f"{values.mean():.3f} ± {values.std(ddof=1):.3f}"
 
 
 def aggregate(runs: Iterable[dict]) -> Dict[str, Dict[str, List[float]]]:
@@ -42,7 +42,13 @@ def _metrics_of(values: Dict[str, List[float]]) -> List[str]:
 
 
 def paper_table(model: str, values: Dict[str, List[float]], paper, caption: str) -> str:
-    """One paper's table: metric, ours, the paper's value and its own name for it."""
+    """One paper's table: metric, ours, the paper's value and its own name for it. ``paper`` is
+    the variant's own numbers; None (the paper reports none for this variant) prints ours alone."""
+    if paper is None:
+        lines = [f"**{model}** — no number in the paper for this variant", "", f"_{caption}_", "",
+                 "| metric | ours |", "|---|---:|"]
+        lines += [f"| `{metric}` | {mean_std(values.get(metric, []))} |" for metric in _metrics_of(values)]
+        return "\n".join(lines)
     lines = [f"**{model}** — {paper.citation}", "", f"_{caption}_", "",
              "| metric | ours | paper | paper's name |", "|---|---:|---:|---|"]
     for metric in dict.fromkeys([*_metrics_of(values), *paper.reported]):

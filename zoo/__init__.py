@@ -16,7 +16,23 @@ def list_models(include_variants: bool = True):
 
 
 def build(name: str, **kwargs):
-    """Build a registered model by name, e.g. ``zoo.build("amh", hops=5)``."""
+    """Build a registered model by name, e.g. ``zoo.build("amh", hops=5)``.
+
+    ``weights=`` a release name of ``weights/manifest.json`` or a ``.weights.h5`` file (and
+    ``freeze=``, ``new_head=``) go through :func:`zoo.weights.build`, which verifies the file
+    before loading it; ``weights="imagenet"`` is left to the builder (ParallelNet's backbones).
+    """
+    if kwargs.get("weights") not in (None, "imagenet") or any(k in kwargs for k in ("freeze", "new_head")):
+        from zoo import weights
+
+        return weights.build(name, **kwargs)
     from zoo.registry import build as _build
 
     return _build(name, **kwargs)
+
+
+def labels_of(model):
+    """The ordered label names a zoo classifier's ``predictions`` layer carries (or None)."""
+    from zoo.layers.outputs import output_labels
+
+    return output_labels(model)

@@ -13,7 +13,6 @@ def main(argv=None) -> int:
     models.add_argument("names", nargs="*", help="restrict to these names (model or model:variant)")
     cards = sub.add_parser("cards", help="write one markdown model card per model")
     cards.add_argument("--out", default="docs/models", help="folder for <model>.md (default docs/models)")
-    cards.add_argument("--no-parameters", action="store_true", help="skip building variants for parameter counts")
     args = parser.parse_args(argv)
     if args.command == "models":
         from zoo.registry import model_table
@@ -22,7 +21,7 @@ def main(argv=None) -> int:
     elif args.command == "cards":
         from zoo.cards import write_cards
 
-        for path in write_cards(args.out, parameters=not args.no_parameters):
+        for path in write_cards(args.out):
             print(path)
     return 0
 

@@ -1,6 +1,6 @@
 """amh: Attentive Modality Hopping, AMH-N (Yoon, Dey, Lee, Jung, ICASSP 2020).
 
-Graph (Sec. 3, Fig. 1; sizes from the authors' TF1 code, SPEC §2)::
+Graph (Sec. 3, Fig. 1; sizes from the authors' TF1 code, ``model/`` of their repository)::
 
     audio (T,120) -> Masking -> Dropout(0.3) -> GRU(200)          -> h^A_t, summary h^A_last
     text (L,) ids -> Embedding(vocab, 300, mask_zero) -> Dropout(0.7) -> GRU(200) -> h^T_t, h^T_last
@@ -8,17 +8,17 @@ Graph (Sec. 3, Fig. 1; sizes from the authors' TF1 code, SPEC §2)::
     hop k = 1..N, target m_k in V, A, T, V, A, T, ...   (Eq. 2-5, :class:`zoo.layers.ModalityHop`)
         H^{m_k} = sum_i a_i h^{m_k}_i,  a = softmax_i(<h^{m_k}_i, W [other summaries] + b>)
         H^{m_k} replaces the summary of m_k (new weights at every hop)
-    output Dense(classes, softmax) on concat[A; T; V]                               (Eq. 6)
+    output Dense(classes) -> softmax (``predictions``) on concat[A; T; V]          (Eq. 6)
 
 Summaries start as the last *valid* GRU state (Keras masks carry the state over padding).
 Padded frames/tokens get zero attention weight. :func:`attention_model` returns each hop's
 weights; the hop layers are named ``hop{k}_{modality}``.
 
 Parameters at N = 7, ``reset_after=False``, three modalities, 7 classes: 1,750,055 +
-300 x vocab_size (SPEC §2).
+300 x vocab_size.
 
-Public API: :func:`build`, :data:`VARIANTS`, :data:`RECIPE` (+ :func:`recipe_for`), :data:`PAPER`,
-:func:`attention_model`, :func:`hop_layers`, :func:`hop_targets`.
+Public API: :func:`build`, :data:`SPEC` (variants with their recipes and paper numbers),
+:data:`RECIPE`, :data:`PAPER`, :func:`attention_model`, :func:`hop_layers`, :func:`hop_targets`.
 
 Departures from the paper / code, each with the argument that gives the other reading:
 
@@ -46,10 +46,13 @@ import os
 
 import keras
 
+from zoo.data.labels import IEMOCAP_7
 from zoo.layers.hop import ModalityHop
+from zoo.layers.outputs import Predictions, resolve_classes
 from zoo.recipe import FeatureSpec, Paper, Recipe
+from zoo.spec import Attention, ModelSpec, Variant, builder, register_model
 
-LABELS = ("angry", "excited", "happy", "sad", "frustrated", "surprised", "neutral")
+LABELS = IEMOCAP_7
 MODALITIES = ("audio", "text", "video")  # canonical order of summaries and of the output concat
 FEATURE_DIMS = {"audio": 120, "video": 2048}
 GRU_UNITS = {"audio": 200, "text": 200, "video": 128}
@@ -75,10 +78,11 @@ def hop_targets(hops, hop_order="VAT", modalities=MODALITIES):
     return [cycle[k % len(cycle)] for k in range(int(hops))]
 
 
+@builder("amh")
 def build(
     include_top=True,
     weights=None,
-    classes=7,
+    classes=LABELS,
     variant="default",
     name="amh",
     hops=7,
@@ -98,8 +102,8 @@ def build(
     Args:
         include_top: ``False`` ends at the concatenated summaries (``fusion``).
         weights: ``None`` or a path to a ``.weights.h5`` file.
-        classes: number of classes (7: :data:`LABELS`).
-        variant: only ``"default"`` (ablations are arguments; see :data:`VARIANTS`).
+        classes: a count or the label names (default the seven of :data:`LABELS`).
+        variant: a name of ``SPEC.variants`` (hop counts, modality ablations).
         hops: N of AMH-N (>= 0; the paper explores 1..9, best 7).
         hop_order: cycle of hop targets (default V, A, T).
         modalities: two or three of ``audio``, ``text``, ``video``.
@@ -109,15 +113,12 @@ def build(
         gru_units, input_dropout, feature_dims: per-modality dicts overriding
             :data:`GRU_UNITS`, :data:`INPUT_DROPOUT` (rates), :data:`FEATURE_DIMS`.
     """
-    if variant != "default":
-        raise ValueError(f"variant must be 'default'; got {variant!r}")
     present = [m for m in MODALITIES if m in {_modality(x) for x in modalities}]
     if len(present) < 2:
         raise ValueError(f"AMH needs at least two modalities; got {list(modalities)}")
     if int(hops) < 0:
         raise ValueError(f"hops must be >= 0; got {hops}")
-    if int(classes) < 2:
-        raise ValueError(f"classes must be >= 2; got {classes}")
+    classes, labels = resolve_classes(classes, LABELS)
     if embedding_matrix is not None:
         shape = tuple(getattr(embedding_matrix, "shape", ()))
         if len(shape) != 2:
@@ -150,7 +151,8 @@ def build(
 
     x = keras.layers.Concatenate(name="fusion")([summaries[m] for m in present])
     if include_top:
-        x = keras.layers.Dense(classes, activation="softmax", dtype="float32", name="output")(x)
+        x = keras.layers.Dense(classes, name="logits")(x)
+        x = Predictions(labels, name="predictions")(x)
     model = keras.Model(inputs, x, name=name)
     if embedding_matrix is not None:
         model.get_layer("text_embedding").set_weights([embedding_matrix])
@@ -175,15 +177,6 @@ def attention_model(model):
     return keras.Model(model.inputs, {layer.name: layer.output[1] for layer in layers},
                        name=f"{model.name}_attention")
 
-
-VARIANTS = {
-    "default": {},
-    **{f"amh{n}": {"hops": n} for n in (1, 2, 3, 4, 5, 6, 8, 9)},
-    "audio_text": {"modalities": ("audio", "text")},
-    "text_video": {"modalities": ("text", "video")},
-    "audio_video": {"modalities": ("audio", "video")},
-    "reset_after": {"reset_after": True},
-}
 
 RECIPE = Recipe(
     optimizer="Adam",
@@ -215,9 +208,9 @@ RECIPE = Recipe(
 
 
 
-def recipe_for(variant: str = "default") -> Recipe:
-    """The RECIPE matching a :data:`VARIANTS` entry (features of the absent modality dropped)."""
-    present = {_modality(m) for m in VARIANTS[variant].get("modalities", MODALITIES)}
+def _recipe(modalities=MODALITIES) -> Recipe:
+    """The RECIPE of a variant (the features of an absent modality dropped)."""
+    present = {_modality(m) for m in modalities}
     return RECIPE.replace(features={k: v for k, v in RECIPE.features.items() if k in present})
 
 
@@ -240,3 +233,41 @@ PAPER = Paper(
     ),
     url="https://github.com/david-yoon/attentive-modality-hopping-for-SER",
 )
+
+# Table 2 (per-hop accuracies) and Table 1's ablation rows were computed as precision (see
+# PAPER.metric_notes): they are not mapped, so those variants carry no paper numbers.
+_ABLATIONS = {"audio_text": ("audio", "text"), "text_video": ("text", "video"), "audio_video": ("audio", "video")}
+# Parameters of each variant at full size, default classes (checked by tests/models/test_harness.py).
+PARAMETERS = {
+    "default": 4_750_055,
+    "amh1": 4_384_199,
+    "amh2": 4_449_999,
+    "amh3": 4_515_799,
+    "amh4": 4_567_127,
+    "amh5": 4_632_927,
+    "amh6": 4_698_727,
+    "amh8": 4_815_855,
+    "amh9": 4_881_655,
+    "audio_text": 3_777_407,
+    "text_video": 4_319_183,
+    "audio_video": 1_211_183,
+    "reset_after": 4_751_639,
+}
+SPEC = register_model(ModelSpec(
+    name="amh", module=__name__, build=build, parameters=PARAMETERS, labels=LABELS,
+    variants={
+        "default": Variant({}, RECIPE, PAPER,
+                           description="AMH-7, audio + text + video (Table 1)"),
+        **{f"amh{n}": Variant({"hops": n}, RECIPE, None, description=f"AMH-{n} (Table 2)")
+           for n in (1, 2, 3, 4, 5, 6, 8, 9)},
+        **{name: Variant({"modalities": mods}, _recipe(mods), None, description=f"AMH-7 on {' + '.join(mods)}")
+           for name, mods in _ABLATIONS.items()},
+        "reset_after": Variant({"reset_after": True}, RECIPE, None,
+                               description="Keras 3 GRU cell (reset_after=True) instead of TF1's"),
+    },
+    tiny=dict(gru_units={"audio": 4, "text": 4, "video": 4}, feature_dims={"audio": 6, "video": 5},
+              vocab_size=20, embedding_dim=4, hops=2),
+    text_args=("vocab_size", "embedding_matrix"),
+    attention=Attention(probe=attention_model,
+                        over=lambda model: {layer.name: layer.name.split("_", 1)[1] for layer in hop_layers(model)}),
+))

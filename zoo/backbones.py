@@ -28,7 +28,7 @@ from typing import Callable, Optional
 
 import keras
 
-__all__ = ["FAMILIES", "BackbonePreprocessing", "ImageNetWeightsUnavailable", "available_backbones",
+__all__ = ["small_cnn", "FAMILIES", "BackbonePreprocessing", "ImageNetWeightsUnavailable", "available_backbones",
            "canonical_name", "imagenet_weights_file", "keras_cache_dirs", "preprocess_input",
            "vision_backbone"]
 
@@ -242,3 +242,16 @@ def vision_backbone(family: str, input_shape, weights=None, include_top: bool = 
     if name is not None and name != model.name:
         model = keras.Model(model.input, model.output, name=name)
     return model
+
+
+def small_cnn(input_shape, weights=None, name: str = "small_cnn", filters=(16, 32, 64)) -> keras.Model:
+    """Three 3x3 Conv2D (ReLU, "same") + 2x2 max-pool blocks; a feature map like keras.applications'
+    ``include_top=False`` models. ``weights`` must be None (there are no pre-trained ones)."""
+    if weights is not None:
+        raise ValueError(f"small_cnn has no pre-trained weights; got weights={weights!r}")
+    inputs = keras.Input(tuple(input_shape), name=f"{name}_input")
+    x = inputs
+    for i, f in enumerate(filters, 1):
+        x = keras.layers.Conv2D(f, 3, padding="same", activation="relu", name=f"{name}_conv{i}")(x)
+        x = keras.layers.MaxPooling2D(2, name=f"{name}_pool{i}")(x)
+    return keras.Model(inputs, x, name=name)

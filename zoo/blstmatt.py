@@ -1,10 +1,10 @@
 """BLSTMATT: bidirectional LSTM with globally contextualised attention on 23-d log-Mel filterbanks.
 
 Paper: M. A. Jalal, R. Milner, T. Hain, "Empirical Interpretation of Speech Emotion Perception
-with Attention Based Model for Speech Emotion Recognition", Interspeech 2020
-(``/work/shared/papers/003_8643b5b98ea16aff.txt``); model from Milner et al., ASRU 2019 [26].
+with Attention Based Model for Speech Emotion Recognition", Interspeech 2020; model from
+Milner et al., ASRU 2019 [26] (the same lab's code).
 
-Graph (Sec. 3.1, 4.2, 4.3.1; SPEC §4)::
+Graph (Sec. 3.1, 4.2, 4.3.1)::
 
     fbank (T, 23) -> Masking(0) -> BiLSTM(512/dir, all steps) -> BiLSTM(512/dir, all steps)
       -> GlobalContextAttention(128): m = mean_t h_t, u_t = tanh(W h_t + b) ⊙ tanh(W_m m + b_m),
@@ -24,8 +24,7 @@ Departures (each with the argument that gives the other reading):
   and mask so batches of 32 are exact per utterance (the padding never reaches the LSTM state,
   the mean ``m`` or the softmax). ``RECIPE.replace(batch_size=1)`` reproduces the lab's setting.
 - Sec. 4.3.1 says the attention computes "a context vector of size 128, which is projected to
-  1024 nodes"; we follow the same-lab code as given in SPEC §4 (128 is the attention's inner
-  size, the context is the 1024-d weighted sum of BLSTM outputs), which is what the parameter
+  1024 nodes"; we follow the same lab's code (128 is the attention's inner size, the context is the 1024-d weighted sum of BLSTM outputs), which is what the parameter
   anchor counts. There is no extra 128 -> 1024 projection.
 - PyTorch LSTMs carry two bias vectors per gate; Keras one (4·512 fewer parameters per
   direction and layer). The function is the same.
@@ -36,45 +35,35 @@ Departures (each with the argument that gives the other reading):
 """
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Sequence, Union
 
 import keras
 
+from zoo.data.labels import IEMOCAP_4
 from zoo.layers.gated_attention import GlobalContextAttention
+from zoo.layers.outputs import Predictions, resolve_classes
 from zoo.recipe import FeatureSpec, Paper, Recipe
+from zoo.spec import Attention, ModelSpec, Variant, builder, register_model
 
-IEMOCAP4 = ("angry", "happy", "sad", "neutral")
 PAPER_PARAMETERS = 8_757_637  # 23-d input, 4 classes, Keras single-bias LSTMs
 
-VARIANTS = {
-    "default": {},
-    # The lab's batch-size-1 training is a recipe change (RECIPE.replace(batch_size=1)), not a graph change.
-}
 
-
-DEFAULTS = {"input_dim": 23, "lstm_units": 512, "num_layers": 2, "attention_units": 128,
-            "max_frames": None, "dropout": 0.0}
-
-
-def build(include_top: bool = True, weights: Optional[str] = None, classes: int = 4,
-          variant: str = "default", name: str = "blstmatt", **options) -> keras.Model:
+@builder("blstmatt")
+def build(include_top: bool = True, weights: Optional[str] = None, classes: Union[int, Sequence[str]] = IEMOCAP_4,
+          variant: str = "default", name: str = "blstmatt", *, input_dim: int = 23, lstm_units: int = 512,
+          num_layers: int = 2, attention_units: int = 128, max_frames: Optional[int] = None,
+          dropout: float = 0.0) -> keras.Model:
     """Build BLSTMATT (Jalal et al. 2020, Sec. 3.1 / 4.3.1).
 
-    ``options`` (defaults in :data:`DEFAULTS`, then the variant's, then these): ``input_dim``,
-    ``lstm_units`` (per direction), ``num_layers``, ``attention_units``, ``max_frames`` (None =
-    variable), ``dropout``. Input ``fbank`` (T, input_dim), zero-padded (all-zero frames are
-    masked). With ``include_top`` the output is the class posterior ``(B, classes)``; without it
-    the 2·lstm_units attention context. ``weights`` is a ``.weights.h5`` path or None.
+    ``classes``: a count or the label names (default the IEMOCAP 4: angry, happy, sad, neutral);
+    ``input_dim``; ``lstm_units`` (per direction); ``num_layers``; ``attention_units``;
+    ``max_frames`` (None = variable); ``dropout`` (on each LSTM layer's inputs). Input ``fbank``
+    (T, input_dim), zero-padded (all-zero frames are masked). With ``include_top`` the output
+    ``predictions`` is the class posterior ``(B, classes)``; without it the 2·lstm_units attention
+    context. ``weights`` is a ``.weights.h5`` path or None.
     """
-    if variant not in VARIANTS:
-        raise ValueError(f"unknown blstmatt variant {variant!r}; known: {', '.join(VARIANTS)}")
-    unknown = set(options) - set(DEFAULTS)
-    if unknown:
-        raise TypeError(f"blstmatt.build got unknown options {sorted(unknown)}; known: {sorted(DEFAULTS)}")
-    cfg = {**DEFAULTS, **VARIANTS[variant], **options}
-    input_dim, lstm_units, num_layers = cfg["input_dim"], cfg["lstm_units"], cfg["num_layers"]
-    attention_units, max_frames, dropout = cfg["attention_units"], cfg["max_frames"], cfg["dropout"]
-    for arg, value in (("classes", classes), ("input_dim", input_dim), ("lstm_units", lstm_units),
+    classes, labels = resolve_classes(classes, IEMOCAP_4)
+    for arg, value in (("input_dim", input_dim), ("lstm_units", lstm_units),
                        ("num_layers", num_layers), ("attention_units", attention_units)):
         if int(value) < 1:
             raise ValueError(f"{arg} must be >= 1, got {value}")
@@ -91,8 +80,7 @@ def build(include_top: bool = True, weights: Optional[str] = None, classes: int 
     outputs = context
     if include_top:
         logits = keras.layers.Dense(classes, name="logits")(context)
-        # float32 softmax keeps the posteriors exact under mixed precision.
-        outputs = keras.layers.Activation("softmax", dtype="float32", name="predictions")(logits)
+        outputs = Predictions(labels, name="predictions")(logits)
     model = keras.Model(inputs, outputs, name=name)
     if weights is not None:
         model.load_weights(weights)
@@ -116,7 +104,7 @@ RECIPE = Recipe(
     batch_size=32,
     epochs=100,
     features={"fbank": FeatureSpec("fbank")},
-    label_set=IEMOCAP4,
+    label_set=IEMOCAP_4,
     targets=("label",),
     callbacks=(("ReduceLROnPlateau", {"monitor": "val_loss", "patience": 4, "factor": 0.8}),),
     protocol="session5",
@@ -140,3 +128,18 @@ PAPER = Paper(
         "(the names are swapped relative to most SER papers). Eq. 6 is written for two classes; how it "
         "was extended to four classes is not stated, so the mean_class_recall mapping is uncertain."),
 )
+
+# Parameters of each variant at full size, default classes (checked by tests/models/test_harness.py).
+PARAMETERS = {
+    "default": 8_757_637,
+}
+SPEC = register_model(ModelSpec(
+    name="blstmatt", module=__name__, build=build, parameters=PARAMETERS, labels=IEMOCAP_4,
+    # The lab's batch-size-1 training is a recipe change (RECIPE.replace(batch_size=1)), not a graph change.
+    variants={"default": Variant({}, RECIPE, PAPER,
+                                 description="BLSTM + global-context attention (Table 1, BLSTMATT)")},
+    tiny={"lstm_units": 4, "attention_units": 4, "num_layers": 1},
+    attention=Attention(
+        probe=lambda model: keras.Model(model.inputs, {"attention": model.get_layer("attention").output[1]}),
+        over=lambda model: {"attention": "fbank"}),
+))

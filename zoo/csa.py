@@ -1,8 +1,7 @@
 """CSA: convolutional self-attention on fixed-length chunks of 23-d log-Mel filterbanks, plus the
 BLSTMATT + CSA system combination.
 
-Paper: M. A. Jalal, R. Milner, T. Hain, Interspeech 2020 (``/work/shared/papers/003_8643b5b98ea16aff.txt``),
-Sec. 3.2 (Eq. 1-5), 4.3.2, 5; model from Jalal, Moore, Hain, ASRU 2019 [27, 37]. No code exists
+Paper: M. A. Jalal, R. Milner, T. Hain, Interspeech 2020, Sec. 3.2 (Eq. 1-5), 4.3.2, 5; model from Jalal, Moore, Hain, ASRU 2019 [27, 37]. No code exists
 anywhere; this is built from the paper and the SAGAN self-attention it follows.
 
 Graph (our reading, all sizes settable)::
@@ -41,59 +40,48 @@ Departures / our choices (each with the argument that gives the other reading):
 """
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Union
 
 import keras
 import numpy as np
 from scipy.special import softmax as _softmax
 
 from zoo.blstmatt import RECIPE as _BLSTMATT_RECIPE
+from zoo.data.labels import IEMOCAP_4
+from zoo.features.spectral import average_chunk_posteriors
 from zoo.features.spectral import chunk_frames as _chunk_frames
 from zoo.layers.conv_attention import ConvSelfAttention
-from zoo.pipeline import average_chunk_posteriors
+from zoo.layers.outputs import Predictions, resolve_classes
 from zoo.recipe import Paper
+from zoo.spec import Chunking, Combination, ModelSpec, Variant, builder, register_model
 
-IEMOCAP4 = ("angry", "happy", "sad", "neutral")
+CHUNK_FRAMES = 30
 CHUNK_OVERLAP = 10
 COMBINATION_WEIGHT = 0.4
 
-VARIANTS = {
-    "default": {},
-    "conv1d": {"conv": "1d"},
-    # The paper's chunk-length sweep (Table 1): 20 ... 120 frames.
-    **{f"chunk{n}": {"chunk_frames": n} for n in (20, 40, 60, 80, 100, 120)},
-}
 
-
-DEFAULTS = {"chunk_frames": 30, "input_dim": 23, "filters": (128, 128, 128), "kernel_sizes": (5, 3, 2),
-            "conv": "2d", "pool_size": None, "reduction": 8, "pooling": "average"}
-
-
-def build(include_top: bool = True, weights: Optional[str] = None, classes: int = 4,
-          variant: str = "default", name: str = "csa", **options) -> keras.Model:
+@builder("csa")
+def build(include_top: bool = True, weights: Optional[str] = None, classes: Union[int, Sequence[str]] = IEMOCAP_4,
+          variant: str = "default", name: str = "csa", *, chunk_frames: int = CHUNK_FRAMES, input_dim: int = 23,
+          filters: Sequence[int] = (128, 128, 128), kernel_sizes: Sequence[int] = (5, 3, 2), conv: str = "2d",
+          pool_size=None, reduction: int = 8, pooling: str = "average") -> keras.Model:
     """Build CSA (Jalal et al. 2020, Sec. 3.2 / 4.3.2).
 
-    ``options`` (defaults in :data:`DEFAULTS`, then the variant's, then these): ``chunk_frames``,
-    ``input_dim``, ``filters``, ``kernel_sizes``, ``conv`` ("2d"/"1d"), ``pool_size``,
-    ``reduction`` (query/key channels C // reduction), ``pooling`` ("average"/"flatten").
-    Input ``fbank`` (chunk_frames, input_dim). Output the chunk posterior ``(B, classes)``, or
-    without ``include_top`` the pooled attention features. ``weights``: ``.weights.h5`` or None.
+    ``chunk_frames``, ``input_dim``, ``filters``, ``kernel_sizes``, ``conv`` ("2d"/"1d"),
+    ``pool_size``, ``reduction`` (query/key channels C // reduction), ``pooling``
+    ("average"/"flatten"). Input ``fbank`` (chunk_frames, input_dim). Output ``predictions``, the
+    chunk posterior ``(B, classes)``, or without ``include_top`` the pooled attention features.
+    ``weights``: ``.weights.h5`` or None. Utterance-level inference (chunking and posterior
+    averaging) is in ``SPEC.chunking``.
     """
-    if variant not in VARIANTS:
-        raise ValueError(f"unknown csa variant {variant!r}; known: {', '.join(VARIANTS)}")
-    unknown = set(options) - set(DEFAULTS)
-    if unknown:
-        raise TypeError(f"csa.build got unknown options {sorted(unknown)}; known: {sorted(DEFAULTS)}")
-    cfg = {**DEFAULTS, **VARIANTS[variant], **options}
-    chunk_frames, input_dim, conv, pooling = cfg["chunk_frames"], cfg["input_dim"], cfg["conv"], cfg["pooling"]
-    filters, kernel_sizes, pool_size = cfg["filters"], cfg["kernel_sizes"], cfg["pool_size"]
+    classes, labels = resolve_classes(classes, IEMOCAP_4)
     if conv not in ("1d", "2d"):
         raise ValueError(f"conv must be '1d' or '2d', got {conv!r}")
     if pooling not in ("average", "flatten"):
         raise ValueError(f"pooling must be 'average' or 'flatten', got {pooling!r}")
     if len(filters) != len(kernel_sizes) or not filters:
         raise ValueError(f"filters {tuple(filters)} and kernel_sizes {tuple(kernel_sizes)} must have the same length >= 1")
-    for arg, value in (("classes", classes), ("chunk_frames", chunk_frames), ("input_dim", input_dim)):
+    for arg, value in (("chunk_frames", chunk_frames), ("input_dim", input_dim)):
         if int(value) < 1:
             raise ValueError(f"{arg} must be >= 1, got {value}")
 
@@ -110,7 +98,7 @@ def build(include_top: bool = True, weights: Optional[str] = None, classes: int 
         x = keras.layers.ReLU(name=f"block{i}_relu")(x)
         if pool_size is not None:
             x = pool_layer(pool_size, padding="same", name=f"block{i}_pool")(x)
-    x = ConvSelfAttention(reduction=cfg["reduction"], name="self_attention")(x)
+    x = ConvSelfAttention(reduction=reduction, name="self_attention")(x)
     if pooling == "average":
         pool = keras.layers.GlobalAveragePooling2D if conv == "2d" else keras.layers.GlobalAveragePooling1D
         x = pool(name="pool")(x)
@@ -119,7 +107,7 @@ def build(include_top: bool = True, weights: Optional[str] = None, classes: int 
     outputs = x
     if include_top:
         logits = keras.layers.Dense(classes, name="logits")(x)
-        outputs = keras.layers.Activation("softmax", dtype="float32", name="predictions")(logits)
+        outputs = Predictions(labels, name="predictions")(logits)
     model = keras.Model(inputs, outputs, name=name)
     if weights is not None:
         model.load_weights(weights)
@@ -221,20 +209,23 @@ _METRIC_NOTES = (
     "mean_class_recall (Eq. 6; names swapped relative to most SER papers; the two-class formula's extension "
     "to four classes is not stated). Utterances shorter than the chunk were left out of the test set.")
 
-PAPER = Paper(
-    citation=_CITATION,
-    short="Jalal et al. 2020 (CSA)",
-    dataset="IEMOCAP IEM4 (angry, happy+excited, sad, neutral)",
-    protocol="session5",
-    reported={"overall_accuracy": 0.763, "mean_class_recall": 0.688},
-    paper_names={"overall_accuracy": "UA", "mean_class_recall": "WA"},
-    metric_notes="Table 1, CSA at 30 frames (best UA). " + _METRIC_NOTES,
-)
-
 # Table 1, CSA rows: chunk frames -> (paper UA = overall_accuracy, paper WA = mean_class_recall).
 PAPER_BY_CHUNK = {20: (0.758, 0.694), 30: (0.763, 0.688), 40: (0.751, 0.680), 50: (0.739, 0.678),
                   60: (0.751, 0.670), 70: (0.741, 0.647), 80: (0.732, 0.674), 90: (0.748, 0.669),
                   100: (0.746, 0.659), 110: (0.738, 0.675), 120: (0.722, 0.642)}
+
+
+def _chunk_paper(frames: int) -> Paper:
+    ua, wa = PAPER_BY_CHUNK[frames]
+    return Paper(citation=_CITATION, short=f"Jalal et al. 2020 (CSA, {frames} frames)",
+                 dataset="IEMOCAP IEM4 (angry, happy+excited, sad, neutral)", protocol="session5",
+                 reported={"overall_accuracy": ua, "mean_class_recall": wa},
+                 paper_names={"overall_accuracy": "UA", "mean_class_recall": "WA"},
+                 metric_notes=f"Table 1, CSA at {frames} frames" + (" (best UA). " if frames == 30 else ". ")
+                 + _METRIC_NOTES)
+
+
+PAPER = _chunk_paper(CHUNK_FRAMES)
 
 COMBINATION_PAPER = Paper(
     citation=_CITATION,
@@ -245,3 +236,30 @@ COMBINATION_PAPER = Paper(
     paper_names={"overall_accuracy": "UA", "mean_class_recall": "WA"},
     metric_notes="Table 1, SYSComb V./30: BLSTMATT x CSA(30 frames)^0.4. " + _METRIC_NOTES,
 )
+
+_CHUNKS = (20, 40, 60, 80, 100, 120)  # the paper's chunk-length sweep (Table 1), 30 being the default
+# Parameters of each variant at full size, default classes (checked by tests/models/test_harness.py).
+PARAMETERS = {
+    "default": 238_885,
+    "conv1d": 119_333,
+    "chunk20": 238_885,
+    "chunk40": 238_885,
+    "chunk60": 238_885,
+    "chunk80": 238_885,
+    "chunk100": 238_885,
+    "chunk120": 238_885,
+}
+SPEC = register_model(ModelSpec(
+    name="csa", module=__name__, build=build, parameters=PARAMETERS, labels=IEMOCAP_4,
+    variants={
+        "default": Variant({}, RECIPE, PAPER, description="CSA on 30-frame chunks (Table 1)"),
+        "conv1d": Variant({"conv": "1d"}, RECIPE, None,
+                          description="1-D convolutions over time, bands as channels (our alternative reading)"),
+        **{f"chunk{n}": Variant({"chunk_frames": n}, RECIPE, _chunk_paper(n),
+                                description=f"CSA on {n}-frame chunks (Table 1)") for n in _CHUNKS},
+    },
+    tiny={"filters": (4, 4), "kernel_sizes": (3, 2), "chunk_frames": 12},
+    chunking=Chunking(frames_arg="chunk_frames", default_frames=CHUNK_FRAMES, overlap=CHUNK_OVERLAP, drop_short=True),
+    combination=Combination(partner="blstmatt", combine=combine, name="blstmatt+csa", paper=COMBINATION_PAPER,
+                            description="log P = log P_blstmatt + 0.4 log P_csa on the same test utterances (Sec. 5)"),
+))

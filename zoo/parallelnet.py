@@ -17,10 +17,10 @@ Architecture (Sec. 3.2, Fig. 1)::
 Layer names: inputs ``speech``/``image``; ``speech_to_rgb``; ``n1_speech_*``, ``n1_image_*``,
 ``n2_speech`` (the backbone), ``n2_speech_{bn,flatten,dense}`` ...; ``f_speech``, ``f_image``,
 ``f_mul``; heads ``{speech,image,mul}_head_{dense1,dense2,logits}``; ``late_fusion``
-(:class:`zoo.layers.SoftmaxWeightedFusion`); output ``emotion``. :func:`fusion_weights` reads
+(:class:`zoo.layers.SoftmaxWeightedFusion`); output ``predictions``. :func:`fusion_weights` reads
 softmax(w).
 
-Variants (:data:`VARIANTS`, Sec. 4.3, Table 1): ``default`` (ParallelNet), ``baseline1``
+Variants (``SPEC.variants``, each with its own Table 1 number; Sec. 4.3): ``default`` (ParallelNet), ``baseline1``
 (criss-cross before AND after N2, N2 = EfficientNet), ``baseline2`` (criss-cross before N2),
 ``baseline3`` (criss-cross after N2), ``speech_only`` (SER only), ``image_only`` (IER only).
 
@@ -64,8 +64,8 @@ Departures and readings (argument that gives the other reading in brackets):
   α = 1 equals the ``focal-loss`` package's unweighted form). ReduceLROnPlateau's factor is not
   stated: Keras' 0.1; both callbacks monitor val_loss ("converged in terms of validation loss").
 - Classes: the paper's order (anger, happy, hate, sad) with the project's canonical spelling
-  "angry"; the group's code orders happy, sad, hate, anger (``GROUP_CODE_CLASS_NAMES``,
-  ``class_names=``). The label order is a recipe matter: ``model.class_names`` is informative only.
+  "angry"; the group's code orders happy, sad, hate, anger (``classes=GROUP_CODE_CLASS_NAMES``).
+  The names travel with the model in its ``predictions`` layer (``zoo.labels_of(model)``).
 - Protocol (Sec. 4.2): "train-test split of 70-30, 5-fold cross-validation"; Table 1 reports
   validation accuracies. We read it as five random stratified 70/30 splits: protocol ``random``
   of :mod:`zoo.data.protocols` with ``test=0.3, allow_speaker_leakage=True`` over 5 seeds (the
@@ -74,52 +74,23 @@ Departures and readings (argument that gives the other reading in brackets):
 from __future__ import annotations
 
 import os
-from typing import Optional
+from typing import Optional, Sequence, Union
 
 import keras
 import numpy as np
 
 from zoo import backbones as _backbones
 from zoo.layers.fusion import SoftmaxWeightedFusion
+from zoo.layers.outputs import Predictions, resolve_classes
 from zoo.recipe import FeatureSpec, Paper, Recipe
+from zoo.spec import ModelSpec, Variant, builder, register_model
 
-__all__ = ["build", "fusion_weights", "recipe_for", "RECIPE", "RECIPES", "PAPER", "PAPER_VARIANTS", "VARIANTS", "DEFAULTS",
-           "CLASS_NAMES", "GROUP_CODE_CLASS_NAMES"]
+__all__ = ["build", "fusion_weights", "RECIPE", "PAPER", "SPEC", "CLASS_NAMES", "GROUP_CODE_CLASS_NAMES"]
 
 CLASS_NAMES = ("angry", "happy", "hate", "sad")
 GROUP_CODE_CLASS_NAMES = ("happy", "sad", "hate", "angry")
 MODALITIES = ("speech", "image")
 CRISS_CROSS = ("after", "before", "both")
-
-DEFAULTS = dict(
-    modalities=MODALITIES,
-    criss_cross="after",
-    speech_backbone="vgg16",
-    image_backbone="vgg19",
-    backbone_weights=None,
-    backbone_kwargs=None,
-    trainable_backbones=True,
-    bn_momentum=0.99,  # Keras' default; short CPU runs use 0.9 so the moving statistics catch up
-    speech_shape=(128, 128, 1),
-    image_shape=(128, 128, 3),
-    fusion_dim=1024,
-    n1_filters=(32, 64, 128),
-    head_units=(1024, 1024),
-    activation="relu",
-    preprocess_image=False,
-    fusion_initializer="random_normal",
-)
-
-_EFFICIENTNET = dict(speech_backbone="efficientnetb0", image_backbone="efficientnetb0")
-VARIANTS = {
-    "default": {},
-    "baseline1": dict(criss_cross="both", **_EFFICIENTNET),
-    "baseline2": dict(criss_cross="before", **_EFFICIENTNET),
-    "baseline3": dict(criss_cross="after", **_EFFICIENTNET),
-    "speech_only": dict(modalities=("speech",)),
-    "image_only": dict(modalities=("image",)),
-}
-
 
 def _backbone_weights_for(backbone_weights, modalities) -> dict:
     """None / "imagenet" apply to both backbones; a path needs one modality; else a pair or dict."""
@@ -168,40 +139,33 @@ def _head(x, units, classes, prefix, activation):
     return keras.layers.Dense(classes, name=f"{prefix}_logits")(x)
 
 
-def build(include_top: bool = True, weights=None, classes: Optional[int] = None, variant: str = "default",
-          name: Optional[str] = None, class_names=None, **kwargs) -> keras.Model:
+@builder("parallelnet")
+def build(include_top: bool = True, weights=None, classes: Union[int, Sequence[str]] = CLASS_NAMES,
+          variant: str = "default", name: Optional[str] = None, *, modalities: Sequence[str] = MODALITIES,
+          criss_cross: str = "after", speech_backbone="vgg16", image_backbone="vgg19", backbone_weights=None,
+          backbone_kwargs: Optional[dict] = None, trainable_backbones: bool = True, bn_momentum: float = 0.99,
+          speech_shape=(128, 128, 1), image_shape=(128, 128, 3), fusion_dim: int = 1024,
+          n1_filters: Sequence[int] = (32, 64, 128), head_units: Sequence[int] = (1024, 1024),
+          activation: str = "relu", preprocess_image: bool = False,
+          fusion_initializer="random_normal") -> keras.Model:
     """Build ParallelNet (or a Table 1 variant) as a functional Keras model.
 
     ``weights``: None or a path to a whole-model ``.weights.h5`` file; ``"imagenet"`` is accepted
-    as shorthand for ``backbone_weights="imagenet"``. ``classes`` defaults to ``len(class_names)``
-    (4: :data:`CLASS_NAMES`). ``variant`` picks a :data:`VARIANTS` entry; keyword arguments
-    (see :data:`DEFAULTS`) override it: ``speech_backbone``/``image_backbone`` (any
+    as shorthand for ``backbone_weights="imagenet"``. ``classes``: a count or the label names
+    (default :data:`CLASS_NAMES`). ``speech_backbone``/``image_backbone``: any
     :mod:`zoo.backbones` family, or a callable ``f(input_shape, weights=, name=) -> keras.Model``
-    giving a feature map), ``backbone_weights`` (None, "imagenet", a (speech, image) pair of
+    giving a feature map; ``backbone_weights`` (None, "imagenet", a (speech, image) pair of
     paths or a dict), ``backbone_kwargs`` (to the keras.applications constructor),
     ``criss_cross`` ("after", "before", "both"), ``modalities``, ``speech_shape``,
     ``image_shape``, ``fusion_dim``, ``n1_filters``, ``head_units``, ``trainable_backbones``,
-    ``preprocess_image``, ``fusion_initializer``, ``bn_momentum``. With ``include_top=False`` the model returns
+    ``preprocess_image``, ``fusion_initializer``, ``bn_momentum`` (Keras' 0.99; short CPU runs use
+    0.9 so the moving statistics catch up). With ``include_top=False`` the model returns
     ``[F_s, F_i, F_mul]`` (bimodal) or ``F`` (unimodal).
     """
-    if variant not in VARIANTS:
-        raise ValueError(f"unknown variant {variant!r}; choose one of {sorted(VARIANTS)}")
-    unknown = set(kwargs) - set(DEFAULTS)
-    if unknown:
-        raise TypeError(f"build() got unknown arguments {sorted(unknown)}; known: {sorted(DEFAULTS)}")
-    cfg = {**DEFAULTS, **VARIANTS[variant], **kwargs}
+    cfg = dict(locals())
     if weights == "imagenet":
         cfg["backbone_weights"], weights = "imagenet", None
-
-    class_names = tuple(class_names) if class_names is not None else None
-    if classes is None:
-        classes = len(class_names) if class_names else len(CLASS_NAMES)
-    if class_names is None and classes == len(CLASS_NAMES):
-        class_names = CLASS_NAMES
-    if class_names is not None and len(class_names) != classes:
-        raise ValueError(f"classes={classes} but {len(class_names)} class_names {class_names}")
-    if classes < 2:
-        raise ValueError(f"classes must be >= 2, got {classes}")
+    classes, class_names = resolve_classes(classes, CLASS_NAMES)
 
     modalities = tuple(cfg["modalities"])
     if not modalities or len(set(modalities)) != len(modalities) or set(modalities) - set(MODALITIES):
@@ -284,14 +248,13 @@ def build(include_top: bool = True, weights=None, classes: Optional[int] = None,
                                           name="late_fusion")(logits)
         else:
             fused = logits[0]
-        output = keras.layers.Activation("softmax", dtype="float32", name="emotion")(fused)
+        output = Predictions(class_names, name="predictions")(fused)
         model = keras.Model(model_inputs, output, name=model_name)
     if weights is not None:
         path = os.fspath(weights)
         if not os.path.isfile(path):
             raise FileNotFoundError(f"ParallelNet weights file {path!r} does not exist")
         model.load_weights(path)
-    model.class_names = class_names
     return model
 
 
@@ -328,13 +291,10 @@ RECIPE = Recipe(
 
 
 
-def recipe_for(variant: str = "default") -> Recipe:
-    """The RECIPE of a :data:`VARIANTS` entry (the absent modality's feature dropped)."""
-    present = set(VARIANTS[variant].get("modalities", MODALITIES))
-    return RECIPE.replace(features={k: v for k, v in RECIPE.features.items() if k in present})
+def _recipe(modalities=MODALITIES) -> Recipe:
+    """The RECIPE of a variant (the absent modality's feature dropped)."""
+    return RECIPE.replace(features={k: v for k, v in RECIPE.features.items() if k in modalities})
 
-
-RECIPES = {variant: recipe_for(variant) for variant in VARIANTS}
 
 _CITATION = ("P. Kumar, S. Malik, B. Raman. Interpretable Multimodal Emotion Recognition using Hybrid "
              "Fusion of Speech and Image Data. Pattern Recognition Letters (2022) / Multimedia Tools and "
@@ -354,11 +314,32 @@ def _paper(accuracy: float, what: str) -> Paper:
 
 
 PAPER = _paper(0.8329, "Abstract, Sec. 5.1 and Table 1: ParallelNet 83.29 % accuracy")
-PAPER_VARIANTS = {
-    "default": PAPER,
-    "speech_only": _paper(0.6017, "Table 1: SER only 60.17 %"),
-    "image_only": _paper(0.6693, "Table 1: IER only 66.93 %"),
-    "baseline1": _paper(0.6393, "Table 1: Baseline 1 63.93 %"),
-    "baseline2": _paper(0.6181, "Table 1: Baseline 2 61.81 %"),
-    "baseline3": _paper(0.6770, "Table 1: Baseline 3 67.70 %"),
+_EFFICIENTNET = dict(speech_backbone="efficientnetb0", image_backbone="efficientnetb0")
+# Parameters of each variant at full size, default classes (checked by tests/models/test_harness.py).
+PARAMETERS = {
+    "default": 125_130_197,
+    "baseline1": 123_663_009,
+    "baseline2": 56_551_073,
+    "baseline3": 123_662_235,
+    "speech_only": 58_858_314,
+    "image_only": 64_168_580,
 }
+SPEC = register_model(ModelSpec(
+    name="parallelnet", module=__name__, build=build, parameters=PARAMETERS, labels=CLASS_NAMES,
+    variants={
+        "default": Variant({}, RECIPE, PAPER,
+                           description="ParallelNet: criss-cross after N2 + late fusion (VGG16/VGG19)"),
+        "baseline1": Variant(dict(criss_cross="both", **_EFFICIENTNET), RECIPE,
+                             _paper(0.6393, "Table 1: Baseline 1 63.93 %"), description="criss-cross before and after N2, EfficientNet"),
+        "baseline2": Variant(dict(criss_cross="before", **_EFFICIENTNET), RECIPE,
+                             _paper(0.6181, "Table 1: Baseline 2 61.81 %"), description="criss-cross before N2, EfficientNet"),
+        "baseline3": Variant(dict(criss_cross="after", **_EFFICIENTNET), RECIPE,
+                             _paper(0.6770, "Table 1: Baseline 3 67.70 %"), description="criss-cross after N2, EfficientNet"),
+        "speech_only": Variant(dict(modalities=("speech",)), _recipe(("speech",)),
+                               _paper(0.6017, "Table 1: SER only 60.17 %"), description="speech only (SER)"),
+        "image_only": Variant(dict(modalities=("image",)), _recipe(("image",)),
+                              _paper(0.6693, "Table 1: IER only 66.93 %"), description="image only (IER)"),
+    },
+    tiny=dict(speech_backbone=_backbones.small_cnn, image_backbone=_backbones.small_cnn, backbone_kwargs=None, speech_shape=(32, 32, 1),
+              image_shape=(32, 32, 3), fusion_dim=8, n1_filters=(4,), head_units=(8,)),
+))

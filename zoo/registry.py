@@ -1,86 +1,91 @@
-"""The model registry: every model module and its documented variants.
+"""The model registry: every model's :class:`zoo.spec.ModelSpec`, by name.
 
-``zoo.list_models()`` names them as ``"<module>"`` (the default variant) and
-``"<module>:<variant>"``; ``zoo.build(name, **kwargs)`` builds one; ``python -m zoo models``
-prints the markdown table of all of them.
+``zoo.list_models()`` names them as ``"<model>"`` (the default variant) and
+``"<model>:<variant>"``; :func:`build` builds one; :func:`recipe_of` / :func:`paper_of` give a
+variant's own recipe and paper numbers (None where the paper reports none for it);
+``python -m zoo models`` prints :func:`model_table` from the specs, without building anything.
 """
 from __future__ import annotations
 
 import importlib
-from types import ModuleType
-from typing import Iterable, List
+from typing import Iterable, List, Optional, Tuple
+
+from zoo import spec as _spec
 
 MODEL_MODULES = ("gru_bert", "amh", "parallelnet", "blstmatt", "csa", "dser")
 
 
-def get_module(model: str) -> ModuleType:
-    """The module of a registered model (``"amh"`` -> ``zoo.amh``)."""
-    model = model.split(":", 1)[0]
+def specs() -> dict:
+    """Every registered :class:`~zoo.spec.ModelSpec` by name (importing the model modules)."""
+    for module in MODEL_MODULES:
+        importlib.import_module(f"zoo.{module}")
+    return _spec.registered()
+
+
+def split_name(name: str) -> Tuple[str, str]:
+    """``"csa:chunk40"`` -> ``("csa", "chunk40")``; ``"csa"`` -> ``("csa", "default")``."""
+    model, _, variant = str(name).partition(":")
+    return model, variant or _spec.DEFAULT
+
+
+def get_spec(name: str) -> _spec.ModelSpec:
+    """The spec of ``"<model>[:<variant>]"`` (an unknown model is a clear error)."""
+    model, _ = split_name(name)
     if model not in MODEL_MODULES:
         raise ValueError(f"unknown model {model!r}; registered: {', '.join(MODEL_MODULES)}")
-    return importlib.import_module(f"zoo.{model}")
+    importlib.import_module(f"zoo.{model}")
+    return _spec.registered()[model]
 
 
-def split_name(name: str):
-    model, _, variant = name.partition(":")
-    return model, variant or "default"
+def get_variant(name: str) -> _spec.Variant:
+    model, variant = split_name(name)
+    return get_spec(model).variant(variant)
 
 
 def variant_kwargs(name: str) -> dict:
     """The builder arguments of ``"<model>[:<variant>]"``."""
-    model, variant = split_name(name)
-    variants = get_module(model).VARIANTS
-    if variant not in variants:
-        raise ValueError(f"unknown variant {variant!r} of {model}; known: {', '.join(variants)}")
-    return dict(variants[variant])
+    return dict(get_variant(name).build_args)
+
+
+def recipe_of(name: str):
+    """The training recipe of ``"<model>[:<variant>]"``."""
+    return get_variant(name).recipe
+
+
+def paper_of(name: str):
+    """The paper's numbers for exactly ``"<model>[:<variant>]"``, or None when it reports none."""
+    return get_variant(name).paper
 
 
 def list_models(include_variants: bool = True) -> List[str]:
     """Registered names: each model, and ``model:variant`` for every non-default variant."""
     names: List[str] = []
     for model in MODEL_MODULES:
-        names.append(model)
-        if include_variants:
-            names += [f"{model}:{v}" for v in get_module(model).VARIANTS if v != "default"]
+        names += get_spec(model).names() if include_variants else [model]
     return names
 
 
 def build(name: str, **kwargs):
-    """Build ``"<model>[:<variant>]"``; ``kwargs`` override the variant's arguments.
-
-    ``weights=`` (a release name of ``weights/manifest.json`` or a file) and ``freeze=`` go
-    through :func:`zoo.weights.build`, which verifies the file before loading it;
-    ``weights="imagenet"`` is left to the builder (ParallelNet's backbones).
-    """
-    if (kwargs.get("weights") not in (None, "imagenet")) or kwargs.get("freeze") is not None:
-        from zoo import weights
-
-        return weights.build(name, **kwargs)
-    model, _ = split_name(name)
-    return get_module(model).build(**{**variant_kwargs(name), **kwargs})
-
-
-def paper_of(name: str):
-    """The Paper of ``"<model>[:<variant>]"``: ``module.PAPERS[variant]`` when defined."""
+    """Build ``"<model>[:<variant>]"`` through its builder; ``kwargs`` override the variant's."""
     model, variant = split_name(name)
-    module = get_module(model)
-    return getattr(module, "PAPERS", {}).get(variant, module.PAPER)
+    return get_spec(model).build(variant=variant, **kwargs)
 
 
-def _shape(tensor) -> str:
-    return "(" + ", ".join("T" if d is None else str(d) for d in tuple(tensor.shape)[1:]) + ")"
+def _inputs(recipe) -> str:
+    return ", ".join(f"`{k}` ← `{v.extractor}`" for k, v in recipe.features.items())
 
 
-def model_table(names: Iterable[str] | None = None) -> str:
-    """A markdown table: name, parameters, inputs, outputs, paper."""
-    import keras
-
-    rows = ["| model | parameters | inputs | outputs | paper |", "|---|---:|---|---|---|"]
+def model_table(names: Optional[Iterable[str]] = None) -> str:
+    """A markdown table from the specs: name, parameters (full size), inputs, targets, paper."""
+    rows = ["| model | parameters | inputs | outputs | paper's numbers |", "|---|---:|---|---|---|"]
     for name in names or list_models():
-        net = build(name)
-        inputs = ", ".join(f"`{t.name.split(':')[0]}` {_shape(t)}" for t in net.inputs)
-        outputs = ", ".join(_shape(t) for t in net.outputs)
-        rows.append(f"| `{name}` | {net.count_params():,} | {inputs} | {outputs} | {paper_of(name).short} |")
-        del net
-        keras.backend.clear_session()
+        model, variant_name = split_name(name)
+        spec = get_spec(model)
+        variant = spec.variant(variant_name)
+        recipe = variant.recipe
+        count = spec.parameters.get(variant_name)
+        params = f"{count:,}" if count else "—"
+        outputs = "classes" if "label" in recipe.targets else ", ".join(recipe.targets)
+        paper = variant.paper.short if variant.paper else "— (none for this variant)"
+        rows.append(f"| `{name}` | {params} | {_inputs(recipe)} | {outputs} | {paper} |")
     return "\n".join(rows)

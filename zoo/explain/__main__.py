@@ -4,11 +4,10 @@ Analyses: ``intersection`` (Kumar et al. 2021 Sec. 2.2), ``shapley`` (ParallelNe
 ``attention`` (Jalal et al. 2020 Sec. 5.1). Each writes PNGs and ``summary.md`` (with the
 command that produced them) into ``--out``.
 
-The model is rebuilt exactly as the benchmark runner built it for training (recipe, profile
-build overrides, ``classes``, text vocabulary of the fold's training part), so a
-``final.weights.h5`` of ``python -m benchmarks`` / ``benchmarks.runner.run_model`` loads.
-``--train`` trains it first with ``run_model`` (resumable: a finished run is reused) into
-``--runs``. ``--weights`` takes a ``.weights.h5`` path, or a release name of ``zoo.weights`` (the
+The model is rebuilt exactly as :mod:`zoo.experiment` built it for training (recipe, profile
+build overrides, label set, text vocabulary of the fold's training part), so a
+``final.weights.h5`` of ``python -m benchmarks`` loads. ``--train`` trains it first with the
+same experiment (resumable: a finished run is reused) into ``--runs``. ``--weights`` takes a ``.weights.h5`` path, or a release name of ``zoo.weights`` (the
 release's own builder arguments, extractors and labels are used).
 """
 from __future__ import annotations
@@ -35,7 +34,7 @@ class Setup:
     """Everything the analyses need: the model with its weights, the fold and its features."""
 
     name: str
-    module: object
+    spec: object
     model: object
     recipe: object
     label_set: list
@@ -76,11 +75,9 @@ def release_names() -> List[str]:
 
 
 def prepare(args) -> Setup:
-    """Rebuild the runner's model for fold ``args.fold`` and load (or train) its weights, or
+    """Rebuild the experiment's model for fold ``args.fold`` and load (or train) its weights, or
     load a ``zoo.weights`` release with its own builder arguments and extractors."""
-    from benchmarks import runner
-    from zoo import features, registry
-    from zoo.data import protocols
+    from zoo import experiment, profiles, registry
 
     release = None
     if args.weights and not os.path.isfile(args.weights) and args.weights in release_names():
@@ -90,69 +87,53 @@ def prepare(args) -> Setup:
         args.model = args.model or f"{release['model']}:{release['variant']}"
     if not args.model:
         raise SystemExit("give --model (or a release name as --weights)")
-    model_name, variant = registry.split_name(args.model)
-    module = registry.get_module(model_name)
-    recipe = runner.recipe_for(module, variant)
-    profile = runner.PROFILES[args.profile]
+    spec = registry.get_spec(args.model)
+    profile = profiles.get(args.profile)
     if args.utterances_in_corpus:
         profile = dataclasses.replace(profile, utterances=args.utterances_in_corpus)
     extra_build = build_arguments(args.build)
-    profile = dataclasses.replace(  # --build and the training overrides, as the runner takes them
+    model_name = spec.name
+    profile = dataclasses.replace(  # --build and the training overrides, as the experiment takes them
         profile, build={**profile.build, model_name: {**profile.build.get(model_name, {}), **extra_build}},
         epochs={**profile.epochs, **({model_name: args.epochs} if args.epochs else {})},
         learning_rate={**profile.learning_rate, **({model_name: args.learning_rate} if args.learning_rate else {})},
         batch_size={**profile.batch_size, **({model_name: args.batch_size} if args.batch_size else {})})
-    loaded = runner.corpus_records(args.corpus, args.root, runner.classes_for(recipe, args.corpus), profile.utterances)
-    label_set = runner.label_set_for(recipe, args.corpus, loaded.records)
+    protocol = args.protocol or (release or {}).get("protocol", {}).get("name")
+    exp = experiment.prepare(args.model, args.corpus, args.root, profile=profile, protocol=protocol,
+                             cache_dir=Path(args.cache))
+    label_set = exp.label_set
     if release is not None and release["outputs"]["kind"] == "classes":
         label_set = list(release["outputs"]["labels"])
     if label_set is None:
         raise SystemExit(f"{args.model} predicts no classes; the analyses need a classifier")
-    records = runner.usable_records(loaded.records, recipe, label_set)
-    protocol = args.protocol or (release or {}).get("protocol", {}).get("name") or runner.protocol_for(recipe, args.corpus, None)
-    options = {"validation": 0.125}
-    if protocol == recipe.protocol:
-        options.update(recipe.protocol_options)
-    folds = protocols.get(protocol, **options)(records)
-    if not 0 <= args.fold < len(folds):
-        raise SystemExit(f"--fold {args.fold}: protocol {protocol} has {len(folds)} folds")
-    fold = folds[args.fold]
-    cache = features.FeatureCache(Path(args.cache))
+    if not 0 <= args.fold < len(exp.folds):
+        raise SystemExit(f"--fold {args.fold}: protocol {exp.protocol} has {len(exp.folds)} folds")
+    fold = exp.folds[args.fold]
 
     if release is not None:
         from zoo import weights as releases
 
         model = releases.load(args.weights)
         extractors = releases.extractors(args.weights)
-        return Setup(args.model, module, model, recipe, label_set, fold, extractors, cache,
+        return Setup(args.model, spec, model, exp.recipe, label_set, fold, extractors, exp.cache,
                      f"release {args.weights}")
 
     weights = args.weights
     if args.train:
-        weights = str(Path(args.runs) / args.model.replace(":", "-") / f"{fold.name}-seed{args.seed}"
-                      / "final.weights.h5")
+        run_dir = Path(args.runs) / args.model.replace(":", "-") / f"{fold.name}-seed{args.seed}"
+        weights = str(run_dir / "final.weights.h5")
         if not os.path.isfile(weights):  # a finished run is reused as it is
-            runner.run_model(args.model, args.corpus, args.root, profile=profile, out_runs=Path(args.runs),
-                             cache_dir=Path(args.cache), protocol=args.protocol, seeds=[args.seed],
-                             max_folds=args.fold + 1)
+            exp.run_fold(fold, args.seed, run_dir)
     if weights is None:
         raise SystemExit("give --weights (a .weights.h5 of this model and build, or a release name) or --train")
     if not os.path.isfile(weights):
         known = release_names()
         raise FileNotFoundError(f"{weights}: no such weights file, and not a release name"
                                 + (f" ({', '.join(known)})" if known else ""))
-
-    build_kwargs = {**registry.variant_kwargs(args.model), **profile.build.get(model_name, {}),
-                    "classes": len(label_set)}
-    probe = registry.build(args.model, **{**build_kwargs, **runner._probe_text_kwargs(module, build_kwargs)})
-    input_names = [t.name.split(":")[0] for t in probe.inputs]
-    del probe
-    extractors = runner.make_extractors(recipe, fold.train_records, input_names,
-                                        getattr(profile, "features", {}).get(model_name))
-    kwargs = {**build_kwargs, **runner.text_build_kwargs(module.build, extractors, args.seed)}
-    model = registry.build(args.model, **kwargs)
+    extractors = exp.extractors(fold.train_records)
+    model = exp.build(extractors, args.seed)
     model.load_weights(weights)
-    return Setup(args.model, module, model, recipe, list(label_set), fold, extractors, cache, weights)
+    return Setup(args.model, spec, model, exp.recipe, list(label_set), fold, extractors, exp.cache, weights)
 
 
 # ----------------------------------------------------------------------------- analyses
@@ -167,11 +148,11 @@ def run_intersection(setup: Setup, args, out: Path) -> List[str]:
         records = [records[i] for i in sorted(keep)]
     table = setup.table(records)
     options = {}
-    if setup.module.__name__.endswith(".csa"):  # CSA takes fixed-length chunks (Jalal et al. Sec. 4.3.2)
+    if setup.spec.chunking is not None:  # fixed-length chunks (CSA, Jalal et al. Sec. 4.3.2)
         chunk = int(setup.model.inputs[0].shape[1])
-        options["chunking"] = (chunk, setup.module.CHUNK_OVERLAP, True)
+        options["chunking"] = (chunk, setup.spec.chunking.overlap, setup.spec.chunking.drop_short)
     data = pipeline.make_dataset(table, setup.label_set, batch_size=32, targets=("label",), prefetch=False, **options)
-    layers = args.layers or intersection.default_layers(setup.model, setup.module)
+    layers = args.layers or intersection.default_layers(setup.model, setup.spec)
     results = intersection.intersection_matrix(setup.model, list(layers), data, class_names=setup.label_set)
     lines = ["## Intersection matrices (Kumar et al. 2021, Sec. 2.2, Eq. 6-9)", "",
              f"Outputs of each layer on the {len(table)} training utterances of fold `{setup.fold.name}` "
@@ -275,7 +256,7 @@ def _frame_times(setup: Setup, input_name: str, n_frames: int):
 def run_attention(setup: Setup, args, out: Path) -> List[str]:
     from . import attention, plots
 
-    over = attention.attention_inputs(setup.model, setup.module)
+    over = attention.attention_inputs(setup.model, setup.spec)
     timed = {k: v for k, v in over.items() if v in setup.extractors and _is_timed(setup.extractors[v])}
     if not timed:
         raise SystemExit(f"{setup.name}: none of its attention is over audio frames")
@@ -287,10 +268,10 @@ def run_attention(setup: Setup, args, out: Path) -> List[str]:
     table = setup.table(records)
     per_curve = {k: [] for k in timed}
     figures = []
-    probe = setup.module.attention_model(setup.model)
+    probe = setup.spec.attention.probe(setup.model)
     for i, record in enumerate(table.records):
         inputs = {n: np.asarray(table.features[n][i]) for n in table.specs}
-        weights = attention.attention_weights(setup.model, setup.module, inputs, probe)
+        weights = attention.attention_weights(setup.model, setup.spec, inputs, probe)
         phones = attention.read_alignment(record.extra["phseg"])
         words = attention.read_alignment(record.extra["wdseg"]) if record.extra.get("wdseg") else []
         centres = {k: _frame_times(setup, timed[k], len(weights[k])) for k in timed}
@@ -342,7 +323,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("analysis", choices=ANALYSES)
     p.add_argument("--model", default=None, help="registry name, model[:variant] (optional with a release)")
     p.add_argument("--weights", help=".weights.h5 path (or a zoo.weights release name)")
-    p.add_argument("--train", action="store_true", help="train with the benchmark runner first (resumable)")
+    p.add_argument("--train", action="store_true", help="train with zoo.experiment first (resumable)")
     p.add_argument("--corpus", default="synthetic", help="synthetic (built-in), iemocap, ... (as python -m benchmarks)")
     p.add_argument("--root", default=None, help="corpus root (synthetic: where to generate it)")
     p.add_argument("--profile", default="smoke", choices=("smoke", "paper"),
@@ -358,7 +339,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--utterances-in-corpus", type=int, default=None, help="size of the synthetic corpus")
     p.add_argument("--out", default="explain_out")
     p.add_argument("--runs", default=str(Path("~/.cache/zoo/explain_runs").expanduser()))
-    p.add_argument("--cache", default=str(Path("~/.cache/zoo/features").expanduser()))
+    p.add_argument("--cache", default=os.environ.get("ZOO_FEATURE_CACHE", str(Path("~/.cache/zoo/features").expanduser())),
+                   help="feature cache folder (default $ZOO_FEATURE_CACHE or ~/.cache/zoo/features)")
     p.add_argument("--layers", nargs="*", help="intersection: layer names (default: the model's last three)")
     p.add_argument("--max-samples", type=int, default=None, help="intersection: subsample the training part")
     p.add_argument("--utterances", type=int, default=2, help="shapley/attention: utterances to plot")
@@ -383,7 +365,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     head = [f"# {args.analysis}: `{args.model}` on `{args.corpus}`", "",
             "Produced by:", "", "```", ("python -m zoo.explain " + " ".join(shlex.quote(a) for a in argv)).replace(str(Path.home()), "~"), "```", "",
             f"Weights `{str(setup.weights).replace(str(Path.home()), '~')}`"
-            + (" (trained by `benchmarks.runner.run_model` with the profile and overrides of the command above, unless that "
+            + (" (trained by `zoo.experiment` with the profile and overrides of the command above, unless that "
                "run had already finished)" if args.train else "") + f"; classes {', '.join(setup.label_set)}; fold `{setup.fold.name}` "
             f"({len(setup.fold.train_records)} train / {len(setup.fold.test_records)} test utterances); "
             f"profile `{args.profile}`.", ""]

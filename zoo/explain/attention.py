@@ -130,28 +130,23 @@ def phones_of_frames(centres_s: np.ndarray, segments: Sequence[Segment]) -> np.n
 
 
 # ----------------------------------------------------------------------------- weights
-def attention_inputs(model, module) -> Dict[str, str]:
-    """``{attention output name: input name it attends over}`` for a model's module."""
-    name = module.__name__.rsplit(".", 1)[-1]
-    if name == "blstmatt":
-        return {"attention": "fbank"}
-    if name == "gru_bert":
-        return {stream: stream for stream in module.STREAMS}
-    if name == "amh":
-        return {layer.name: layer.name.split("_", 1)[1] for layer in module.hop_layers(model)}
-    raise ValueError(f"{name} has no attention over time to explain (blstmatt, gru_bert and amh have)")
+def attention_inputs(model, spec) -> Dict[str, str]:
+    """``{attention output name: input name it attends over}`` from the model's spec."""
+    if spec.attention is None:
+        raise ValueError(f"{spec.name} has no attention over time to explain")
+    return dict(spec.attention.over(model))
 
 
-def attention_weights(model, module, inputs: Mapping[str, np.ndarray], probe=None) -> Dict[str, np.ndarray]:
+def attention_weights(model, spec, inputs: Mapping[str, np.ndarray], probe=None) -> Dict[str, np.ndarray]:
     """Attention weights of ONE utterance: ``{name: (T,)}`` over the frames of the input it
     attends to (``attention_inputs``). ``inputs`` has no batch axis and no padding.
 
-    ``probe``: ``module.attention_model(model)``, built once by the caller for many utterances
+    ``probe``: ``spec.attention.probe(model)``, built once by the caller for many utterances
     (it is built here otherwise); its compiled call is kept on it and serves every length.
     """
     import keras
 
-    attention = probe if probe is not None else module.attention_model(model)
+    attention = probe if probe is not None else spec.attention.probe(model)
     names = [t.name.split(":")[0] for t in attention.inputs]
     feed = {n: np.asarray(inputs[n])[None] for n in names}
     call = getattr(attention, "_zoo_explain_call", None)
@@ -161,8 +156,6 @@ def attention_weights(model, module, inputs: Mapping[str, np.ndarray], probe=Non
         call = tf.function(lambda x: attention(x, training=False), reduce_retracing=True)
         attention._zoo_explain_call = call
     out = call(feed)
-    if isinstance(out, (list, tuple)):  # blstmatt: (posteriors, weights)
-        out = {"attention": out[1]}
     return {k: np.asarray(keras.ops.convert_to_numpy(v))[0].astype(np.float64) for k, v in dict(out).items()}
 
 

@@ -7,7 +7,7 @@ with the population σ (Eq. 6-7) -> per-component overlap (Eq. 8)::
     I_ij(m) = max(min(R_i, R_j) - max(L_i, L_j), 0) / (max(R_i, R_j) - min(L_i, L_j))
 
 -> ``I_ij = Π_m I_ij(m)`` (Eq. 9); the diagonal is 1. Table 5 of the paper shows the matrices
-of the last three layers (for :mod:`zoo.gru_bert`: :data:`zoo.gru_bert.EXPLAIN_LAYERS`); the
+of the last three layers (for :mod:`zoo.gru_bert`: its spec's ``explain_layers``); the
 off-diagonal values should shrink towards the output.
 
 Readings the paper leaves open (ours in brackets): Eq. 6 writes σ without the square root,
@@ -139,11 +139,11 @@ def _first_output(layer):
     return out[0] if isinstance(out, (list, tuple)) else out
 
 
-def default_layers(model, module=None) -> Tuple[str, ...]:
-    """The layers Sec. 2.2 / Table 5 look at: the module's ``EXPLAIN_LAYERS`` when it has them
-    (gru_bert: fusion, penultimate, output), else the last three layers with a flat
+def default_layers(model, spec=None) -> Tuple[str, ...]:
+    """The layers Sec. 2.2 / Table 5 look at: the spec's ``explain_layers`` when it has them
+    (gru_bert: fusion, penultimate, predictions), else the last three layers with a flat
     ``(batch, features)`` output (dropout and input layers skipped)."""
-    names = tuple(getattr(module, "EXPLAIN_LAYERS", ()) or ())
+    names = tuple(getattr(spec, "explain_layers", ()) or ())
     if names and all(_has_layer(model, n) for n in names):
         return names
     import keras

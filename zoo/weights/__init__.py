@@ -77,7 +77,7 @@ def _outputs_signature(model) -> list:
 def load(weights: Union[str, Path], model: Optional[str] = None, *, include_top: bool = True,
          classes: Optional[int] = None, freeze: Union[None, str, Sequence[str]] = None,
          build: Optional[dict] = None, manifest_path=None, search: Optional[Sequence] = None,
-         download: bool = True, **kwargs):
+         download: bool = True, new_head: bool = False, **kwargs):
     """A model with released (or file) weights.
 
     Args:
@@ -85,8 +85,11 @@ def load(weights: Union[str, Path], model: Optional[str] = None, *, include_top:
             ``model`` and ``build``, the builder arguments the file was saved with, are needed).
         model: ``"model[:variant]"``; optional for a release (checked against it if given).
         include_top: ``False`` returns the body only (the builder's headless output).
-        classes: a number of classes other than the release's gets a new, freshly initialised
-            head; the body keeps every released weight.
+        classes: for a release, a number (or list) of classes other than the release's needs
+            ``new_head=True``: then the head is new and freshly initialised while the body keeps
+            every released weight (without it, a mismatch is an error, as in
+            ``keras.applications``); for a user's file, the classes its head was saved with.
+        new_head: make a fresh head for ``classes`` (fine-tuning to a new label set).
         freeze: ``None``, ``"body"`` (only the head trains), ``"all"`` or layer-name prefixes.
         search: extra folders to look in before ``weights/`` and the cache.
         build: for a file, the builder arguments it was saved with (a release has its own).
@@ -111,11 +114,12 @@ def load(weights: Union[str, Path], model: Optional[str] = None, *, include_top:
         if not path.is_file():
             raise FileNotFoundError(f"{path}: weights file not found")
         entry, name, release_kwargs = None, model, dict(build or {})
-    module = registry.get_module(name)
-    base = registry.variant_kwargs(name)
+    if entry is None and classes is not None:
+        release_kwargs["classes"] = classes  # a user's own file: its head has these classes
+        classes = None
 
     def make(**extra):
-        return module.build(**{**base, **release_kwargs, **extra})
+        return registry.build(name, **{**release_kwargs, **extra})
 
     source = make()  # the release's own graph, fresh: the file must fit it exactly
     if entry is not None and source.count_params() != entry["parameters"]:
@@ -124,6 +128,12 @@ def load(weights: Union[str, Path], model: Optional[str] = None, *, include_top:
                            f"package such as the MiniLM text encoder)")
     load_strict(source, path)
     new = {**kwargs, **({"classes": classes} if classes is not None else {})}
+    if include_top and "classes" in new and not new_head and _n_classes(new["classes"]) != _n_classes(
+            release_kwargs.get("classes", registry.get_spec(name).labels)):
+        where = f"release {entry['name']!r}" if entry is not None else str(path)
+        raise WeightsError(f"{where} has a {_n_classes(release_kwargs.get('classes', registry.get_spec(name).labels))}"
+                           f"-class head; classes={new['classes']!r} needs a new, untrained head: pass new_head=True "
+                           "(or include_top=False for the body only)")
     if include_top and not new:
         target, head = source, None
     else:
@@ -141,6 +151,10 @@ def load(weights: Union[str, Path], model: Optional[str] = None, *, include_top:
     return target
 
 
+def _n_classes(classes) -> int:
+    return len(classes) if isinstance(classes, (list, tuple)) else int(classes)
+
+
 def _head_names(source, target, make, include_top, new) -> List[str]:
     """The head of ``target``: its layers that the builder adds only with ``include_top=True``."""
     if not include_top:
@@ -149,8 +163,8 @@ def _head_names(source, target, make, include_top, new) -> List[str]:
     return head_layer_names(target, headless)
 
 
-def build(name: str, weights=None, include_top: bool = True, classes: Optional[int] = None,
-          freeze: Union[None, str, Sequence[str]] = None, **kwargs):
+def build(name: str, weights=None, include_top: bool = True, classes=None,
+          freeze: Union[None, str, Sequence[str]] = None, new_head: bool = False, **kwargs):
     """``zoo.build`` with ``weights=<release name> | <path>`` and ``freeze=``.
 
     The hook for :func:`zoo.registry.build`: ``weights=None`` (or a builder's own value such
@@ -160,20 +174,19 @@ def build(name: str, weights=None, include_top: bool = True, classes: Optional[i
     from zoo import registry
 
     if weights is not None and _is_release(weights, None):
-        return load(weights, name, include_top=include_top, classes=classes, freeze=freeze, **kwargs)
+        return load(weights, name, include_top=include_top, classes=classes, freeze=freeze, new_head=new_head,
+                    **kwargs)
     if weights is not None and str(weights).endswith(".h5"):  # keras.applications: this graph, that file
         return load(weights, name, include_top=include_top, classes=classes, freeze=freeze, build=kwargs)
     if isinstance(weights, str) and weights != "imagenet":
         raise ValueError(f"weights={weights!r} is neither a release ({', '.join(releases()) or 'none'}) "
                          "nor a .weights.h5 file")
     extra = {"classes": classes} if classes is not None else {}
-    model = registry.get_module(name).build(**{**registry.variant_kwargs(name), **kwargs, **extra},
-                                            include_top=include_top, weights=weights)
+    model = registry.build(name, **{**kwargs, **extra}, include_top=include_top, weights=weights)
     if freeze not in (None, "none"):
         head = []
         if freeze == "body" and include_top:
-            headless = registry.get_module(name).build(**{**registry.variant_kwargs(name), **kwargs},
-                                                       include_top=False)
+            headless = registry.build(name, **kwargs, include_top=False)
             head = head_layer_names(model, headless)
         _freeze_groups(model, freeze, head)
     return model

@@ -106,7 +106,7 @@ def validate_entry(entry: dict) -> List[str]:
     if not _NAME.match(entry["name"]):
         problems.append(f"name {entry['name']!r} must be lowercase letters, digits, '_', '.', '-'")
     try:
-        variants = registry.get_module(entry["model"]).VARIANTS
+        variants = registry.get_spec(entry["model"]).variants
         if entry["variant"] not in variants:
             problems.append(f"variant {entry['variant']!r} is not one of {sorted(variants)}")
     except ValueError as error:

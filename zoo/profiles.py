@@ -1,0 +1,81 @@
+"""Profiles: how much of each recipe an experiment runs, as data.
+
+A :class:`Profile` keeps or overrides a recipe's epochs, batch size and learning rate, the
+builder's sizes and the extractors' options, per model, and says which folds and seeds run.
+Every override is printed in the benchmark tables' captions and written into release entries,
+so a smoke number is never mistaken for a paper reproduction.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Dict, Optional
+
+
+@dataclasses.dataclass(frozen=True)
+class Profile:
+    """How much of each recipe to run.
+
+    ``epochs``/``batch_size``/``learning_rate``: per-model overrides (absent: the recipe's);
+    ``max_folds``: None runs every fold; ``build``: per-model builder overrides (smaller widths on
+    CPU); ``features``: per-model, per-input extractor option overrides (e.g. smaller images);
+    ``utterances``: size of the built-in corpus; ``validation``: the fraction of training speakers
+    held out for validation where the protocol has no development part of its own.
+    """
+
+    name: str
+    description: str
+    seeds: tuple = (0,)
+    epochs: Dict[str, int] = dataclasses.field(default_factory=dict)
+    max_folds: Optional[int] = None
+    build: Dict[str, dict] = dataclasses.field(default_factory=dict)
+    learning_rate: Dict[str, float] = dataclasses.field(default_factory=dict)
+    batch_size: Dict[str, int] = dataclasses.field(default_factory=dict)
+    features: Dict[str, Dict[str, dict]] = dataclasses.field(default_factory=dict)
+    utterances: int = 500
+    validation: float = 0.125
+
+
+PROFILES = {
+    "smoke": Profile(
+        name="smoke",
+        description=("CPU smoke profile: few epochs, the first 2 folds, 1 seed, reduced widths "
+                     "(see `build` overrides); checks that every model trains and beats chance."),
+        seeds=(0,),
+        max_folds=2,
+        epochs={"gru_bert": 12, "amh": 12, "parallelnet": 8, "blstmatt": 10, "csa": 10, "dser": 30},
+        build={
+            "gru_bert": {"text_trainable": False},
+            "amh": {"modalities": ("audio", "text")},
+            # Frozen random MobileNetV2 (its BatchNorm momentum 0.999 cannot settle in a few
+            # dozen steps), 64x64 inputs, faster-settling projection BatchNorm.
+            "parallelnet": {"speech_backbone": "mobilenetv2", "image_backbone": "mobilenetv2",
+                            "trainable_backbones": False, "bn_momentum": 0.9,
+                            "speech_shape": (64, 64, 1), "image_shape": (64, 64, 3),
+                            "fusion_dim": 128, "head_units": (128, 128)},
+            "blstmatt": {"lstm_units": 64, "attention_units": 32},
+            "csa": {"filters": (32, 32, 32)},
+            # 554 padded text steps cost ~1 GMAC per utterance; built-in transcripts are ~10 words.
+            "dser": {"max_length": 32},
+        },
+        learning_rate={"parallelnet": 1e-4, "blstmatt": 1e-3, "csa": 1e-3},
+        # Paper batches (AMH 128, DSER 256) give 2-3 optimizer steps per epoch on 500 utterances.
+        batch_size={"blstmatt": 16, "parallelnet": 16, "amh": 32, "dser": 64},
+        features={"parallelnet": {"speech": {"size": 64, "n_mels": 64}, "image": {"size": 64}},
+                  "dser": {"text": {"max_length": 32}}},
+    ),
+    "paper": Profile(
+        name="paper",
+        description="The published recipes as they are: every fold, 3 seeds, paper sizes and epochs.",
+        seeds=(0, 1, 2),
+    ),
+}
+
+
+def get(name) -> Profile:
+    """A profile by name (or a :class:`Profile` as is)."""
+    if isinstance(name, Profile):
+        return name
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise ValueError(f"unknown profile {name!r}; known: {', '.join(PROFILES)}") from None
