@@ -327,7 +327,7 @@ def test_all_speakers_protocol_is_scoped():
     with all_speakers_protocol():
         (fold,) = protocols.get("all", validation=0.125)(records)
         assert fold.train.tolist() == fold.test.tolist() == [0, 1, 2, 3, 4] and len(fold.validation) == 0
-    assert "all" not in protocols.PROTOCOLS
+    assert protocols.PROTOCOLS["all"] is protocols.all_records  # the registered protocol is restored
 
 
 # ------------------------------------------------------------------------------ the repository's releases

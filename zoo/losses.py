@@ -1,7 +1,9 @@
 """Losses shared by the models, all registered so ``.keras`` files round-trip.
 
-- :class:`CCCLoss`: ``1 - CCC`` (Atmaja & Akagi 2020, Sec. III; SPEC §5), population
-  moments over the batch. Evaluation CCC over a whole set is ``zoo.metrics.ccc``.
+- :class:`CCCLoss`: ``1 - CCC`` (Atmaja & Akagi 2020, Sec. III), population moments over
+  the batch, with the target variance floored in the denominator so that a batch of constant
+  targets (one speaker, one rating; or a batch of one) still has a gradient. Evaluation CCC
+  over a whole set is ``zoo.metrics.ccc``.
 - :func:`multitask_weights`: ``(α, β, 1-α-β)`` for the V/A/D outputs.
 - :class:`FocalCrossEntropy`: ``focal_weight · focal + ce_weight · CE`` (ParallelNet,
   Sec. 4.2: 1.0 × categorical focal + 0.5 × categorical cross-entropy), built on Keras'
@@ -16,17 +18,23 @@ from keras import ops
 _register = keras.saving.register_keras_serializable(package="zoo")
 
 
-def ccc(y_true, y_pred, epsilon: float = 0.0):
-    """Concordance correlation coefficient over the batch, population moments (tensor op).
-
-    ``CCC = 2 cov / (var_t + var_p + (mean_t - mean_p)^2 + epsilon)``.
-    """
+def _moments(y_true, y_pred):
+    """Population means, variances and covariance of the flattened batch (float32)."""
     y_true = ops.reshape(ops.cast(y_true, "float32"), (-1,))
     y_pred = ops.reshape(ops.cast(y_pred, "float32"), (-1,))
     mean_t, mean_p = ops.mean(y_true), ops.mean(y_pred)
     var_t = ops.mean(ops.square(y_true - mean_t))
     var_p = ops.mean(ops.square(y_pred - mean_p))
     cov = ops.mean((y_true - mean_t) * (y_pred - mean_p))
+    return mean_t, mean_p, var_t, var_p, cov
+
+
+def ccc(y_true, y_pred, epsilon: float = 0.0):
+    """Concordance correlation coefficient over the batch, population moments (tensor op).
+
+    ``CCC = 2 cov / (var_t + var_p + (mean_t - mean_p)^2 + epsilon)`` (Lin 1989; Atmaja & Akagi 2020, Eq. 3).
+    """
+    mean_t, mean_p, var_t, var_p, cov = _moments(y_true, y_pred)
     return 2.0 * cov / (var_t + var_p + ops.square(mean_t - mean_p) + epsilon)
 
 
@@ -35,19 +43,46 @@ class CCCLoss(keras.losses.Loss):
     """``1 - CCC`` over the whole batch (one scalar; not a per-sample loss).
 
     ``epsilon`` guards a zero denominator; the authors' code used 1e-7.
+
+    Constant targets. Lin's CCC is ``1 - E[(y - x)^2] / (var_t + var_p + (mean_t - mean_p)^2)``;
+    with ``var_t = 0`` (a batch of one speaker with one rating, or of one utterance) the
+    numerator equals the denominator, so ``1 - CCC`` is 1 whatever the predictions and its
+    gradient is zero: training stalls. This loss therefore floors the target variance in the
+    denominator at ``target_variance_floor`` (``v = max(var_t, floor)``)::
+
+        loss = (E[(y_true - y_pred)^2] + epsilon) / (v + var_p + (mean_t - mean_p)^2 + epsilon)
+             = 1 - (2 cov + v - var_t) / (v + var_p + (mean_t - mean_p)^2 + epsilon)
+
+    When ``var_t >= floor`` this is exactly ``1 - ccc(y_true, y_pred, epsilon)`` (same
+    operations, same value). For constant targets it is ``(MSE + eps) / (MSE + floor + eps)``:
+    in [0, 1), zero only when every prediction equals the target, and its gradient is the MSE
+    gradient scaled by ``floor / (MSE + floor + eps)^2`` (> 0), so the predictions move toward
+    the constant target. It is continuous in ``var_t``. The default floor 1e-2 (a target
+    standard deviation of 0.1 on the [-1, 1] rating scale, a fifth of a point on IEMOCAP's 1-5
+    scale) leaves ordinary batches untouched; ``target_variance_floor=0`` gives plain
+    ``1 - CCC``.
     """
 
-    def __init__(self, epsilon: float = 1e-7, name: str = "ccc_loss", reduction="sum_over_batch_size", dtype=None):
+    def __init__(self, epsilon: float = 1e-7, target_variance_floor: float = 1e-2, name: str = "ccc_loss",
+                 reduction="sum_over_batch_size", dtype=None):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
+        if epsilon < 0 or target_variance_floor < 0:
+            raise ValueError(f"CCCLoss: epsilon and target_variance_floor must be >= 0; "
+                             f"got {epsilon}, {target_variance_floor}")
         self.epsilon = float(epsilon)
+        self.target_variance_floor = float(target_variance_floor)
 
     def call(self, y_true, y_pred):
-        value = 1.0 - ccc(y_true, y_pred, self.epsilon)
+        mean_t, mean_p, var_t, var_p, cov = _moments(y_true, y_pred)
+        floored = ops.maximum(var_t, self.target_variance_floor)
+        gap = floored - var_t  # exactly 0 unless the targets are (nearly) constant
+        value = 1.0 - (2.0 * cov + gap) / (floored + var_p + ops.square(mean_t - mean_p) + self.epsilon)
         # Keras reduces per-sample losses; broadcasting the batch scalar keeps the mean equal.
         return ops.ones_like(ops.reshape(ops.cast(y_pred, "float32"), (-1,))) * value
 
     def get_config(self):
-        return {**super().get_config(), "epsilon": self.epsilon}
+        return {**super().get_config(), "epsilon": self.epsilon,
+                "target_variance_floor": self.target_variance_floor}
 
 
 def multitask_weights(alpha: float, beta: float) -> list:

@@ -1,4 +1,5 @@
-"""Protocols on hand-made IEMOCAP-like records: counts, speaker independence, determinism."""
+"""Protocols on hand-made IEMOCAP-like records: counts, speaker independence, determinism,
+text-safe variants (no script shared by test and training) and the single-fold ``all``."""
 import numpy as np
 import pytest
 
@@ -120,6 +121,9 @@ def test_assert_speaker_independent_on_hand_made_fold():
     ("session5", {"validation": 0.2}),
     ("speaker_kfold", {"k": 4, "validation": 0.2}),
     ("amh_10fold", {}),
+    ("loso_text_safe", {"validation": 0.2}),
+    ("session5_text_safe", {"validation": 0.2, "improvised_test": True}),
+    ("amh_10fold_text_safe", {}),
 ])
 def test_every_protocol_speaker_independent_and_deterministic(name, opts):
     a = protocols.get(name, seed=7, **opts)(RECORDS)
@@ -139,7 +143,8 @@ def test_seed_changes_validation_speakers():
 
 
 def test_registry_and_errors():
-    assert set(protocols.PROTOCOLS) == {"loso", "session5", "speaker_kfold", "amh_10fold", "random"}
+    assert set(protocols.PROTOCOLS) == {"loso", "session5", "speaker_kfold", "amh_10fold", "random", "all",
+                                        "loso_text_safe", "session5_text_safe", "amh_10fold_text_safe"}
     with pytest.raises(KeyError, match="unknown protocol"):
         protocols.get("kfold")
     with pytest.raises(TypeError, match="loso"):
@@ -147,3 +152,134 @@ def test_registry_and_errors():
     no_speaker = RECORDS[:3] + [Record(utterance_id="orphan_001", corpus="x", session="Session1")]
     with pytest.raises(ValueError, match="orphan_001"):
         protocols.speaker_kfold(no_speaker, k=2)
+
+
+# ----------------------------------------------------------------------------- text-safe protocols
+
+
+def make_scripted_records():
+    """5 sessions x 2 speakers x 2 utterances per dialog: impro01, script01_1 and script02_2 in
+    every session, script03_1 only in session 2 (64 records). Half the records carry
+    ``extra["dialog"]`` as the loader sets it, the rest only the utterance id."""
+    records = []
+    for s in range(1, 6):
+        dialogs = ["impro01", "script01_1", "script02_2"] + (["script03_1"] if s == 2 else [])
+        for dialog in dialogs:
+            for letter in "FM":
+                for k in range(2):
+                    extra = {"dialog": f"Ses0{s}F_{dialog}", "improvised": dialog.startswith("impro")} if k else {}
+                    records.append(Record(
+                        utterance_id=f"Ses0{s}F_{dialog}_{letter}{k:03d}", corpus="iemocap",
+                        speaker=f"Ses0{s}{letter}", gender=letter, session=f"Session{s}",
+                        label=LABELS[k], extra=extra))
+    return records
+
+
+SCRIPTED = make_scripted_records()
+
+
+def test_script_of():
+    def rec(utt, **extra):
+        return Record(utterance_id=utt, corpus="iemocap", extra=extra)
+    assert protocols.script_of(rec("Ses01F_script01_1_F000")) == "script01"
+    assert protocols.script_of(rec("Ses03M_script02_2b_M012")) == "script02"
+    assert protocols.script_of(rec("Ses01F_impro01_M000")) is None
+    assert protocols.script_of(rec("Ses05M_impro05a_F003")) is None
+    # the loader's dialog field wins over the id
+    assert protocols.script_of(rec("renamed_0001", dialog="Ses02F_script03_1")) == "script03"
+    with pytest.raises(ValueError, match="03a01Fa"):
+        protocols.script_of(Record(utterance_id="03a01Fa", corpus="emodb"))
+
+
+def test_plain_loso_shares_scripts_and_assert_text_safe_says_so():
+    fold = protocols.leave_one_session_out(SCRIPTED)[0]
+    with pytest.raises(protocols.ScriptOverlapError, match="script01"):
+        protocols.assert_text_safe(fold)
+
+
+def test_loso_text_safe_drops_training_records_of_the_test_scripts():
+    plain = protocols.leave_one_session_out(SCRIPTED)
+    safe = protocols.get("loso_text_safe")(SCRIPTED)
+    assert [f.name for f in safe] == [f"{f.name}-text-safe" for f in plain]
+    for s, (p, f) in enumerate(zip(plain, safe), start=1):
+        np.testing.assert_array_equal(f.test, p.test)  # the test part is unchanged
+        kept = {(r.session, protocols.script_of(r)) for r in f.train_records}
+        expected = {(f"Session{o}", None) for o in range(1, 6) if o != s}
+        if s != 2:  # script03 is only performed in session 2: safe to train on elsewhere
+            expected.add(("Session2", "script03"))
+        assert kept == expected
+        # the improvised records of the other sessions all stay: 4 sessions x 2 speakers x 2
+        assert sum(protocols.script_of(r) is None for r in f.train_records) == 16
+        # what left training is counted in excluded, and every record is somewhere
+        np.testing.assert_array_equal(np.sort(np.concatenate([f.train, f.excluded])), p.train)
+        assert all(protocols.script_of(SCRIPTED[i]) in {"script01", "script02", "script03"} for i in f.excluded)
+        assert sorted(np.concatenate([f.train, f.validation, f.test, f.excluded]).tolist()) == list(range(64))
+        assert speakers(f, "train") == speakers(p, "train") and len(speakers(f, "train")) == 8
+        protocols.assert_text_safe(f)
+        assert_speaker_independent(f)
+
+
+def test_loso_text_safe_validation_same_speakers_as_loso_without_test_scripts():
+    plain = protocols.leave_one_session_out(SCRIPTED, validation=0.25, seed=1)
+    safe = protocols.loso_text_safe(SCRIPTED, validation=0.25, seed=1)
+    for p, f in zip(plain, safe):
+        assert speakers(f, "validation") == speakers(p, "validation") and len(speakers(f, "validation")) == 2
+        tested = {protocols.script_of(r) for r in f.test_records} - {None}
+        assert tested and not tested & {protocols.script_of(r) for r in f.validation_records}
+        assert len(f.validation) < len(p.validation)  # scripted validation records went too
+
+
+def test_loso_improvised_test_keeps_training_and_tests_improvised_only():
+    plain = protocols.leave_one_session_out(SCRIPTED)
+    safe = protocols.get("loso_text_safe", improvised_test=True)(SCRIPTED)
+    for s, (p, f) in enumerate(zip(plain, safe), start=1):
+        assert f.name == f"loso-Session{s}-improvised-test"
+        np.testing.assert_array_equal(f.train, p.train)
+        assert {(r.session, protocols.script_of(r)) for r in f.test_records} == {(f"Session{s}", None)}
+        assert f.sizes()["test"] == 4 and speakers(f, "test") == {f"Ses0{s}F", f"Ses0{s}M"}
+        np.testing.assert_array_equal(np.sort(np.concatenate([f.test, f.excluded])), p.test)
+        protocols.assert_text_safe(f)
+
+
+def test_session5_and_amh_text_safe():
+    (fold,) = protocols.get("session5_text_safe")(SCRIPTED)
+    assert fold.name == "session-holdout-5-text-safe"
+    assert {r.session for r in fold.test_records} == {"Session5"}
+    assert {protocols.script_of(r) for r in fold.train_records} == {None, "script03"}
+    folds = protocols.amh_10fold_text_safe(SCRIPTED, seed=0)
+    assert len(folds) == 10
+    for f in folds:
+        protocols.assert_text_safe(f)
+        assert len(speakers(f, "test")) == 1 and len(speakers(f, "validation")) == 1
+
+
+def test_text_safe_errors():
+    only_scripts = [r for r in SCRIPTED if protocols.script_of(r) == "script01"]
+    with pytest.raises(ValueError, match="empty part"):
+        protocols.loso_text_safe(only_scripts)
+    with pytest.raises(ValueError, match="empty part"):
+        protocols.loso_text_safe(only_scripts, improvised_test=True)
+    other = [Record(utterance_id=f"0{i}a01Fa", corpus="emodb", speaker=f"0{i}", session=f"0{i}") for i in (3, 8)]
+    with pytest.raises(ValueError, match="IEMOCAP dialog"):
+        protocols.loso_text_safe(other)
+
+
+# ----------------------------------------------------------------------------- protocol "all"
+
+
+def test_all_protocol_trains_on_every_record():
+    (fold,) = protocols.get("all")(RECORDS)
+    assert fold.name == "all"
+    np.testing.assert_array_equal(fold.train, np.arange(N))
+    assert fold.train.dtype == np.int64
+    assert fold.sizes() == {"train": N, "validation": 0, "test": 0}
+    assert speakers(fold, "train") == {r.speaker for r in RECORDS}
+    assert len(fold.excluded) == 0
+    # no validation option: a caller carving validation where a protocol accepts it leaves it whole
+    with pytest.raises(TypeError, match="'all'"):
+        protocols.get("all", validation=0.1)
+    with pytest.raises(ValueError, match="at least one record"):
+        protocols.all_records([])
+    # nothing is held out, so a corpus without speaker ids can still train on everything
+    anonymous = [Record(utterance_id=f"u{i}", corpus="manifest") for i in range(3)]
+    assert protocols.all_records(anonymous)[0].train.tolist() == [0, 1, 2]

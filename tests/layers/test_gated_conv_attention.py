@@ -1,4 +1,7 @@
-"""GlobalContextAttention (BLSTMATT) and ConvSelfAttention (CSA) against numpy on tiny inputs."""
+"""GlobalContextAttention (BLSTMATT) and ConvSelfAttention (CSA) against numpy on tiny inputs, and
+GlobalContextAttention under mixed_float16 on long sequences against float32."""
+import contextlib
+
 import numpy as np
 import pytest
 import keras
@@ -65,6 +68,63 @@ def test_global_context_parameter_count_and_config():
     assert layer.count_params() == 262_529  # 2 * (1024*128 + 128) + 128 + 1
     clone = GlobalContextAttention.from_config(layer.get_config())
     assert clone.units == 128
+
+
+@contextlib.contextmanager
+def _mixed_float16():
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+def _layer(params, shape, units):
+    layer = GlobalContextAttention(units=units)
+    layer.build(shape)
+    layer.set_weights(params)
+    return layer
+
+
+def test_global_context_long_sequence_mixed_float16_matches_float32():
+    """T = 3,500 steps of values near 0.9: the float16 context must agree with float32.
+
+    Tolerance 1e-3 absolute (two float16 ulps at 0.9; the float16 output alone rounds by up to
+    2.4e-4). Summing the context in float16, as the layer once did, was off by 0.028.
+    """
+    rng = np.random.default_rng(0)
+    T, D = 3500, 8
+    h = (0.9 + 0.05 * rng.standard_normal((2, T, D))).astype("float32")
+    mask = np.ones((2, T), bool)
+    mask[1, 3000:] = False
+    shapes = ((D, 4), (4,), (D, 4), (4,), (4,), ())  # step W, b; mean W, b; score w, c
+    params = [rng.normal(size=s).astype("float32") for s in shapes]
+    c32, a32 = _layer(params, (None, T, D), 4)(h, mask=mask)
+    with _mixed_float16():
+        c16, a16 = _layer(params, (None, T, D), 4)(h, mask=mask)
+    assert c16.dtype == "float16" and a16.dtype == "float32"
+    np.testing.assert_allclose(np.asarray(c16, "float32"), np.asarray(c32), atol=1e-3, rtol=0)
+    np.testing.assert_allclose(np.asarray(a16), np.asarray(a32), rtol=5e-3, atol=0)
+    np.testing.assert_allclose(np.asarray(a16).sum(axis=1), 1.0, atol=1e-5)
+    assert np.all(np.asarray(a16)[1, 3000:] == 0.0)
+
+
+def test_global_context_mean_of_long_sequence_is_exact_under_mixed_float16():
+    """The gate reads the mean m: with tanh(10 (m - 0.9)) it is ~0 at the true mean 0.9 and the
+    weights are uniform. A float16 sum over time (TensorFlow CPU, 3,500 steps, 2 features)
+    stalls at 2,048 (m = 0.585), which shut the gate and gave the 0.8-valued steps ~7x the
+    weight of the 1.0-valued ones."""
+    T = 3500
+    h = np.where(np.arange(T) % 2 == 0, 0.8, 1.0).astype("float32")
+    h = np.repeat(h.reshape(1, T, 1), 2, axis=2)                                 # (1, T, 2)
+    params = [np.full((2, 1), 0.5, "float32"), np.zeros(1, "float32"),         # u_t = tanh(h_t)
+              np.full((2, 1), 5.0, "float32"), np.full(1, -9.0, "float32"),    # g = tanh(10 m - 9)
+              np.full(1, 20.0, "float32"), np.zeros((), "float32")]            # e_t = 20 u_t g
+    ref_context, ref_weights = _np_global_context(h.astype("float64"), np.ones((1, T), bool), *params)
+    with _mixed_float16():
+        context, weights = _layer(params, (None, T, 2), 1)(h)
+    np.testing.assert_allclose(np.asarray(weights), ref_weights, rtol=5e-2)
+    np.testing.assert_allclose(np.asarray(context, "float32"), ref_context, atol=1e-3)
 
 
 def test_conv_self_attention_is_identity_at_init():

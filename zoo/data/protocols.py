@@ -1,11 +1,13 @@
-"""Evaluation protocols: train / validation / test splits of a ``list[Record]`` (DATA.md §2).
+"""Evaluation protocols: train / validation / test splits of a ``list[Record]``.
 
 Every protocol returns a ``list[Fold]``. A :class:`Fold` holds sorted ``int64`` **index
 arrays into the record list that was given to the protocol** (``fold.records``), so a
 feature table computed once for all records can be sliced per fold; ``fold.train_records``
-etc. give the records themselves.
+etc. give the records themselves. ``fold.excluded`` lists the records a protocol left out of
+every part on purpose (the text-safe variants below), so that none goes missing uncounted.
 
-Speaker independence is checked in code: every protocol except :func:`random_split` calls
+Speaker independence is checked in code: every protocol except :func:`random_split` (which
+leaks by design) and ``all`` (which holds nothing out) calls
 :func:`assert_speaker_independent` on each fold it returns, which raises if one speaker
 appears in two parts. Validation is always carved from the TRAINING groups only
 (:func:`carve_validation`: whole speakers, a fraction of the training speakers, seeded).
@@ -20,6 +22,17 @@ Protocols (registry names for :func:`get`):
   80/20 with 5-fold CV read speaker-independently), scikit-learn ``GroupKFold``.
 - ``"amh_10fold"``: 10-fold CV with 8/1/1 train/dev/test parts over groups (Yoon et al.
   2020 §4.1): fold i tests part i, validates on part i+1 (mod 10), trains on the rest.
+- ``"loso_text_safe"``, ``"session5_text_safe"``, ``"amh_10fold_text_safe"``: the same folds
+  made safe for models that read the transcript (:func:`text_safe`). IEMOCAP's scripted
+  dialogs are the same three scripts (``script01``-``script03``) in every session (Busso et
+  al. 2008), so many scripted test sentences occur word for word in the training part, and
+  the speaker-independent results of text models are optimistic (Pepino et al. 2020 make
+  the same point). By default every training / validation record whose script occurs in the
+  test part is dropped; with ``improvised_test=True`` the test part keeps only the
+  improvised dialogs instead (training unchanged). Both are checked by
+  :func:`assert_text_safe`.
+- ``"all"``: one fold named ``all`` that trains on every record, with empty validation and
+  test parts (weights released after cross-validation, trained on every speaker).
 - ``"random"``: random utterance split; it leaks speakers and so must be asked for with
   ``allow_speaker_leakage=True``.
 
@@ -48,6 +61,14 @@ __all__ = [
     "speaker_kfold",
     "amh_10fold",
     "random_split",
+    "ScriptOverlapError",
+    "script_of",
+    "assert_text_safe",
+    "text_safe",
+    "loso_text_safe",
+    "session_holdout_text_safe",
+    "amh_10fold_text_safe",
+    "all_records",
     "PROTOCOLS",
     "get",
 ]
@@ -60,6 +81,10 @@ class SpeakerLeakError(ValueError):
     """A speaker occurs in two parts of a fold that should be speaker-independent."""
 
 
+class ScriptOverlapError(ValueError):
+    """An IEMOCAP script occurs in the test part and in the training or validation part."""
+
+
 def _index_array(indices) -> np.ndarray:
     return np.sort(np.asarray(indices, dtype=np.int64).reshape(-1))
 
@@ -67,13 +92,16 @@ def _index_array(indices) -> np.ndarray:
 @dataclasses.dataclass(frozen=True)
 class Fold:
     """One split. ``train``/``validation``/``test`` are sorted ``int64`` index arrays into
-    ``records`` (the full list the protocol was given). ``validation`` may be empty."""
+    ``records`` (the full list the protocol was given). ``validation`` may be empty.
+    ``excluded``: records the protocol left out of every part on purpose (empty by default)."""
 
     name: str
     train: np.ndarray
     validation: np.ndarray
     test: np.ndarray
     records: Tuple[Record, ...] = dataclasses.field(repr=False, compare=False)
+    excluded: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, np.int64),
+                                             repr=False, compare=False)
 
     def part(self, part: str) -> np.ndarray:
         if part not in PARTS:
@@ -199,7 +227,7 @@ def leave_one_session_out(records: Sequence[Record], validation: float = 0.0,
                           seed: Optional[int] = 0) -> List[Fold]:
     """One fold per distinct ``Record.session`` (sorted): test that session, train the rest.
 
-    Validation: ``validation`` fraction of the training speakers (DATA.md §2).
+    Validation: ``validation`` fraction of the training speakers (whole speakers).
     """
     sessions = np.asarray(_require(records, "session"), dtype=object)
     names = sorted(set(sessions), key=lambda s: (_session_number(s) is None, _session_number(s), s))
@@ -302,6 +330,118 @@ def random_split(records: Sequence[Record], test: float = 0.2, validation: float
     return [fold]
 
 
+# ----------------------------------------------------------------------------- text-safe folds
+
+_DIALOG_KIND = re.compile(r"(?:^|_)(?P<kind>impro|script)(?P<number>\d{2})(?=[a-z]?(?:_|$))")
+
+
+def script_of(record: Record) -> Optional[str]:
+    """The IEMOCAP script a record was read from (``"script01"``-``"script03"``), or ``None``
+    for an improvised dialog.
+
+    Read from ``extra["dialog"]`` (``Ses01F_script01_1``) when the loader set it, otherwise
+    from the utterance id (``Ses01F_script01_1_F000``); every part (``_1``, ``_2``, ...) of a
+    script counts as that script. A record whose dialog is neither ``impro``NN nor
+    ``script``NN raises ``ValueError`` naming it: only IEMOCAP's dialogs say which sentences
+    recur.
+    """
+    dialog = str(record.extra.get("dialog") or record.utterance_id)
+    m = _DIALOG_KIND.search(dialog)
+    if m is None:
+        raise ValueError(
+            f"record {record.utterance_id!r} ({record.corpus}, {record.audio_path}): no IEMOCAP dialog "
+            f"name (impro<NN> / script<NN>) in {dialog!r}; the text-safe protocols need one")
+    return f"script{m.group('number')}" if m.group("kind") == "script" else None
+
+
+def _scripts(records: Sequence[Record], indices) -> set:
+    return {script_of(records[i]) for i in indices} - {None}
+
+
+def assert_text_safe(fold: Fold) -> Fold:
+    """Raise :class:`ScriptOverlapError` if a script of the test part is also in training or validation."""
+    tested = _scripts(fold.records, fold.test)
+    for part in ("train", "validation"):
+        for i in fold.part(part):
+            script = script_of(fold.records[i])
+            if script in tested:
+                raise ScriptOverlapError(
+                    f"fold {fold.name!r}: {script} is in both test and {part} "
+                    f"(e.g. {fold.records[i].utterance_id!r})")
+    return fold
+
+
+def text_safe(folds: Sequence[Fold], improvised_test: bool = False) -> List[Fold]:
+    """Folds without a script shared by the test part and the training / validation parts.
+
+    Default: every training and validation record whose script (:func:`script_of`) occurs in
+    the test part is moved to ``excluded``; the test part is unchanged. On the full IEMOCAP
+    release each session performs all three scripts, so this trains on improvised dialogs
+    only. ``improvised_test=True``: the test part keeps only its improvised records (the
+    scripted ones go to ``excluded``) and training is unchanged. Fold names get the suffix
+    ``-text-safe`` / ``-improvised-test``. Each fold is checked by
+    :func:`assert_speaker_independent` and :func:`assert_text_safe`.
+    """
+    out = []
+    for fold in folds:
+        records = fold.records
+        if improvised_test:
+            scripted = np.asarray([script_of(records[i]) is not None for i in fold.test], bool)
+            name = f"{fold.name}-improvised-test"
+            train, val = fold.train, fold.validation
+            test, dropped = fold.test[~scripted], fold.test[scripted]
+        else:
+            tested = _scripts(records, fold.test)
+            drop = {p: np.asarray([script_of(records[i]) in tested for i in fold.part(p)], bool)
+                    for p in ("train", "validation")}
+            name = f"{fold.name}-text-safe"
+            train, val, test = fold.train[~drop["train"]], fold.validation[~drop["validation"]], fold.test
+            dropped = np.concatenate([fold.train[drop["train"]], fold.validation[drop["validation"]]])
+        new = Fold(name, _index_array(train), _index_array(val), _index_array(test), records,
+                   excluded=_index_array(np.concatenate([fold.excluded, dropped])))
+        if len(new.train) == 0 or len(new.test) == 0:
+            raise ValueError(f"fold {name!r} has an empty part once the shared scripts are excluded: "
+                             f"{new.sizes()} ({len(new.excluded)} excluded)")
+        out.append(assert_text_safe(assert_speaker_independent(new)))
+    return out
+
+
+def loso_text_safe(records: Sequence[Record], validation: float = 0.0, seed: Optional[int] = 0,
+                   improvised_test: bool = False) -> List[Fold]:
+    """:func:`leave_one_session_out` made text-safe by :func:`text_safe`.
+
+    The validation speakers are carved first, as in ``loso``, so both protocols validate on
+    the same speakers; their records of a test-session script are then excluded too.
+    """
+    return text_safe(leave_one_session_out(records, validation, seed), improvised_test)
+
+
+def session_holdout_text_safe(records: Sequence[Record], test_sessions=(5,), validation: float = 0.0,
+                              seed: Optional[int] = 0, improvised_test: bool = False) -> List[Fold]:
+    """:func:`session_holdout` (default: test session 5) made text-safe by :func:`text_safe`."""
+    return text_safe(session_holdout(records, test_sessions, validation, seed), improvised_test)
+
+
+def amh_10fold_text_safe(records: Sequence[Record], k: int = 10, seed: Optional[int] = 0,
+                         group_by: GroupBy = "speaker", improvised_test: bool = False) -> List[Fold]:
+    """:func:`amh_10fold` made text-safe by :func:`text_safe` (the dev part loses the test's scripts)."""
+    return text_safe(amh_10fold(records, k, seed, group_by), improvised_test)
+
+
+def all_records(records: Sequence[Record]) -> List[Fold]:
+    """One fold ``"all"``: every record trains; validation and test are empty.
+
+    For weights trained on every speaker once cross-validation has given the metrics; it
+    takes no ``validation`` option, so callers that carve validation speakers where a
+    protocol accepts one leave this fold whole. With nothing held out there is no speaker to
+    keep apart, so records need no ``speaker`` here.
+    """
+    if len(records) == 0:
+        raise ValueError("protocol 'all' needs at least one record")
+    empty = np.zeros(0, dtype=np.int64)
+    return [Fold("all", np.arange(len(records), dtype=np.int64), empty, empty, tuple(records))]
+
+
 # ----------------------------------------------------------------------------- registry
 
 PROTOCOLS: Dict[str, Callable[..., List[Fold]]] = {
@@ -309,6 +449,10 @@ PROTOCOLS: Dict[str, Callable[..., List[Fold]]] = {
     "session5": session_holdout,
     "speaker_kfold": speaker_kfold,
     "amh_10fold": amh_10fold,
+    "loso_text_safe": loso_text_safe,
+    "session5_text_safe": session_holdout_text_safe,
+    "amh_10fold_text_safe": amh_10fold_text_safe,
+    "all": all_records,
     "random": random_split,
 }
 
