@@ -8,8 +8,9 @@ Two backends compute them (option ``backend``, part of ``config()`` and so of th
 
 * ``"vectorised"`` (default): :func:`zoo.features.paa_vectorised.short_term_features`,
   the same features on whole frame matrices with numpy/scipy, equal to pyAudioAnalysis
-  within float64 rounding (tolerances in ``tests/features/test_paa_vectorised.py``) and
-  about 20x faster (``benchmarks/results/hsf.md``);
+  within float64 rounding (``paa_vectorised.PARITY_TOLERANCE``, checked against
+  pyAudioAnalysis by ``tests/features/test_paa_vectorised.py``) and about 20x faster
+  (``benchmarks/results/hsf.md``);
 * ``"pyaudioanalysis"``: the reference, pyAudioAnalysis' own per-frame Python loop.
   pyAudioAnalysis 0.3.14 appends 34 first-difference "delta" rows by default (68 rows);
   the paper uses the 34, so it is called with ``deltas=False``. It divides its input by
