@@ -1,13 +1,22 @@
-"""pyAudioAnalysis short-term features and their high-level statistics (Atmaja & Akagi 2020 §III-B, Table I; SPEC §5).
+"""pyAudioAnalysis short-term features and their high-level statistics (Atmaja & Akagi 2020 §III-B, Table I).
 
-``paa_frames``: ``pyAudioAnalysis.ShortTermFeatures.feature_extraction`` with 25 ms
-windows and 10 ms steps -> ``(T, 34)`` (zcr, energy, energy entropy, spectral centroid,
-spread, entropy, flux, rolloff, 13 MFCC, 12 chroma, chroma std). pyAudioAnalysis 0.3.14
-appends 34 first-difference "delta" rows by default (68 rows); the paper uses the 34,
-so we call it with ``deltas=False``. pyAudioAnalysis divides its input by 2**15 (it
-expects the int16 samples of ``audioBasicIO.read_audio_file``), so our float signal in
-[-1, 1] is scaled by 2**15 first; it then removes DC and peak-normalises, so the scale
-cancels. T = 1 + (N - window) // step (frames fully inside the signal).
+``paa_frames``: the 34 short-term features of ``pyAudioAnalysis.ShortTermFeatures.
+feature_extraction`` (version 0.3.14) with 25 ms windows and 10 ms steps -> ``(T, 34)``
+(zcr, energy, energy entropy, spectral centroid, spread, entropy, flux, rolloff, 13 MFCC,
+12 chroma, chroma std). T = 1 + (N - window) // step (frames fully inside the signal).
+Two backends compute them (option ``backend``, part of ``config()`` and so of the cache key):
+
+* ``"vectorised"`` (default): :func:`zoo.features.paa_vectorised.short_term_features`,
+  the same features on whole frame matrices with numpy/scipy, equal to pyAudioAnalysis
+  within float64 rounding (``paa_vectorised.PARITY_TOLERANCE``, checked against
+  pyAudioAnalysis by ``tests/features/test_paa_vectorised.py``) and about 20x faster
+  (``benchmarks/results/hsf.md``);
+* ``"pyaudioanalysis"``: the reference, pyAudioAnalysis' own per-frame Python loop.
+  pyAudioAnalysis 0.3.14 appends 34 first-difference "delta" rows by default (68 rows);
+  the paper uses the 34, so it is called with ``deltas=False``. It divides its input by
+  2**15 (it expects the int16 samples of ``audioBasicIO.read_audio_file``), so our float
+  signal in [-1, 1] is scaled by 2**15 first (exact: a power of two); it then removes DC
+  and peak-normalises. The vectorised backend does the same normalisation.
 
 ``paa_hsf``: the 68-d HSF of the paper, mean and std over time of the 34 features
 (means first, then stds, in the feature order above). Rule of the authors' code: exact
@@ -25,11 +34,13 @@ import numpy as np
 from .audio import AUDIO_LIBRARIES, AudioExtractor, ms_to_samples
 
 N_SHORT_TERM = 34
+#: ``backend`` values of :class:`PaaFrames` / :class:`PaaHSF`: ours (default), the reference.
+BACKENDS = ("vectorised", "pyaudioanalysis")
 
 
 def high_level_statistics(frames: np.ndarray, zero_to_nan: bool = True,
                           all_nan_value: float = 0.0) -> np.ndarray:
-    """``(T, D)`` -> ``(2D,)``: [nan-mean over T, nan-std over T] after zeros -> NaN (SPEC §5)."""
+    """``(T, D)`` -> ``(2D,)``: [nan-mean over T, nan-std over T] after zeros -> NaN."""
     values = np.array(frames, dtype=np.float64)
     if values.ndim != 2:
         raise ValueError(f"expected (T, D) frames, got shape {values.shape}")
@@ -46,31 +57,47 @@ def high_level_statistics(frames: np.ndarray, zero_to_nan: bool = True,
 
 
 class PaaFrames(AudioExtractor):
-    """pyAudioAnalysis' 34 short-term features per 25 ms / 10 ms frame: ``(T, 34)``."""
+    """pyAudioAnalysis' 34 short-term features per 25 ms / 10 ms frame: ``(T, 34)``.
+
+    ``backend``: ``"vectorised"`` (default, :mod:`zoo.features.paa_vectorised`) or
+    ``"pyaudioanalysis"`` (the reference implementation).
+    """
 
     name = "paa_frames"
-    libraries = AUDIO_LIBRARIES + ("pyAudioAnalysis", "scipy")
 
-    def __init__(self, sr: Optional[int] = 16000, win_ms: float = 25.0, hop_ms: float = 10.0):
-        self.sr, self.win_ms, self.hop_ms = sr, float(win_ms), float(hop_ms)
+    def __init__(self, sr: Optional[int] = 16000, win_ms: float = 25.0, hop_ms: float = 10.0,
+                 backend: str = "vectorised"):
+        if backend not in BACKENDS:
+            raise ValueError(f"{self.name}: unknown backend {backend!r}; known: {list(BACKENDS)}")
+        self.sr, self.win_ms, self.hop_ms, self.backend = sr, float(win_ms), float(hop_ms), backend
+
+    @property
+    def libraries(self):
+        """Distributions whose versions change the output (part of the cache key)."""
+        extra = ("pyAudioAnalysis",) if self.backend == "pyaudioanalysis" else ()
+        return AUDIO_LIBRARIES + extra + ("scipy",)
 
     @property
     def shape(self):
         return (None, N_SHORT_TERM)
 
     def config(self) -> dict:
-        return {"name": self.name, "implementation": self.implementation, "sr": self.sr,
-                "win_ms": self.win_ms, "hop_ms": self.hop_ms, "deltas": False}
+        return {"name": self.name, "implementation": self.implementation, "backend": self.backend,
+                "sr": self.sr, "win_ms": self.win_ms, "hop_ms": self.hop_ms, "deltas": False}
 
     def min_samples(self, sr: int) -> int:
         return ms_to_samples(self.win_ms, sr)
 
     def compute(self, signal, sr):
+        window, step = ms_to_samples(self.win_ms, sr), ms_to_samples(self.hop_ms, sr)
+        if self.backend == "vectorised":
+            from .paa_vectorised import short_term_features
+
+            return short_term_features(signal, sr, window, step)
         from pyAudioAnalysis import ShortTermFeatures
 
         features, _names = ShortTermFeatures.feature_extraction(
-            signal.astype(np.float64) * 2.0 ** 15, sr,
-            ms_to_samples(self.win_ms, sr), ms_to_samples(self.hop_ms, sr), deltas=False)
+            signal.astype(np.float64) * 2.0 ** 15, sr, window, step, deltas=False)
         return features.T
 
 
