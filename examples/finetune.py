@@ -8,7 +8,7 @@
 2. New data the release has not seen: a built-in corpus generated with another seed (other
    utterances, other voices); the task is arousal (rating > 0 = "high"), split
    speaker-independently (sessions 1-4 train, session 5 test).
-3. ``zoo.weights.load(release, classes=2, freeze="body")``: every body weight of the release,
+3. ``zoo.weights.load(release, classes=2, new_head=True, freeze="body")``: every body weight of the release,
    a fresh 2-class head. Accuracy at step 0 (untrained head); after a linear probe (the
    frozen body's features computed once, the head trained on them); after fine-tuning every
    layer at a lower learning rate.
@@ -73,7 +73,7 @@ def main(argv=None) -> dict:
               "train": len(train), "test": len(test)}
 
     # The released body (frozen) and a new 2-class head (BLSTMATT's head: logits -> predictions).
-    model = weights.load(args.release, classes=2, freeze="body")
+    model = weights.load(args.release, classes=list(LABELS), new_head=True, freeze="body")
     result["step0"] = accuracy(model, test_data, y_test)
 
     # Linear probe: the body's features once, then only the head learns (it is shared with `model`).

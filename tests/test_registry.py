@@ -22,18 +22,29 @@ def test_build_by_name_applies_variant_then_overrides():
         zoo.build("csa:chunk7")
 
 
-def test_model_table_counts_parameters():
-    table = registry.model_table(["blstmatt", "dser:acoustic"])
+def test_model_table_counts_parameters_from_the_specs():
+    table = registry.model_table(["blstmatt", "dser:acoustic", "csa:conv1d"])
     lines = table.splitlines()
-    assert lines[2].startswith("| `blstmatt` | 8,757,637 | `fbank` (T, 23) | (4) |")
-    assert lines[3].startswith("| `dser:acoustic` | 912,291 | `hsf` (68) |")
+    assert lines[2].startswith("| `blstmatt` | 8,757,637 | `fbank` ← `fbank` | classes | Jalal et al. 2020 (BLSTMATT) |")
+    assert lines[3].startswith("| `dser:acoustic` | 912,291 | `hsf` ← `paa_hsf` | valence, arousal, dominance |")
+    assert lines[4].endswith("| — (none for this variant) |")
 
 
 def test_card_carries_docstring_recipe_paper_and_variants():
-    text = cards.card("csa", parameters=False)
+    text = cards.card("csa")
     assert text.startswith("# `zoo.csa` — ")
     assert "| optimizer | Adam |" in text and "`fbank` ← `fbank`" in text
     assert "| `overall_accuracy` | 0.763 |" in text
-    assert "| `csa:chunk20` | `{'chunk_frames': 20}` |" in text
+    assert "| `csa:chunk20` | `chunk_frames=20` | 238,885 | `overall_accuracy` 0.758, `mean_class_recall` 0.694 |" in text
+    assert "| `csa:conv1d` | `conv='1d'` | 119,333 | — |" in text
     import zoo.csa
     assert zoo.csa.__doc__.strip().splitlines()[0] in text
+
+
+@pytest.mark.parametrize("model", registry.MODEL_MODULES)
+def test_committed_model_cards_are_current(model):
+    """docs/models/<model>.md is `python -m zoo cards --out docs/models` of the code as it is."""
+    from pathlib import Path
+
+    committed = Path(__file__).resolve().parents[1] / "docs" / "models" / f"{model}.md"
+    assert committed.read_text() == cards.card(model), f"regenerate: python -m zoo cards --out docs/models"

@@ -10,7 +10,8 @@ import pytest
 from zoo import blstmatt, dser, features, registry
 from zoo import weights
 from zoo.weights import manifest, preprocessing
-from zoo.weights.release import aggregate, all_speakers_protocol, publish
+from zoo.experiment import aggregate
+from zoo.weights.release import publish
 
 TINY = {"lstm_units": 4, "attention_units": 3}
 # Hand count of blstmatt at 23-d input, 4 units per direction, attention 3, 4 classes:
@@ -187,7 +188,7 @@ def test_include_top_false_keeps_every_body_weight(tiny):
 
 def test_new_classes_get_a_fresh_head_and_the_body_fine_tunes_frozen(tiny):
     keras.utils.set_random_seed(3)
-    model = weights.load("tiny-blstmatt", classes=2, freeze="body", manifest_path=tiny["manifest"])
+    model = weights.load("tiny-blstmatt", classes=2, new_head=True, freeze="body", manifest_path=tiny["manifest"])
     assert model.output_shape == (None, 2)
     assert [v.path for v in model.trainable_weights] == ["logits/kernel", "logits/bias"]
     frozen = {layer.name: layer.get_weights() for layer in body_layers(model)}
@@ -222,7 +223,7 @@ def test_freeze_by_prefix_and_bad_specs(tiny):
 
 def test_body_of_another_shape_is_an_error(tiny):
     with pytest.raises(weights.WeightsError, match="blstm_1"):
-        weights.load("tiny-blstmatt", classes=2, lstm_units=5, manifest_path=tiny["manifest"])
+        weights.load("tiny-blstmatt", classes=2, new_head=True, lstm_units=5, manifest_path=tiny["manifest"])
 
 
 def test_regression_heads_are_replaced_for_new_tasks(tmp_path):
@@ -318,16 +319,6 @@ def test_table_from_manifest(tiny):
     row = next(line for line in text.splitlines() if line.startswith("| `tiny-blstmatt`"))
     assert "acc 0.500 ± 0.141" in row and f"{TINY_PARAMETERS:,}" in row and "committed" in row
     assert "angry, happy, sad, neutral" in row and "loso, 2 folds" in row
-
-
-def test_all_speakers_protocol_is_scoped():
-    from zoo.data import protocols
-
-    records = list(range(5))
-    with all_speakers_protocol():
-        (fold,) = protocols.get("all", validation=0.125)(records)
-        assert fold.train.tolist() == fold.test.tolist() == [0, 1, 2, 3, 4] and len(fold.validation) == 0
-    assert protocols.PROTOCOLS["all"] is protocols.all_records  # the registered protocol is restored
 
 
 # ------------------------------------------------------------------------------ the repository's releases

@@ -1,7 +1,6 @@
 """RAVDESS, EmoDB and CREMA-D loaders (labels from file names) on tiny real-layout fixtures."""
 import os
 from collections import Counter
-from pathlib import Path
 
 import pytest
 

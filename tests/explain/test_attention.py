@@ -89,10 +89,10 @@ def test_attention_weights_of_blstmatt():
     keras.utils.set_random_seed(0)
     x = np.random.default_rng(0).normal(size=(7, 23)).astype("float32")
     model = blstmatt.build(lstm_units=3, attention_units=2)
-    w = at.attention_weights(model, blstmatt, {"fbank": x})
+    w = at.attention_weights(model, blstmatt.SPEC, {"fbank": x})
     assert list(w) == ["attention"] and w["attention"].shape == (7,)
     assert w["attention"].sum() == pytest.approx(1.0, abs=1e-5)
-    assert at.attention_inputs(model, blstmatt) == {"attention": "fbank"}
+    assert at.attention_inputs(model, blstmatt.SPEC) == {"attention": "fbank"}
 
 
 def test_attention_weights_of_gru_bert_streams():
@@ -102,9 +102,9 @@ def test_attention_weights_of_gru_bert_streams():
     gb = gru_bert.build(text_encoder=None, feature_dims=dims, gru_units={k: 2 for k in dims},
                         branch_units={k: 2 for k in dims}, fusion_units=3)
     feed = {k: np.random.default_rng(1).normal(size=(5, d)).astype("float32") for k, d in dims.items()}
-    w = at.attention_weights(gb, gru_bert, feed)
+    w = at.attention_weights(gb, gru_bert.SPEC, feed)
     assert sorted(w) == ["chroma", "mel", "mfcc"] and all(v.shape == (5,) for v in w.values())
-    assert at.attention_inputs(gb, gru_bert) == {"mel": "mel", "mfcc": "mfcc", "chroma": "chroma"}
+    assert at.attention_inputs(gb, gru_bert.SPEC) == {"mel": "mel", "mfcc": "mfcc", "chroma": "chroma"}
 
 
 def test_attention_weights_of_every_amh_hop():
@@ -112,7 +112,7 @@ def test_attention_weights_of_every_amh_hop():
 
     hop = amh.build(hops=2, modalities=("audio", "text"), vocab_size=10, embedding_dim=4,
                     gru_units={"audio": 3, "text": 3}, feature_dims={"audio": 5}, classes=4)
-    w = at.attention_weights(hop, amh, {"audio": np.ones((6, 5), "float32"), "text": np.array([2, 3, 4], "int32")})
-    assert at.attention_inputs(hop, amh) == {"hop1_audio": "audio", "hop2_text": "text"}
+    w = at.attention_weights(hop, amh.SPEC, {"audio": np.ones((6, 5), "float32"), "text": np.array([2, 3, 4], "int32")})
+    assert at.attention_inputs(hop, amh.SPEC) == {"hop1_audio": "audio", "hop2_text": "text"}
     assert w["hop1_audio"].shape == (6,) and w["hop2_text"].shape == (3,)
     assert w["hop2_text"].sum() == pytest.approx(1.0, abs=1e-5)
