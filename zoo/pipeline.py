@@ -206,7 +206,7 @@ def compute_features(records: Sequence[Record], extractors: Mapping[str, Extract
         except FeatureError as err:
             if on_error == "raise":
                 raise
-            kind = "non-finite values" if "non-finite" in err.problem else "feature error"
+            kind = err.reason or ("non-finite values" if "non-finite" in err.problem else "feature error")
             table.report.skip(f"{kind} ({name})", f"{record.utterance_id}: {err}")
             continue
         table.records.append(record)

@@ -13,18 +13,25 @@ hand-counted contents for reuse (e.g. protocol tests).
 """
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
 
-def write_wav(path, sample_rate: int = 16000, ms: int = 10, channels: int = 1) -> Path:
-    """A short 16-bit PCM sine (``channels`` > 1 gives a stereo/multichannel file)."""
+def write_wav(path, sample_rate: int = 16000, ms: int = 10, channels: int = 1, freq: float = None) -> Path:
+    """A short 16-bit PCM sine (``channels`` > 1 gives a stereo/multichannel file).
+
+    The frequency derives from the file name unless given, so that two fixture files never
+    hold the same bytes (the loaders report byte-identical files as duplicates).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     n = max(1, sample_rate * ms // 1000)
-    tone = 0.1 * np.sin(2 * np.pi * 440 * np.arange(n) / sample_rate)
+    if freq is None:
+        freq = 200.0 + zlib.crc32(path.name.encode()) % 2000
+    tone = 0.1 * np.sin(2 * np.pi * freq * np.arange(n) / sample_rate)
     data = tone if channels == 1 else np.stack([tone] * channels, axis=1)
     sf.write(str(path), data, sample_rate, subtype="PCM_16")
     return path
@@ -146,16 +153,34 @@ def make_iemocap(base) -> Path:
 
 # --------------------------------------------------------------------------- others
 def make_ravdess(base) -> Path:
-    """Speech + song zips' layout; one stereo file; one bad code; one moved file."""
+    """Speech + song zips' layout; one stereo file; one bad code; and the quirks of copies in
+    circulation: a file whose name and ``Actor_XX`` folder disagree, a byte copy under another
+    repetition's name (same label), a byte-identical pair with different labels, and a wav
+    outside any actor folder. See ``RAVDESS_EXPECTED``."""
     root = Path(base) / "RAVDESS"
     speech = root / "Audio_Speech_Actors_01-24"
     write_wav(speech / "Actor_01" / "03-01-05-01-02-01-01.wav", 48000)               # angry M
     write_wav(speech / "Actor_02" / "03-01-03-02-01-02-02.wav", 48000, channels=2)   # happy F, stereo
     write_wav(speech / "Actor_02" / "03-01-01-01-01-01-02.wav", 48000)               # neutral F
-    write_wav(speech / "Actor_03" / "03-01-02-01-01-01-05.wav", 48000)               # calm, actor 05 (M)
+    write_wav(speech / "Actor_03" / "03-01-02-01-01-01-05.wav", 48000)               # name: actor 05
     write_wav(speech / "Actor_01" / "03-01-09-01-01-01-01.wav", 48000)               # emotion 09: bad
     write_wav(root / "Audio_Song_Actors_01-24" / "Actor_01" / "03-02-04-01-01-01-01.wav", 48000)  # song
+    # Repetition 02 holding repetition 01's bytes: same label and speaker, the later is dropped.
+    original = (speech / "Actor_01" / "03-01-05-01-02-01-01.wav").read_bytes()
+    (speech / "Actor_01" / "03-01-05-01-02-02-01.wav").write_bytes(original)
+    # One recording under two labels (fearful, disgust): both dropped.
+    write_wav(speech / "Actor_04" / "03-01-06-01-01-01-04.wav", 48000)
+    conflict = (speech / "Actor_04" / "03-01-06-01-01-01-04.wav").read_bytes()
+    (speech / "Actor_04" / "03-01-07-01-01-01-04.wav").write_bytes(conflict)
+    write_wav(speech / "03-01-01-01-01-01-09.wav", 48000)                            # not in Actor_XX
     return root
+
+
+RAVDESS_EXPECTED = {
+    "records": ["03-01-01-01-01-01-02", "03-01-03-02-01-02-02", "03-01-05-01-02-01-01"],
+    "skipped": {"malformed_filename": 1, "excluded_channel": 1, "actor_folder_mismatch": 1,
+                "duplicate_audio": 1, "duplicate_audio_conflict": 2, "outside_actor_folder": 1},
+}
 
 
 def make_emodb(base) -> Path:

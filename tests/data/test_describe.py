@@ -59,8 +59,8 @@ def test_describe_errors(tmp_path, capsys):
     wav.unlink()
     code, _, err = run(capsys, ["describe", "iemocap", str(root), "--strict"])
     assert code == 2 and "Ses01F_impro01_M000.wav: wav of Ses01F_impro01_M000 not found" in err
-    with pytest.raises(SystemExit, match="takes no option"):
-        main(["describe", "sier", str(root), "--classes", "4"])
+    with pytest.raises(SystemExit, match=r"takes no option\(s\) \['channel'\]"):
+        main(["describe", "sier", str(root), "-o", "channel=all"])
     with pytest.raises(SystemExit):
         main(["describe", "nocorpus", str(root)])
 

@@ -201,3 +201,29 @@ def test_reads_the_synthetic_corpus(tmp_path):
     assert set(report.skipped) <= {"transcript_xx_speaker"}
     four, _ = load("iemocap", summary["iemocap_root"], classes="4")
     assert Counter(r.label for r in four) == summary["labels_4class"]
+
+
+def test_non_utf8_transcript_and_label_lines_are_reported_not_replaced(root):
+    tpath = root / "Session1" / "dialog" / "transcriptions" / "Ses01F_script01_1.txt"
+    lines = tpath.read_bytes().split(b"\n")
+    assert lines[1].startswith(b"Ses01F_script01_1_M000")
+    lines[1] = lines[1].replace(b"Not again.", b"Not again \xe0 la fin.")  # latin-1 byte, line 2
+    tpath.write_bytes(b"\n".join(lines))
+    epath = _eval(root, "Session2", "Ses02M_impro05a")
+    text = epath.read_bytes().replace(b"C-E4:\tSurprise;\t()", b"C-E4:\tSurprise;\t(\xff)")
+    epath.write_bytes(text)
+    records, report = load("iemocap", root)
+    recs = by_id(records)
+    assert "Ses01F_script01_1_M000" not in recs and len(records) == 11
+    assert not any("\ufffd" in (r.transcript or "") + r.extra["transcript_raw"] for r in records)
+    assert report.skipped["undecodable_transcript"] == 1 and report.skipped["undecodable_line"] == 1
+    assert report.examples["undecodable_transcript"][0].startswith(
+        f"{tpath}:2: Ses01F_script01_1_M000: not valid utf-8 text: byte e0 at column")
+    line = text[:text.index(b"\xff")].count(b"\n") + 1
+    assert report.examples["undecodable_line"][0].startswith(f"{epath}:{line}: not valid utf-8 text: byte ff")
+    assert recs["Ses02M_impro05a_M000"].extra["votes"] == {}  # its only rater line was the bad one
+    with pytest.raises(CorpusError, match="not valid utf-8") as err:
+        load("iemocap", root, strict=True)
+    assert err.value.line == 2
+    with pytest.raises(ValueError, match=r"\['angyr'\] not labels of iemocap"):
+        load("iemocap", root, classes=["angyr", "sad"])

@@ -87,3 +87,28 @@ def test_msp_podcast_bad_input(tmp_path):
         load("msp_podcast", root)
     with pytest.raises(CorpusError, match="not an MSP-Podcast root"):
         load("msp_podcast", tmp_path)
+
+
+def test_msp_non_utf8_text_is_reported_with_file_and_line(tmp_path):
+    root = make_msp_podcast(tmp_path)
+    transcript = root / "Transcripts" / "MSP-PODCAST_0001_0008.txt"
+    transcript.write_bytes(b"I can't believe\nthis \x93!\n")
+    records, report = load("msp_podcast", root)
+    assert "MSP-PODCAST_0001_0008" not in by_id(records) and len(records) == 3
+    assert report.skipped["undecodable_transcript"] == 1
+    assert report.examples["undecodable_transcript"][0].startswith(f"{transcript}:2: not valid utf-8 text: byte 93")
+    assert load("msp_podcast", root, transcripts=False).report.skipped["undecodable_transcript"] == 0
+    csv = root / "Labels" / "labels_consensus.csv"
+    csv.write_bytes(csv.read_bytes().replace(b"Female,Development", b"F\xe9male,Development"))
+    with pytest.raises(CorpusError, match=r"labels_consensus.csv:3: not valid utf-8"):
+        load("msp_podcast", root)
+    csv.write_bytes(csv.read_bytes().replace(b"F\xe9male,Development", b"Female,Development,extra"))
+    records, report = load("msp_podcast", root, transcripts=False)
+    assert report.skipped["malformed_row"] == 1 and "labels_consensus.csv:3" in report.examples["malformed_row"][0]
+
+    improv = make_msp_improv(tmp_path)
+    label_file = improv / "Evalution.txt"
+    label_file.write_bytes(label_file.read_bytes().replace(b"A; Angry;", b"A; Angr\xfc;"))
+    records, report = load("msp_improv", improv)
+    assert len(records) == 4 and report.skipped["undecodable_line"] == 1
+    assert report.examples["undecodable_line"][0].startswith(f"{label_file}:2: not valid utf-8 text")

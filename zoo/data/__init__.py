@@ -2,10 +2,20 @@
 
 ``load(corpus_name, root, **options)`` dispatches to ``LOADERS[corpus_name]`` (the module's
 ``load``); ``summarize(result)`` counts records per label / session / speaker / gender
-(what ``python -m zoo.data describe`` prints). Every loader takes ``strict`` (raise
-``CorpusError`` on the first bad item instead of a counted skip) and ``probe_audio``
-(read wav headers; no loader ever decodes audio). See each module's docstring for its
-layout, options and bad-input policy.
+(what ``python -m zoo.data describe`` prints).
+
+Every loader takes the :data:`COMMON_OPTIONS`:
+
+- ``classes``: which labels to keep, ``"all"`` (default) or a sequence of label names; the
+  presets ``"4"`` (angry, happy, sad, neutral; IEMOCAP merges excited into happy) and
+  ``"7"`` (IEMOCAP's AMH set) where the corpus has those labels. Records with another label
+  are counted as ``excluded_class``; a requested name the corpus does not have is a
+  ``ValueError`` (no silently empty class). Each module's docstring says what its labels are.
+- ``strict``: raise ``CorpusError`` (file, line, problem) on the first bad item instead of
+  a counted skip.
+- ``probe_audio``: read audio headers (rate, channels, duration); no loader decodes audio.
+
+See each module's docstring for its layout, other options and bad-input policy.
 """
 from __future__ import annotations
 
@@ -25,7 +35,10 @@ LOADERS = {
     "manifest": manifest.load,
 }
 
-__all__ = ["LOADERS", "load", "summarize", "Record", "LoadReport", "LoadResult", "CorpusError"]
+#: Keyword options every loader accepts, with the same meaning (see the module docstring).
+COMMON_OPTIONS = ("classes", "strict", "probe_audio")
+
+__all__ = ["LOADERS", "COMMON_OPTIONS", "load", "summarize", "Record", "LoadReport", "LoadResult", "CorpusError"]
 
 
 def load(corpus_name: str, root, **options) -> LoadResult:

@@ -19,8 +19,8 @@ from __future__ import annotations
 import os
 import re
 
-from .labels import EMODB_EMOTIONS, EMODB_FEMALE, EMODB_MALE, EMODB_TEXTS, resolve_classes
-from .records import CorpusError, LoadResult, Problems, filename_record, require_dir, walk_files
+from .labels import EMODB_EMOTIONS, EMODB_FEMALE, EMODB_MALE, EMODB_TEXTS, select_classes
+from .records import CorpusError, LoadResult, Problems, filename_record, finish_records, require_dir, walk_files
 
 CORPUS = "emodb"
 SAMPLE_RATE = 16000
@@ -31,19 +31,26 @@ _LOOSE = re.compile(r"^\d{2}[ab]\d{2}[A-Za-z][a-z]\.wav$", re.IGNORECASE)
 
 
 def label_set(classes="all") -> tuple:
-    names = resolve_classes(classes)
-    return names if names is not None else tuple(EMODB_EMOTIONS.values())
+    """The ordered label names ``load(classes=...)`` can return (class id = index)."""
+    every = tuple(dict.fromkeys(EMODB_EMOTIONS.values()))
+    names = select_classes(classes, every, CORPUS)
+    return names if names is not None else every
 
 
-def load(root, classes="all", strict: bool = False, probe_audio: bool = False) -> LoadResult:
+def load(root, classes="all", strict: bool = False, probe_audio: bool = False,
+         check_duplicates: bool = True) -> LoadResult:
     """Read EmoDB under ``root`` (``root/wav/*.wav`` or ``root/*.wav``)."""
     root = require_dir(root, CORPUS, "wav/03a01Fa.wav")
     wav_dir = os.path.join(root, "wav") if os.path.isdir(os.path.join(root, "wav")) else root
-    keep = resolve_classes(classes)
+    keep = select_classes(classes, label_set(), CORPUS)
     problems = Problems(strict)
-    wavs = [p for p in walk_files(wav_dir, (".wav",), problems) if os.path.dirname(p) == wav_dir]
+    found = walk_files(wav_dir, (".wav",), problems)
+    wavs = [p for p in found if os.path.dirname(p) == wav_dir]
     if not any(_LOOSE.match(os.path.basename(p)) for p in wavs):
         raise CorpusError(root, "no EmoDB-named wavs (e.g. wav/03a01Fa.wav): not an EmoDB root")
+    for path in found:
+        if os.path.dirname(path) != wav_dir:
+            problems.bad("outside_wav_folder", path, f"wav in a sub-folder of {wav_dir}")
     records = []
     for path in wavs:
         name = os.path.basename(path)
@@ -55,12 +62,12 @@ def load(root, classes="all", strict: bool = False, probe_audio: bool = False) -
         if speaker_code not in SPEAKER_AGES:
             problems.bad("malformed_filename", path, f"unknown EmoDB speaker {speaker_code!r}")
             continue
-        record = filename_record(
-            path, corpus=CORPUS, label=EMODB_EMOTIONS[code], keep=keep, speaker_code=speaker_code,
-            sample_rate=SAMPLE_RATE, probe_audio=probe_audio, problems=problems,
+        records.append(filename_record(
+            path, corpus=CORPUS, label=EMODB_EMOTIONS[code], speaker_code=speaker_code,
+            sample_rate=SAMPLE_RATE,
             gender="M" if speaker_code in EMODB_MALE else "F" if speaker_code in EMODB_FEMALE else None,
             transcript=EMODB_TEXTS.get(text_id),
-            extra={"raw_code": code, "text_id": text_id, "version": version, "age": SPEAKER_AGES[speaker_code]})
-        if record is not None:
-            records.append(record)
+            extra={"raw_code": code, "text_id": text_id, "version": version, "age": SPEAKER_AGES[speaker_code]}))
+    records = finish_records(records, keep=keep, probe_audio=probe_audio, problems=problems,
+                             check_duplicates=check_duplicates)
     return LoadResult(records, problems.report)

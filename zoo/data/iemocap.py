@@ -23,7 +23,8 @@ Parsing rules:
 - Speaker = session + the LAST id field's letter: ``Ses01F_impro01_M000`` is the MALE
   speaker ``Ses01_M`` (the letter after ``Ses01`` only says who wore the markers).
 - Transcripts: tags such as ``[LAUGHTER]`` are removed and whitespace collapsed in
-  ``Record.transcript``; the raw line text is kept in ``extra["transcript_raw"]``.
+  ``Record.transcript``; the raw line text is kept in ``extra["transcript_raw"]``. Text
+  files are read as UTF-8 (the release is ASCII).
   Transcription lines whose speaker field holds ``XX`` (``..._MXX0``) have no label and no
   wav: skipped and counted (``transcript_xx_speaker``).
 - ``classes="4"``: ang, hap+exc -> happy, sad, neu (order angry, happy, sad, neutral);
@@ -38,8 +39,11 @@ Bad input:
 - root missing, not a directory, without ``Session1..5`` folders, or a session without
   ``dialog/EmoEvaluation``: always ``CorpusError``.
 - malformed summary/rater line, unknown code, duplicate utterance id, missing wav,
-  missing transcript (``require_transcript=True``), unreadable wav (when probing):
+  missing transcript (``require_transcript=True``), unreadable wav (when probing), a label
+  or transcription line that is not valid UTF-8 (``undecodable_line``; on a transcription
+  line the utterance is an ``undecodable_transcript`` skip, never a text with U+FFFD):
   a counted skip naming file+line+problem; ``strict=True`` raises ``CorpusError`` instead.
+- ``classes`` naming a label IEMOCAP does not have (e.g. ``["angyr"]``): ``ValueError``.
 - a code outside the requested class set (e.g. ``fru`` for 4 classes): counted as
   ``excluded_class`` (a protocol choice, never an error); stray ``._*`` AppleDouble files:
   counted as ``appledouble`` and ignored.
@@ -50,8 +54,8 @@ import os
 import re
 from typing import Iterable, Optional
 
-from .labels import IEMOCAP_4_CODES, IEMOCAP_7_CODES, IEMOCAP_CODES, resolve_classes
-from .records import CorpusError, LoadResult, Problems, Record, audio_fields
+from .labels import IEMOCAP_4_CODES, IEMOCAP_7_CODES, IEMOCAP_CODES, select_classes
+from .records import CorpusError, LoadResult, Problems, Record, audio_fields, decoded_lines, text_lines
 
 CORPUS = "iemocap"
 SAMPLE_RATE = 16000
@@ -76,12 +80,13 @@ _TAG = re.compile(r"\[[^\]]*\]")
 _SESSION_DIR = re.compile(r"^Session([1-9])$")
 
 
+ALL_LABELS = tuple(dict.fromkeys(IEMOCAP_CODES.values()))
+
+
 def label_set(classes="all") -> tuple:
     """The ordered label names ``load(classes=...)`` can return (class id = index)."""
-    names = resolve_classes(classes)
-    if names is not None:
-        return names
-    return tuple(dict.fromkeys(IEMOCAP_CODES.values()))
+    names = select_classes(classes, ALL_LABELS, CORPUS)
+    return names if names is not None else ALL_LABELS
 
 
 def clean_transcript(raw: str) -> str:
@@ -97,7 +102,7 @@ def _code_map(classes):
         return IEMOCAP_4_CODES, None
     if isinstance(classes, str) and classes.strip() == "7":
         return IEMOCAP_7_CODES, None
-    return IEMOCAP_CODES, resolve_classes(classes)
+    return IEMOCAP_CODES, select_classes(classes, ALL_LABELS, CORPUS)
 
 
 def _session_dirs(root: str, sessions: Optional[Iterable]) -> list:
@@ -156,53 +161,70 @@ def _parse_rater(entry: dict, m: re.Match, path: str, lineno: int, problems: Pro
 def parse_evaluation(path: str, problems: Problems) -> list:
     """Entries (dicts) of one ``EmoEvaluation/<dialog>.txt``, in file order."""
     entries, current = [], None
-    with open(path, encoding="utf-8", errors="replace") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            text = line.strip()
-            if not text or text.startswith("%"):
+    for lineno, line in text_lines(path, problems):
+        text = line.strip()
+        if not text or text.startswith("%"):
+            continue
+        if text.startswith("["):
+            current = None
+            m = _SUMMARY.match(text)
+            if not m:
+                problems.bad("malformed_label_line", path, f"unparsable summary line {text!r}", lineno)
                 continue
-            if text.startswith("["):
-                current = None
-                m = _SUMMARY.match(text)
-                if not m:
-                    problems.bad("malformed_label_line", path, f"unparsable summary line {text!r}", lineno)
-                    continue
-                try:
-                    start, end = float(m.group("start")), float(m.group("end"))
-                    vad = tuple(float(m.group(k)) for k in ("v", "a", "d"))
-                except ValueError:
-                    problems.bad("malformed_label_line", path, f"non-numeric time or V/A/D in {text!r}", lineno)
-                    continue
-                current = {"utt": m.group("utt"), "code": m.group("code"), "start": start, "end": end,
-                           "vad": vad, "votes": {}, "rater_vad": {}, "line": lineno}
-                entries.append(current)
+            try:
+                start, end = float(m.group("start")), float(m.group("end"))
+                vad = tuple(float(m.group(k)) for k in ("v", "a", "d"))
+            except ValueError:
+                problems.bad("malformed_label_line", path, f"non-numeric time or V/A/D in {text!r}", lineno)
                 continue
-            m = _RATER.match(text)
-            if m:
-                if current is not None:
-                    _parse_rater(current, m, path, lineno, problems)
-                continue
-            problems.bad("malformed_label_line", path, f"unrecognised line {text!r}", lineno)
+            current = {"utt": m.group("utt"), "code": m.group("code"), "start": start, "end": end,
+                       "vad": vad, "votes": {}, "rater_vad": {}, "line": lineno}
+            entries.append(current)
+            continue
+        m = _RATER.match(text)
+        if m:
+            if current is not None:
+                _parse_rater(current, m, path, lineno, problems)
+            continue
+        problems.bad("malformed_label_line", path, f"unrecognised line {text!r}", lineno)
     return entries
 
 
+class Undecodable(str):
+    """A transcription line that is not valid UTF-8: the problem, reported with the utterance."""
+
+    def __new__(cls, problem: str, line: int):
+        obj = super().__new__(cls, problem)
+        obj.line = line
+        return obj
+
+
 def parse_transcription(path: str, problems: Problems) -> dict:
-    """``{utt: (raw_text, start, end)}`` of one transcription file; ``XX`` speakers skipped."""
+    """``{utt: (raw_text, start, end)}`` of one transcription file; ``XX`` speakers skipped.
+
+    A line that is not valid UTF-8 maps its utterance to an :class:`Undecodable` (the
+    utterance is then an ``undecodable_transcript`` problem, never a text with U+FFFD).
+    """
     out = {}
-    with open(path, encoding="utf-8", errors="replace") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            text = line.rstrip("\r\n")
-            if not text.strip():
-                continue
-            m = _TRANSCRIPT.match(text.strip())
-            if not m:
-                problems.bad("malformed_transcript_line", path, f"unparsable line {text.strip()!r}", lineno)
-                continue
-            utt = m.group("utt")
-            if "XX" in utt.rsplit("_", 1)[-1]:
-                problems.skip("transcript_xx_speaker", f"{path}:{lineno}: {utt}")
-                continue
-            out.setdefault(utt, (m.group("text").strip(), float(m.group("start")), float(m.group("end"))))
+    for lineno, line, problem in decoded_lines(path):
+        text = line.strip()
+        if not text:
+            continue
+        m = _TRANSCRIPT.match(text)
+        if not m:
+            if problem is not None:
+                problems.bad("undecodable_line", path, problem, lineno)
+            else:
+                problems.bad("malformed_transcript_line", path, f"unparsable line {text!r}", lineno)
+            continue
+        utt = m.group("utt")
+        if "XX" in utt.rsplit("_", 1)[-1]:
+            problems.skip("transcript_xx_speaker", f"{path}:{lineno}: {utt}")
+            continue
+        if problem is not None:
+            out.setdefault(utt, Undecodable(problem, lineno))
+            continue
+        out.setdefault(utt, (m.group("text").strip(), float(m.group("start")), float(m.group("end"))))
     return out
 
 
@@ -297,6 +319,9 @@ def _record(entry, path, session_dir, dialogs, code_map, keep, seen, problems,
     d = dialogs[dialog]
 
     transcript_raw = d.transcripts.get(utt)
+    if isinstance(transcript_raw, Undecodable):
+        problems.bad("undecodable_transcript", d.transcript_path, f"{utt}: {transcript_raw}", transcript_raw.line)
+        return None
     if transcript_raw is None and require_transcript:
         problem = (f"no transcription line for {utt}" if os.path.isfile(d.transcript_path)
                    else f"transcription file missing (needed for {utt})")

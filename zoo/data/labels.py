@@ -8,10 +8,17 @@ ids that pipelines use (index into the set):
 
 ``resolve_classes(classes, presets)`` turns a loader's ``classes`` option (``"4"``, ``"7"``,
 ``"all"``, an int, or an explicit sequence of label names) into an ordered tuple or ``None``
-(= keep every label).
+(= keep every label); ``select_classes(classes, available, corpus)`` also checks that every
+requested name is a label the corpus has (a typo such as ``["angyr"]`` is a ``ValueError``,
+not an empty class).
+
+:data:`KNOWN_LABELS` is every canonical name of every corpus above; together with the
+aliases of :data:`SYNONYMS` it is what the generic manifest accepts by default
+(``is_known_label``; ``suggest_label`` proposes the closest name for a typo).
 """
 from __future__ import annotations
 
+import difflib
 from typing import Iterable, Optional, Tuple, Union
 
 IEMOCAP_4 = ("angry", "happy", "sad", "neutral")
@@ -100,6 +107,13 @@ SYNONYMS = {
 
 PRESETS_4_7 = {"4": IEMOCAP_4, "7": IEMOCAP_7}
 
+#: Every canonical label name of the corpora above (and the targets of SYNONYMS).
+KNOWN_LABELS = frozenset(
+    [*IEMOCAP_CODES.values(), *IEMOCAP_7, *RAVDESS_EMOTIONS.values(), *EMODB_EMOTIONS.values(),
+     *CREMAD_EMOTIONS.values(), *MSP_IMPROV_CODES.values(), *MSP_PODCAST_CODES.values(),
+     *SIER_LABEL_NAMES, *SYNONYMS.values()]
+)
+
 
 def canonical_label(name: str) -> str:
     """Lowercase, strip, and map a known synonym (``"Anger"`` -> ``"angry"``)."""
@@ -131,6 +145,40 @@ def resolve_classes(
     if not names or len(set(names)) != len(names):
         raise ValueError(f"classes={classes!r}: need distinct label names")
     return names
+
+
+def select_classes(classes, available: Optional[Iterable[str]], corpus: str,
+                   presets: Optional[dict] = None) -> Optional[Tuple[str, ...]]:
+    """:func:`resolve_classes`, then check every requested name is in ``available``.
+
+    ``available`` is the corpus' own label set (``None``: anything goes). A requested
+    name the corpus never has is a ``ValueError`` naming it (with the closest label).
+    """
+    keep = resolve_classes(classes, presets)
+    if keep is None or available is None:
+        return keep
+    available = tuple(available)
+    unknown = [c for c in keep if c not in available]
+    if unknown:
+        hints = "".join(f"; did you mean {s!r} for {c!r}?" for c in unknown
+                        if (s := suggest_label(c, available)) is not None)
+        raise ValueError(f"classes={classes!r}: {unknown} not labels of {corpus} "
+                         f"(its labels: {list(available)}){hints}")
+    return keep
+
+
+def is_known_label(name: str) -> bool:
+    """Whether ``name`` (after :func:`canonical_label`) is in :data:`KNOWN_LABELS`."""
+    return canonical_label(name) in KNOWN_LABELS
+
+
+def suggest_label(name: str, choices: Iterable[str] = KNOWN_LABELS) -> Optional[str]:
+    """The closest of ``choices`` (or alias of one) to ``name``, e.g. ``"angyr"`` -> ``"angry"``."""
+    choices = tuple(choices)
+    pool = {c: c for c in choices}
+    pool.update({alias: target for alias, target in SYNONYMS.items() if target in pool})
+    match = difflib.get_close_matches(str(name).strip().lower(), sorted(pool), n=1, cutoff=0.6)
+    return pool[match[0]] if match else None
 
 
 def class_index(label_set: Iterable[str]) -> dict:

@@ -15,20 +15,37 @@ Columns (header row required, names case-insensitive):
   ``"manifest"``; the ``corpus=`` option overrides). Any other column goes to ``extra``.
 
 ``root`` is the CSV file or a folder holding ``manifest.csv`` (``filename=`` to change).
+The file is read as ``encoding`` (default UTF-8, a byte-order mark is dropped).
 
-Bad input: a missing root/CSV or a CSV without the required columns raises
-``CorpusError``. A row with a missing audio/image/video file, an empty or unknown label
-(when ``classes`` is a list, labels outside it are ``excluded_class`` skips instead), a
-non-numeric or out-of-range V/A/D, a bad gender, sample rate or time, or a duplicate id is a
-counted skip naming the CSV line (``strict=True`` raises).
+Which labels a row may carry (``labels=``):
+
+- ``None`` (default): a known emotion name or alias, i.e. one of
+  :data:`zoo.data.labels.KNOWN_LABELS` after canonicalisation (``Anger``, ``joy``,
+  ``fear`` ... are fine). Anything else (``angyr``, ``xyz123``) is an ``unknown_label``
+  problem naming the CSV line (with the closest known name), never a new class.
+- a sequence of names: this manifest's own label set (custom classes such as
+  ``["positive", "negative"]``); only those are accepted (compared after canonicalisation
+  unless ``canonical_labels=False``).
+- ``"any"``: every non-empty label is accepted as written (no typo check).
+
+``classes`` then selects among the accepted labels: ``"all"``, ``"4"`` / ``"7"`` (the
+IEMOCAP sets) or a sequence of names. A row whose label is accepted but not selected is an
+``excluded_class`` skip (a protocol choice, never an error); asking for a class outside the
+accepted labels is a ``ValueError``.
+
+Bad input: a missing root/CSV, a CSV without the required columns, a byte that is not
+valid in ``encoding`` or a CSV syntax error (NUL byte, unterminated quote) raises
+``CorpusError`` naming the file and line. A row with more or fewer fields than the header
+(``malformed_row``), a missing audio/image/video file, an empty path, an unknown label
+(``unknown_label``), a non-numeric or out-of-range V/A/D, a bad gender, sample rate or time,
+or a duplicate id is a counted skip naming the CSV line (``strict=True`` raises).
 """
 from __future__ import annotations
 
-import csv
 import os
 
-from .labels import canonical_label, resolve_classes
-from .records import CorpusError, LoadResult, Problems, Record, audio_fields, require_dir
+from .labels import KNOWN_LABELS, canonical_label, resolve_classes, suggest_label
+from .records import CorpusError, LoadResult, Problems, Record, audio_fields, csv_rows, require_dir
 
 CORPUS = "manifest"
 ALIASES = {
@@ -61,7 +78,7 @@ def resolve_path(base_dir: str, value: str) -> str:
     return value if os.path.isabs(value) else os.path.normpath(os.path.join(base_dir, value))
 
 
-def _columns(fieldnames, csv_path) -> dict:
+def _columns(fieldnames, csv_path, line: int = 1) -> dict:
     """Logical column name -> header as written in the CSV."""
     lower = {}
     for name in fieldnames or ():
@@ -76,9 +93,9 @@ def _columns(fieldnames, csv_path) -> dict:
         if logical in lower:
             found[logical] = lower[logical]
     if "path" not in found:
-        raise CorpusError(csv_path, "manifest needs a 'path' column", 1)
+        raise CorpusError(csv_path, "manifest needs a 'path' column", line)
     if not ({"label", "valence", "arousal", "dominance"} & set(found)):
-        raise CorpusError(csv_path, "manifest needs a 'label' or valence/arousal/dominance column", 1)
+        raise CorpusError(csv_path, "manifest needs a 'label' or valence/arousal/dominance column", line)
     return found
 
 
@@ -95,62 +112,129 @@ def _float(value: str, what: str):
         raise _BadRow("malformed_row", f"{what} {value!r} is not a number") from None
 
 
+def _fold(name) -> str:
+    return str(name).strip().lower()
+
+
+def label_rule(labels=None, canonical_labels: bool = True):
+    """``(accepted names or None = any, key)`` for the ``labels=`` option.
+
+    Labels are compared as ``key(label)``: :func:`canonical_label` (case, aliases), or only
+    case-folded when a custom set is given with ``canonical_labels=False``.
+    """
+    if labels is None:
+        return KNOWN_LABELS, canonical_label
+    key = canonical_label if canonical_labels else _fold
+    if isinstance(labels, str):
+        if labels.strip().lower() == "any":
+            return None, key
+        raise ValueError(f"labels={labels!r}: expected None, 'any' or a sequence of label names")
+    names = tuple(key(n) for n in labels)
+    if not names or len(set(names)) != len(names) or not all(names):
+        raise ValueError(f"labels={labels!r}: need distinct non-empty label names"
+                         + ("" if not canonical_labels else " (after alias mapping; canonical_labels=False "
+                            "keeps aliases apart)"))
+    return frozenset(names), key
+
+
+def selected_classes(classes, accepted, key):
+    """The ``classes`` option as keys; a class that is not an accepted label is a ValueError."""
+    keep = resolve_classes(classes)
+    if keep is None:
+        return None
+    if not isinstance(classes, (str, int)):
+        keep = tuple(key(c) for c in classes)
+    if accepted is not None:
+        unknown = [c for c in keep if c not in accepted]
+        if unknown:
+            hints = "".join(f"; did you mean {h!r} for {c!r}?" for c in unknown
+                            if (h := suggest_label(c, accepted)) is not None)
+            where = ("known labels (pass labels=[...] for a custom label set)" if accepted is KNOWN_LABELS
+                     else f"labels= {sorted(accepted)}")
+            raise ValueError(f"classes={classes!r}: {unknown} not among the {where}{hints}")
+    return keep
+
+
 def load(root, classes="all", filename: str = "manifest.csv", corpus=None, split=None,
-         vad_range=(-1.0, 1.0), canonical_labels: bool = True, check_paths: bool = True,
-         strict: bool = False, probe_audio: bool = False) -> LoadResult:
+         vad_range=(-1.0, 1.0), labels=None, canonical_labels: bool = True, check_paths: bool = True,
+         encoding: str = "utf-8", strict: bool = False, probe_audio: bool = False) -> LoadResult:
     """Read a manifest CSV (see the module docstring for columns and options).
 
     Args:
-        classes: ``"all"`` or a sequence of label names (others become ``excluded_class``).
+        classes: ``"all"``, ``"4"``/``"7"`` or a sequence of label names (others become
+            ``excluded_class``); every name must be an accepted label (``labels``).
+        labels: the accepted labels: ``None`` = known emotion names and aliases,
+            a sequence = this manifest's own label set, ``"any"`` = no check.
         split: keep only rows whose ``split`` equals this (others ``excluded_split``).
         vad_range: the scale of the V/A/D columns, mapped linearly to [-1, 1].
         check_paths: skip rows whose audio/image/video file does not exist.
+        encoding: the CSV's text encoding.
     """
     if not os.path.exists(os.fspath(root)):
         require_dir(root, CORPUS, "a manifest CSV or a folder holding one")
     csv_path = resolve_csv(root, filename, CORPUS)
     base_dir = os.path.dirname(os.path.abspath(csv_path))
-    keep = resolve_classes(classes)
+    accepted, key = label_rule(labels, canonical_labels)
+    keep = selected_classes(classes, accepted, key)
     lo, hi = (float(v) for v in vad_range)
     problems = Problems(strict)
     records, seen = [], set()
-    with open(csv_path, newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
-        cols = _columns(reader.fieldnames, csv_path)
-        used = set(cols.values())
-        for lineno, row in enumerate(reader, start=2):
-            cell = {k: (row.get(v) or "").strip() for k, v in cols.items()}
-            try:
-                record = _row_record(cell, row, used, base_dir, keep, (lo, hi), corpus,
-                                     split, canonical_labels, check_paths, seen, problems)
-            except _BadRow as bad:
-                problems.bad(bad.reason, bad.path or csv_path,
-                             bad.problem if bad.path is None else f"{bad.problem} (at {csv_path}:{lineno})",
-                             lineno if bad.path is None else None)
-                continue
-            if record is None:
-                continue
-            audio = audio_fields(record.audio_path, record.sample_rate, probe_audio, problems)
-            if audio is None:
-                continue
-            sample_rate, header = audio
-            record.extra.update(header)
-            records.append(record.replace(sample_rate=sample_rate))
+    rows = csv_rows(csv_path, encoding)
+    if not rows:
+        raise CorpusError(csv_path, "empty manifest (no header row)", 1)
+    header_line, header = rows[0]
+    cols = _columns(header, csv_path, header_line)
+    used = set(cols.values())
+    for lineno, fields in rows[1:]:
+        if len(fields) != len(header):
+            problems.bad("malformed_row", csv_path,
+                         f"{len(fields)} fields, the header has {len(header)} ({','.join(header)})", lineno)
+            continue
+        row = dict(zip(header, fields))
+        cell = {k: (row.get(v) or "").strip() for k, v in cols.items()}
+        try:
+            record = _row_record(cell, row, used, base_dir, keep, (lo, hi), corpus, split,
+                                 (accepted, key, canonical_labels), check_paths, seen, problems)
+        except _BadRow as bad:
+            problems.bad(bad.reason, bad.path or csv_path,
+                         bad.problem if bad.path is None else f"{bad.problem} (at {csv_path}:{lineno})",
+                         lineno if bad.path is None else None)
+            continue
+        if record is None:
+            continue
+        audio = audio_fields(record.audio_path, record.sample_rate, probe_audio, problems)
+        if audio is None:
+            continue
+        sample_rate, header_info = audio
+        record.extra.update(header_info)
+        records.append(record.replace(sample_rate=sample_rate))
     return LoadResult(records, problems.report)
 
 
-def _row_record(cell, row, used, base_dir, keep, vad_range, corpus, split, canonical_labels,
+def _label(raw: str, rule) -> tuple:
+    """``(key, label as stored)`` of a row's label; ``_BadRow("unknown_label")`` when the
+    ``labels=`` rule does not accept it."""
+    accepted, key, canonical_labels = rule
+    name = key(raw)
+    if accepted is not None and name not in accepted:
+        hint = suggest_label(raw, accepted)
+        raise _BadRow("unknown_label", f"unknown label {raw!r}"
+                      + (f" (did you mean {hint!r}?)" if hint else "")
+                      + ("; pass labels=[...] to declare this manifest's own label set"
+                         if accepted is KNOWN_LABELS else f"; accepted: {sorted(accepted)}"))
+    return name, (canonical_label(raw) if canonical_labels else str(raw).strip())
+
+
+def _row_record(cell, row, used, base_dir, keep, vad_range, corpus, split, label_rule,
                 check_paths, seen, problems):
     if not cell["path"]:
         raise _BadRow("malformed_row", "empty path")
+    label_key, label = _label(cell["label"], label_rule) if cell.get("label") else (None, None)
     audio_path = resolve_path(base_dir, cell["path"])
     if check_paths and not os.path.isfile(audio_path):
         raise _BadRow("missing_audio", "audio file not found", audio_path)
     uid = cell.get("utterance_id") or os.path.splitext(os.path.basename(audio_path))[0]
 
-    label = cell.get("label") or None
-    if label is not None and canonical_labels:
-        label = canonical_label(label)
     lo, hi = vad_range
     vad = {}
     for dim in ("valence", "arousal", "dominance"):
@@ -186,7 +270,7 @@ def _row_record(cell, row, used, base_dir, keep, vad_range, corpus, split, canon
     if split is not None and cell.get("split") != split:
         problems.skip("excluded_split", f"{uid} ({cell.get('split')})")
         return None
-    if keep is not None and label not in keep:
+    if keep is not None and label_key not in keep:
         problems.skip("excluded_class", f"{uid} ({label})")
         return None
 

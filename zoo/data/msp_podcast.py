@@ -11,19 +11,25 @@ releases name the audio folder ``Audio/``; both are accepted.
 
 Audio is 16 kHz (``probe_audio=True`` reads headers instead); no audio is decoded.
 
-Bad input: a missing root, no label CSV, a CSV without the required columns or no audio
-folder raises ``CorpusError``; a row with a bad class code or a non-numeric attribute, a
-duplicate file name, a missing wav or an unreadable wav (when probing) is a counted skip
-naming the CSV line (``strict=True`` raises); classes/splits outside the request are
-counted as ``excluded_class`` / ``excluded_split``.
+``classes``: ``"all"``, ``"4"`` (angry, happy, sad, neutral) or a sequence of the names
+above; a name MSP-Podcast does not have is a ``ValueError``.
+
+Bad input: a missing root, no label CSV, a CSV without the required columns or that is
+not valid UTF-8 (naming the line), or no audio folder raises ``CorpusError``; a row with
+a bad class code or a non-numeric attribute, a duplicate file name, a missing wav, a
+transcript that is not valid UTF-8 (``undecodable_transcript``, naming its line) or an
+unreadable wav (when probing) is a counted skip naming the file and line
+(``strict=True`` raises); classes/splits outside the request are counted as
+``excluded_class`` / ``excluded_split``.
 """
 from __future__ import annotations
 
 import csv
+import io
 import os
 
-from .labels import MSP_PODCAST_CODES, resolve_classes
-from .records import CorpusError, LoadResult, Problems, Record, audio_fields, require_dir
+from .labels import MSP_PODCAST_CODES, select_classes
+from .records import CorpusError, LoadResult, Problems, Record, audio_fields, read_text, require_dir
 
 CORPUS = "msp_podcast"
 SAMPLE_RATE = 16000
@@ -32,8 +38,10 @@ GENDERS = {"male": "M", "female": "F"}
 
 
 def label_set(classes="all") -> tuple:
-    names = resolve_classes(classes)
-    return names if names is not None else tuple(MSP_PODCAST_CODES.values())
+    """The ordered label names ``load(classes=...)`` can return (class id = index)."""
+    every = tuple(dict.fromkeys(MSP_PODCAST_CODES.values()))
+    names = select_classes(classes, every, CORPUS)
+    return names if names is not None else every
 
 
 def attribute(x: float) -> float:
@@ -58,7 +66,7 @@ def load(root, classes="all", split=None, strict: bool = False, probe_audio: boo
     audio_dir = _find(root, ("Audios", "Audio"))
     if not audio_dir:
         raise CorpusError(root, "no Audios/ (or Audio/) folder")
-    keep = resolve_classes(classes)
+    keep = select_classes(classes, label_set(), CORPUS)
     problems = Problems(strict)
     wavs = set()
     for name in os.listdir(audio_dir):
@@ -70,12 +78,16 @@ def load(root, classes="all", split=None, strict: bool = False, probe_audio: boo
     have_transcripts = transcripts and os.path.isdir(transcript_dir)
 
     records, seen = [], set()
-    with open(csv_path, newline="", encoding="utf-8-sig") as fh:
+    with io.StringIO(read_text(csv_path), newline="") as fh:
         reader = csv.DictReader(fh)
         missing = [c for c in COLUMNS if c not in (reader.fieldnames or ())]
         if missing:
             raise CorpusError(csv_path, f"missing columns {missing}", 1)
         for lineno, row in enumerate(reader, start=2):
+            if None in row or None in row.values():
+                problems.bad("malformed_row", csv_path, f"{len(reader.fieldnames)} columns in the header, "
+                             f"{'more' if None in row else 'fewer'} in this row", lineno)
+                continue
             name = (row["FileName"] or "").strip()
             code = (row["EmoClass"] or "").strip().upper()
             if not name:
@@ -111,9 +123,13 @@ def load(root, classes="all", split=None, strict: bool = False, probe_audio: boo
             sample_rate, header = audio
             transcript = None
             stem = os.path.splitext(name)[0]
-            if have_transcripts and os.path.isfile(os.path.join(transcript_dir, stem + ".txt")):
-                with open(os.path.join(transcript_dir, stem + ".txt"), encoding="utf-8", errors="replace") as t:
-                    transcript = " ".join(t.read().split())
+            transcript_path = os.path.join(transcript_dir, stem + ".txt")
+            if have_transcripts and os.path.isfile(transcript_path):
+                try:
+                    transcript = " ".join(read_text(transcript_path).split())
+                except CorpusError as err:
+                    problems.bad("undecodable_transcript", transcript_path, err.problem, err.line)
+                    continue
             speaker_id = (row["SpkrID"] or "").strip()
             speaker = None if speaker_id.lower() in ("", "unknown") else f"{CORPUS}_{speaker_id}"
             records.append(Record(
