@@ -1,4 +1,4 @@
-"""Evaluation metrics under explicit names (DATA.md §3), and the papers' names mapped to ours.
+"""Evaluation metrics under explicit names, and the papers' names mapped to ours.
 
 - ``overall_accuracy`` = correct / N (what most SER papers call WA).
 - ``mean_class_recall`` = mean of per-class recalls = balanced accuracy (most papers' UA).
@@ -87,7 +87,7 @@ def ccc(y_true, y_pred) -> float:
 
 def batch_averaged_ccc(y_true, y_pred, batch_size: int) -> float:
     """Mean of per-batch CCCs over consecutive batches. NOT our metric: it only reproduces the
-    number the Atmaja & Akagi code printed (SPEC §5); use :func:`ccc` for results."""
+    number the Atmaja & Akagi code printed; use :func:`ccc` for results."""
     x, y = _pair(y_true, y_pred)
     values = [ccc(x[i:i + batch_size], y[i:i + batch_size]) for i in range(0, x.size, batch_size)]
     return float(np.nanmean(values))
@@ -172,7 +172,7 @@ PAPER_METRIC_NAMES: Dict[str, Dict] = {
     "usual": {
         "names": {"WA": "overall_accuracy", "UA": "mean_class_recall", "UAR": "mean_class_recall"},
         "certain": True,
-        "note": "The meanings most SER papers use (DATA.md §3).",
+        "note": "The meanings most SER papers use.",
     },
     "gru_bert": {  # Kumar, Kaushik, Raman, Interspeech 2021
         "names": {"WA": "overall_accuracy", "UA": "mean_class_recall"},
@@ -184,7 +184,7 @@ PAPER_METRIC_NAMES: Dict[str, Dict] = {
         "names": {"WA": "overall_accuracy", "UA": "mean_class_recall"},
         "certain": False,
         "note": "Sec. 4 names WA/UA without formulas. The published 0.624 WA / 0.597 UA were "
-                "scikit-learn PRECISION values (authors' later statement, SPEC §2); use the "
+                "scikit-learn PRECISION values (authors' later statement); use the "
                 "corrected accuracies 0.617 WA / 0.547 UA under the usual meanings.",
     },
     "parallelnet": {  # Kumar, Malik, Raman, PRL/MTAP 2022-23

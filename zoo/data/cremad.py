@@ -1,4 +1,4 @@
-"""CREMA-D, by file name (DATA.md §1): ``AudioWAV/1001_DFA_ANG_XX.wav``.
+"""CREMA-D, by file name: ``AudioWAV/1001_DFA_ANG_XX.wav``.
 
 Fields: actor (1001-1091), sentence (12 codes -> ``transcript``), emotion (ANG DIS FEA HAP
 NEU SAD), level (LO MD HI, XX unspecified). Speaker and session are ``cremad_<actor>``.

@@ -1,4 +1,4 @@
-"""EmoDB (Berlin Database of Emotional Speech), by file name (DATA.md §1).
+"""EmoDB (Berlin Database of Emotional Speech), by file name.
 
 ``wav/03a01Fa.wav``: characters 1-2 speaker (10 speakers), 3-5 text (a01..b10, the German
 sentence -> ``transcript``), 6 emotion (W anger, L boredom, E disgust, A fear,

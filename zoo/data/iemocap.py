@@ -1,4 +1,4 @@
-"""IEMOCAP_full_release, read exactly as distributed (DATA.md §1).
+"""IEMOCAP_full_release, read exactly as distributed.
 
 Layout (per ``SessionN``)::
 

@@ -1,4 +1,4 @@
-"""Label sets and per-corpus code maps (DATA.md §1).
+"""Label sets and per-corpus code maps.
 
 Canonical label names are lowercase English. The ordered label sets fix the integer class
 ids that pipelines use (index into the set):
@@ -87,7 +87,7 @@ MSP_PODCAST_CODES = {
     "D": "disgust", "C": "contempt", "N": "neutral", "O": "other", "X": "no_agreement",
 }
 
-# The IIT-R group's public text+image set: integer labels 0-3 (DATA.md §1).
+# The IIT-R group's public text+image set: integer labels 0-3.
 SIER_LABEL_NAMES = ("happy", "sad", "hate", "angry")
 
 # Spellings seen in manifests / CSVs -> canonical name.

@@ -1,4 +1,4 @@
-"""A generic manifest CSV, so any corpus can be used without new code (DATA.md §1).
+"""A generic manifest CSV, so any corpus can be used without new code.
 
 Columns (header row required, names case-insensitive):
 

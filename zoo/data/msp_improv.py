@@ -1,4 +1,4 @@
-"""MSP-IMPROV (DATA.md §1): one consensus label file for the whole corpus.
+"""MSP-IMPROV: one consensus label file for the whole corpus.
 
 ::
 

@@ -1,4 +1,4 @@
-"""MSP-Podcast (DATA.md §1): ``Labels/labels_consensus.csv`` + ``Audios/<FileName>``.
+"""MSP-Podcast: ``Labels/labels_consensus.csv`` + ``Audios/<FileName>``.
 
 CSV columns ``FileName,EmoClass,EmoAct,EmoVal,EmoDom,SpkrID,Gender,Split_Set``. EmoClass
 codes: A angry, S sad, H happy, U surprised, F fearful, D disgust, C contempt, N neutral,

@@ -1,4 +1,4 @@
-"""RAVDESS audio (DATA.md §1): ``Actor_XX/MM-VV-EE-II-SS-RR-AA.wav``.
+"""RAVDESS audio: ``Actor_XX/MM-VV-EE-II-SS-RR-AA.wav``.
 
 Fields: modality (01 AV, 02 video, 03 audio), vocal channel (01 speech, 02 song), emotion
 (01 neutral, 02 calm, 03 happy, 04 sad, 05 angry, 06 fearful, 07 disgust, 08 surprised),

@@ -1,4 +1,4 @@
-"""SIER-style speech+image CSV (ParallelNet's corpus; DATA.md §1).
+"""SIER-style speech+image CSV (ParallelNet's corpus).
 
 IIT-R SIER is released only on signed request, with no public schema. The same group's
 public text+image set uses a CSV ``label,text,image`` with integer labels 0-3 = happy,

@@ -2,25 +2,25 @@
 
 Every sequence feature is returned frames-first, ``(T, D)`` float32.
 
-* ``logmel`` / ``mfcc`` / ``chroma`` — Kumar et al. 2021 §2.1.1 (SPEC §1): librosa defaults
+* ``logmel`` / ``mfcc`` / ``chroma`` — Kumar et al. 2021 §2.1.1: librosa defaults
   (n_fft 2048, hop 512, Hann, centred frames, 22,050 Hz = ``librosa.load``'s default
   rate, which the authors' code used). ``logmel`` is ``power_to_db`` of the 128-band
   power mel spectrogram (ref 1.0, amin 1e-10, top_db 80: librosa's defaults);
   ``log=False`` gives the power mel of the authors' code. ``chroma`` is
   ``chroma_stft`` of the magnitude ``|STFT|`` (as the authors' code). ``pooling="mean"``
   gives the utterance-mean vector ``(D,)`` of the reference variant.
-* ``mfcc_deltas`` — Yoon et al. 2020 §4.2 (SPEC §2): 40 MFCC + Δ + ΔΔ = 120-d, 25 ms
+* ``mfcc_deltas`` — Yoon et al. 2020 §4.2: 40 MFCC + Δ + ΔΔ = 120-d, 25 ms
   Hamming windows every 10 ms at 16 kHz (n_fft = window = 400 samples, 40 mel bands as
   Kaldi's 40-coefficient "hires" MFCC, frames inside the signal only, ``center=False``),
   deltas by ``librosa.feature.delta`` (Savitzky-Golay, width 9). The paper used Kaldi,
   whose MFCC differs in details we do not copy (pre-emphasis 0.97, dither, HTK mel scale
   from 20 Hz, cepstral lifter 22, c0 replaced by log energy); ``htk=True, fmin=20``
   brings the filterbank closer.
-* ``fbank`` — Jalal et al. 2020 §4.2 (SPEC §4): 23 log-Mel filterbank energies, 25 ms
+* ``fbank`` — Jalal et al. 2020 §4.2: 23 log-Mel filterbank energies, 25 ms
   Hamming / 10 ms at 16 kHz, ``center=False`` so T = 1 + (N - 400) // 160 (Kaldi's
   snip-edges framing). Log floor: ``log(max(S, 1.1920929e-07))`` (float32 epsilon, Kaldi's
   energy floor). Slaney mel scale (librosa's default; ``htk=True`` for HTK/Kaldi's).
-* ``logmel_image`` — Kumar, Malik, Raman §3.2 (SPEC §3): the 128-band log-mel
+* ``logmel_image`` — Kumar, Malik, Raman §3.2: the 128-band log-mel
   spectrogram as a 128 x 128 x 1 image (axis 0 = mel band, lowest first; axis 1 = time;
   axis 2 = channel). dB relative to the utterance maximum (``ref=np.max``, top_db 80).
   Time axis: ``time_axis="resize"`` (default) linearly interpolates the whole utterance to
@@ -46,7 +46,7 @@ def chunk_frames(x: np.ndarray, length: int, overlap: int = 10, drop_short: bool
                  pad_value: float = 0.0, keep_tail: bool = False) -> np.ndarray:
     """Cut a ``(T, ...)`` sequence into ``(n, length, ...)`` chunks that overlap by ``overlap`` frames.
 
-    Jalal et al. 2020 §4.3.2 (CSA, SPEC §4): fixed-length chunks, consecutive chunks share
+    Jalal et al. 2020 §4.3.2 (CSA): fixed-length chunks, consecutive chunks share
     ``overlap`` frames (hop = length - overlap); a trailing partial chunk is dropped unless
     ``keep_tail`` adds one chunk aligned to the end. A sequence shorter than ``length`` gives
     ``(0, length, ...)`` when ``drop_short`` (the paper's rule) or one chunk padded at the end

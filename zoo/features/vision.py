@@ -2,7 +2,7 @@
 
 * ``image`` — ``Record.image_path`` -> ``(128, 128, 3)`` float32 RGB in [0, 1] (PIL: RGB
   conversion and bilinear resize, what ``keras.utils.load_img`` does).
-* ``video_resnet`` — Yoon et al. 2020 §4.2 (SPEC §2): frames at 3 fps ->
+* ``video_resnet`` — Yoon et al. 2020 §4.2: frames at 3 fps ->
   ``keras.applications.ResNet101(include_top=False, pooling="avg")`` -> ``(F, 2048)``.
   Input ``Record.video_path`` is either a ``.npy`` uint8 frame array ``(F, H, W, 3)``
   (synthetic corpus: every frame is used) or a video file read between ``record.start``

@@ -1,4 +1,4 @@
-"""Text formats of IEMOCAP_full_release, written exactly as distributed (DATA.md section 1).
+"""Text formats of IEMOCAP_full_release, written exactly as distributed.
 
 - ``dialog/EmoEvaluation/<dialog>.txt``: a ``%`` header, then per utterance a blank line
   and a TAB-separated block: ``[start - end]<TAB>utt<TAB>code<TAB>[v, a, d]``, ``C-``
