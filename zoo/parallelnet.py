@@ -80,6 +80,7 @@ import keras
 import numpy as np
 
 from zoo import backbones as _backbones
+from zoo.data.labels import SIER_4, SIER_LABEL_NAMES
 from zoo.layers.fusion import SoftmaxWeightedFusion
 from zoo.layers.outputs import Predictions, resolve_classes
 from zoo.recipe import FeatureSpec, Paper, Recipe
@@ -87,8 +88,8 @@ from zoo.spec import ModelSpec, Variant, builder, register_model
 
 __all__ = ["build", "fusion_weights", "RECIPE", "PAPER", "SPEC", "CLASS_NAMES", "GROUP_CODE_CLASS_NAMES"]
 
-CLASS_NAMES = ("angry", "happy", "hate", "sad")
-GROUP_CODE_CLASS_NAMES = ("happy", "sad", "hate", "angry")
+CLASS_NAMES = SIER_4  # the paper's order
+GROUP_CODE_CLASS_NAMES = SIER_LABEL_NAMES  # the group's code: happy, sad, hate, angry
 MODALITIES = ("speech", "image")
 CRISS_CROSS = ("after", "before", "both")
 

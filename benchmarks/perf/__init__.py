@@ -7,7 +7,9 @@ Modules, one measurement each (their docstrings say exactly what is timed):
 * :mod:`~benchmarks.perf.bucketing`: seconds per epoch of the recurrent models with length
   bucketing, batch-max padding and padding to the longest utterance;
 * :mod:`~benchmarks.perf.latency`: a 4-second wav to a prediction (features + model);
-* :mod:`~benchmarks.perf.precision`: mixed_float16 against float32 (GPUs only).
+* :mod:`~benchmarks.perf.precision`: mixed_float16 against float32 (GPUs only);
+* :mod:`~benchmarks.perf.hsf`: the vectorised pyAudioAnalysis HSF against pyAudioAnalysis itself
+  (run on its own: ``python -m benchmarks.perf.hsf``).
 
 :mod:`~benchmarks.perf.setups` holds the sizes and synthetic input shapes of each model,
 :mod:`~benchmarks.perf.data` the synthetic feature tables (IEMOCAP-like durations),

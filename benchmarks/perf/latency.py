@@ -1,6 +1,6 @@
 """End-to-end inference latency: a 4-second wav to a prediction, one utterance.
 
-Per model: the recipe's extractors (``benchmarks.runner.make_extractors``, no cache; every
+Per model: the recipe's extractors (``zoo.experiment.make_extractors``, no cache; every
 audio extractor decodes and resamples the file itself, as training's feature step does)
 then the model in a compiled ``tf.function(lambda x: model(x, training=False))`` on a
 batch of one (CSA: every 30-frame chunk of the utterance in one batch, posteriors
@@ -52,7 +52,7 @@ def measure(setup, record, repeats: int = 10) -> dict:
     import keras
     import tensorflow as tf
 
-    from benchmarks.runner import make_extractors
+    from zoo.experiment import make_extractors
     from zoo import pipeline, registry
 
     # Paper sizes (setups.LATENCY_BUILD), not the reduced training sizes; --quick: toy widths.

@@ -2,7 +2,7 @@
 
 Every model trains at its recipe's batch size (``RECIPE.batch_size``; BLSTMATT's lab code
 used batch 1, its recipe says 32, and 32 is used). Sizes are the CPU smoke profile's
-(``benchmarks.runner.PROFILES["smoke"].build``) where the paper sizes are too slow for a
+(``zoo.profiles.PROFILES["smoke"].build``) where the paper sizes are too slow for a
 shared 2-core CPU; DSER has no smoke override and its paper text branch (3 LSTMs of
 300/256/256 units over 554 tokens at batch 256) takes tens of seconds a step here, so it
 gets the reduced widths in :data:`BENCH_EXTRA` (and a variable-length text input instead of
@@ -124,16 +124,10 @@ class Setup:
     quick: bool = False
 
     @property
-    def module(self):
+    def recipe(self):
         from zoo import registry
 
-        return registry.get_module(self.model)
-
-    @property
-    def recipe(self):
-        from benchmarks.runner import recipe_for
-
-        return recipe_for(self.module, "default")
+        return registry.recipe_of(self.model)
 
     def build_model(self, **overrides):
         from zoo import registry
@@ -141,14 +135,11 @@ class Setup:
         return registry.build(self.model, **{**self.build, **overrides})
 
     def compile(self, model):
-        """Compile with the recipe (DSER: ``dser.compile_model``, its CCC loss on each output).
+        """Compile with the recipe (one loss per output for multi-output models).
         ``quick``: eager execution (no tf.function tracing, which costs more than a toy run)."""
-        from zoo import train
+        from zoo.recipe import compile_model
 
-        if self.model == "dser":
-            self.module.compile_model(model, self.recipe)
-        else:
-            train.compile_from_recipe(model, self.recipe)
+        compile_model(model, self.recipe)
         if self.quick:
             model.run_eagerly = True
         return model
@@ -192,10 +183,10 @@ BUCKET_INPUT = {"gru_bert": "mel", "amh": "audio", "blstmatt": "fbank", "dser": 
 
 def get(model: str, quick: bool = False) -> Setup:
     """The :class:`Setup` of ``model`` (``quick``: toy widths and batches)."""
-    from benchmarks.runner import PROFILES
     from zoo import registry
+    from zoo.profiles import PROFILES
 
-    module = registry.get_module(model)
+    spec = registry.get_spec(model)
     if quick:
         build = dict(QUICK_BUILD[model])
     else:
@@ -206,10 +197,8 @@ def get(model: str, quick: bool = False) -> Setup:
         build["max_length"] = None
     note = "toy widths (--quick)" if quick else (", ".join(f"{k}={v}" for k, v in build.items()) or "paper sizes")
     truncate = {"audio": 750} if model == "amh" else None  # AMH recipe: 750 audio frames (code)
-    chunking = None
-    if model == "csa":
-        chunking = (build.get("chunk_frames", 30), module.CHUNK_OVERLAP, True)
-    batch = 4 if quick else module.RECIPE.batch_size
+    chunking = spec.chunking.options(build) if spec.chunking is not None else None
+    batch = 4 if quick else spec.variant().recipe.batch_size
     return Setup(model=model, streams=_streams(model, quick, build), build=build, batch_size=batch,
                  epoch_batches=1 if quick else EPOCH_BATCHES[model], bucket_input=BUCKET_INPUT.get(model),
                  truncate=truncate, chunking=chunking, size_note=note, quick=quick)

@@ -89,6 +89,7 @@ MSP_PODCAST_CODES = {
 
 # The IIT-R group's public text+image set: integer labels 0-3.
 SIER_LABEL_NAMES = ("happy", "sad", "hate", "angry")
+SIER_4 = ("angry", "happy", "hate", "sad")  # the ParallelNet paper's order (anger, happy, hate, sad)
 
 # Spellings seen in manifests / CSVs -> canonical name.
 SYNONYMS = {

@@ -1,0 +1,35 @@
+"""The benchmark report prints a paper's number only beside the variant it belongs to."""
+from benchmarks import report
+
+
+def fake(name, accuracy=0.5):
+    runs = [{"model": name, "fold": "f0", "seed": 0, "parameters": 10, "seconds_per_epoch": 1.0,
+             "metrics": {"overall_accuracy": accuracy, "mean_class_recall": accuracy}}]
+    setup = {"protocol": "speaker_kfold", "folds": 1, "records": 10, "label_set": None, "epochs": 1,
+             "learning_rate": 1e-3}
+    return {"runs": runs, "setup": setup}
+
+
+META = {"command": "test", "profile": "smoke", "profile_description": "t", "corpus": "c", "machine": "m",
+        "date": "d", "wall_seconds": 1.0}
+
+
+def section(markdown, name):
+    start = markdown.index(f"**{name}** —")
+    rest = markdown[start + 1:]
+    end = rest.find("\n**")
+    return rest if end < 0 else rest[:end]
+
+
+def test_parallelnet_baselines_and_csa_chunks_get_their_own_rows(tmp_path):
+    results = {n: fake(n) for n in ("parallelnet", "parallelnet:baseline1", "parallelnet:speech_only",
+                                    "csa:chunk40", "csa:conv1d")}
+    md = report.write(tmp_path, results, META)
+    assert "| `overall_accuracy` | 0.500 | 0.833 |" in section(md, "parallelnet")
+    baseline = section(md, "parallelnet:baseline1")
+    assert "| `overall_accuracy` | 0.500 | 0.639 |" in baseline and "0.833" not in baseline
+    assert "| `overall_accuracy` | 0.500 | 0.602 |" in section(md, "parallelnet:speech_only")
+    chunk40 = section(md, "csa:chunk40")
+    assert "| `overall_accuracy` | 0.500 | 0.751 |" in chunk40 and "0.763" not in chunk40
+    conv1d = section(md, "csa:conv1d")
+    assert "no number in the paper for this variant" in conv1d and "0.763" not in conv1d
