@@ -38,6 +38,8 @@ def parse_args(argv=None):
     p.add_argument("--root", help="corpus root (IEMOCAP_full_release folder, manifest CSV, ...)")
     p.add_argument("--iemocap", metavar="PATH", help="shorthand for --corpus iemocap --root PATH")
     p.add_argument("--protocol", help="override the recipe's protocol (loso, session5, amh_10fold, speaker_kfold)")
+    p.add_argument("--classes", nargs="+", help="label set: 'all' (every label of the corpus) or label names "
+                                                "(default: the recipe's when the corpus has them)")
     p.add_argument("--seeds", nargs="+", type=int, help="override the profile's seeds")
     p.add_argument("--folds", type=int, help="run at most this many folds")
     p.add_argument("--out", help="results folder (default runs/results/<profile>-<corpus>, untracked)")
@@ -75,9 +77,10 @@ def main(argv=None) -> int:
     for name in args.models:
         t0 = time.perf_counter()
         logging.info("== %s", name)
+        classes = None if not args.classes else ("all" if args.classes == ["all"] else args.classes)
         results[name] = runner.run_model(name, args.corpus, args.root, profile=profile, out_runs=runs_dir,
                                          cache_dir=Path(args.cache), protocol=args.protocol, seeds=args.seeds,
-                                         max_folds=args.folds, verbose=args.verbose)
+                                         max_folds=args.folds, verbose=args.verbose, classes=classes)
         results[name]["setup"]["wall_seconds"] = round(time.perf_counter() - t0, 1)
     command = "python -m benchmarks " + " ".join(argv if argv is not None else sys.argv[1:])
     meta = {"command": command.strip(), "profile": profile.name, "profile_description": profile.description,

@@ -16,10 +16,10 @@ from zoo import experiment, registry
 
 def run_model(name: str, corpus: str, root: Optional[str], *, profile, out_runs: Path, cache_dir: Path,
               protocol: Optional[str] = None, seeds: Optional[Sequence[int]] = None,
-              max_folds: Optional[int] = None, verbose=0) -> dict:
+              max_folds: Optional[int] = None, verbose=0, classes=None) -> dict:
     """Every fold and seed of one model: ``{"runs": [...], "setup": {...}}``."""
     exp = experiment.prepare(name, corpus, root, profile=profile, protocol=protocol, max_folds=max_folds,
-                             cache_dir=cache_dir)
+                             cache_dir=cache_dir, classes=classes)
     return exp.run(out_runs, seeds=seeds, verbose=verbose)
 
 

@@ -31,6 +31,8 @@ def room(module: str) -> str:
     for prefix in ("zoo.io", "zoo.data", "zoo.features", "zoo.metrics", "zoo.pipeline", "zoo.train"):
         if module == prefix or module.startswith(prefix + "."):
             return prefix
+    if module == "zoo.augment":  # training-batch augmentation: part of the pipeline room
+        return "zoo.pipeline"
     if any(module == p or module.startswith(p + ".") for p in EXPERIMENT):
         return "experiment"
     if any(module == p or module.startswith(p + ".") for p in APPS):

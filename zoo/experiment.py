@@ -264,7 +264,18 @@ class Experiment:
             options["chunking"] = self.chunking
         else:
             options["bucket_boundaries"] = "auto" if any(s.variable for s in table.specs.values()) else None
-        return pipeline.fold_datasets(fold, table, self.label_set, seed=seed, targets=self.recipe.targets, **options)
+        if self.profile.class_weights and "label" in self.recipe.targets:
+            options["sample_weights"] = self.profile.class_weights
+        datasets = pipeline.fold_datasets(fold, table, self.label_set, seed=seed, targets=self.recipe.targets,
+                                          **options)
+        frames = [n for n, s in table.specs.items() if s.variable and s.dtype.startswith("float")]
+        if self.profile.augment is not None and frames:
+            from zoo import augment
+
+            plain = datasets["train_by_epoch"]
+            datasets["train_by_epoch"] = lambda epoch: augment.apply(plain(epoch), frames, self.profile.augment,
+                                                                     seed, epoch)
+        return datasets
 
     def compile(self, model):
         from zoo.recipe import compile_model
@@ -276,7 +287,8 @@ class Experiment:
         loss instead (said in the setup)."""
         from zoo.recipe import make_callbacks
 
-        callbacks = make_callbacks(self.recipe.callbacks)
+        specs = self.profile.callbacks_for(self.model)
+        callbacks = make_callbacks(self.recipe.callbacks if specs is None else specs)
         if not has_validation:
             for cb in callbacks:
                 if getattr(cb, "monitor", "").startswith("val_"):
@@ -377,6 +389,9 @@ class Experiment:
                 "learning_rate": self.learning_rate or self.recipe.optimizer_options.get("learning_rate"),
                 "epochs": self.epochs, "batch_size": self.batch_size,
                 "chunking": list(self.chunking) if self.chunking else None,
+                "callbacks": [list(c) for c in (self.profile.callbacks_for(self.model) or self.recipe.callbacks)],
+                "class_weights": self.profile.class_weights,
+                "augment": self.profile.augment.describe() if self.profile.augment is not None else None,
                 "cache": _dc.asdict(self.cache.stats)}
 
 
@@ -396,11 +411,13 @@ def input_names(name: str, build_args: dict) -> List[str]:
 
 def prepare(name: str, corpus: str = "synthetic", root: Optional[str] = None, *, profile="smoke",
             protocol: Optional[str] = None, max_folds: Optional[int] = None, cache_dir=None,
-            loaded=None) -> Experiment:
+            loaded=None, classes=None) -> Experiment:
     """Prepare ``"<model>[:<variant>]"`` on ``corpus`` under ``protocol`` (default: the recipe's on
     IEMOCAP, speaker k-fold elsewhere) and ``profile`` (a name of :data:`zoo.profiles.PROFILES` or
     a :class:`~zoo.profiles.Profile`). ``cache_dir``: the feature cache (default
-    ``$ZOO_FEATURE_CACHE`` or ``~/.cache/zoo/features``). ``loaded``: an already loaded corpus."""
+    ``$ZOO_FEATURE_CACHE`` or ``~/.cache/zoo/features``). ``loaded``: an already loaded corpus.
+    ``classes``: None (the recipe's label set when the corpus has it, else the corpus' own),
+    ``"all"`` (every label of the corpus) or the label names to use."""
     import os
 
     from zoo import features
@@ -411,7 +428,15 @@ def prepare(name: str, corpus: str = "synthetic", root: Optional[str] = None, *,
     recipe = spec.variant(variant).recipe
     if loaded is None:
         loaded = load_corpus(corpus, root, classes_for(recipe, corpus), profile.utterances)
-    label_set = label_set_for(recipe, corpus, loaded.records)
+    if classes is None or "label" not in recipe.targets:
+        label_set = label_set_for(recipe, corpus, loaded.records)
+    elif classes == "all":
+        label_set = sorted({r.label for r in loaded.records})
+    else:
+        label_set = list(classes)
+        missing = set(label_set) - {r.label for r in loaded.records}
+        if missing:
+            raise ValueError(f"classes {sorted(missing)} do not occur in corpus {corpus!r}")
     records = usable_records(loaded.records, recipe, label_set)
     protocol_name = protocol_for(recipe, corpus, protocol)
     folds = make_folds(protocol_name, recipe, records, profile.validation)

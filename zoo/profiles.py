@@ -10,6 +10,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Dict, Optional
 
+from zoo.augment import SpecAugment
+
 
 @dataclasses.dataclass(frozen=True)
 class Profile:
@@ -19,7 +21,11 @@ class Profile:
     ``max_folds``: None runs every fold; ``build``: per-model builder overrides (smaller widths on
     CPU); ``features``: per-model, per-input extractor option overrides (e.g. smaller images);
     ``utterances``: size of the built-in corpus; ``validation``: the fraction of training speakers
-    held out for validation where the protocol has no development part of its own.
+    held out for validation where the protocol has no development part of its own;
+    ``callbacks``: per-model ``(Keras callback class, options)`` pairs that replace the recipe's
+    (key ``"*"``: every model without its own); ``class_weights``: ``"balanced"`` weighs each
+    training utterance by the inverse frequency of its class; ``augment``: a
+    :class:`zoo.augment.SpecAugment` applied to the training batches' frame inputs.
     """
 
     name: str
@@ -33,6 +39,13 @@ class Profile:
     features: Dict[str, Dict[str, dict]] = dataclasses.field(default_factory=dict)
     utterances: int = 500
     validation: float = 0.125
+    callbacks: Dict[str, tuple] = dataclasses.field(default_factory=dict)
+    class_weights: Optional[str] = None
+    augment: Optional[object] = None
+
+    def callbacks_for(self, model: str):
+        """The profile's callbacks for ``model`` (None: keep the recipe's)."""
+        return self.callbacks.get(model, self.callbacks.get("*"))
 
 
 PROFILES = {
@@ -62,6 +75,41 @@ PROFILES = {
         batch_size={"blstmatt": 16, "parallelnet": 16, "amh": 32, "dser": 64},
         features={"parallelnet": {"speech": {"size": 64, "n_mels": 64}, "image": {"size": 64}},
                   "dser": {"text": {"max_length": 32}}},
+    ),
+    "real": Profile(
+        name="real",
+        description=("Real speech on a CPU: every fold, 3 seeds; frame features normalised per utterance "
+                     "(CMVN), SpecAugment on the training batches, class-balanced utterance weights, "
+                     "20 % of the training speakers held out for validation, early stopping on their loss "
+                     "with the best epoch restored, ReduceLROnPlateau; reduced widths (see `build` overrides)."),
+        seeds=(0, 1, 2),
+        validation=0.2,
+        epochs={"blstmatt": 40, "csa": 30, "gru_bert": 40, "amh": 40, "parallelnet": 20, "dser": 60},
+        build={
+            "gru_bert": {"text_trainable": False},
+            "amh": {"modalities": ("audio", "text")},
+            "parallelnet": {"speech_backbone": "mobilenetv2", "image_backbone": "mobilenetv2",
+                            "trainable_backbones": False, "bn_momentum": 0.9,
+                            "speech_shape": (64, 64, 1), "image_shape": (64, 64, 3),
+                            "fusion_dim": 128, "head_units": (128, 128)},
+            "blstmatt": {"lstm_units": 128, "attention_units": 64, "dropout": 0.2},
+            "csa": {"filters": (64, 64, 64)},
+            "dser": {"max_length": None},
+        },
+        learning_rate={"blstmatt": 1e-3, "csa": 1e-3, "gru_bert": 1e-3, "amh": 1e-3, "parallelnet": 1e-4},
+        batch_size={"blstmatt": 32, "csa": 64, "gru_bert": 32, "amh": 32, "parallelnet": 16, "dser": 64},
+        features={
+            "blstmatt": {"fbank": {"normalize": "utterance"}},
+            "csa": {"fbank": {"normalize": "utterance"}},
+            "gru_bert": {"mel": {"normalize": "utterance"}, "mfcc": {"normalize": "utterance"},
+                         "chroma": {"normalize": "utterance"}},
+            "amh": {"audio": {"normalize": "utterance"}},
+            "parallelnet": {"speech": {"size": 64, "n_mels": 64}, "image": {"size": 64}},
+        },
+        callbacks={"*": (("EarlyStopping", {"monitor": "val_loss", "patience": 6, "restore_best_weights": True}),
+                         ("ReduceLROnPlateau", {"monitor": "val_loss", "patience": 3, "factor": 0.5}))},
+        class_weights="balanced",
+        augment=SpecAugment(time_masks=2, time_width=0.1, freq_masks=2, freq_width=3),
     ),
     "paper": Profile(
         name="paper",

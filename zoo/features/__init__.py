@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from .base import Extractor, FeatureError
 from .cache import CacheStats, FeatureCache
+from .normalize import Normalized, utterance_cmvn
 from .paa import PaaFrames, PaaHSF, high_level_statistics
 from .spectral import MFCC, Chroma, FBank, LogMel, LogMelImage, MFCCDeltas, chunk_frames
 from .text import BertTokens, Vocabulary, WordIds, embedding_matrix, offline_minilm_path, tokenize
@@ -29,7 +30,8 @@ def get(name, **options) -> Extractor:
     """A configured extractor: ``get("fbank")``, ``get("logmel", log=False, pooling="mean")``.
 
     ``name`` may also be a :class:`zoo.recipe.FeatureSpec` (its options are merged under
-    ``options``).
+    ``options``). ``normalize="utterance"`` wraps a frame extractor in per-utterance CMVN
+    (:class:`zoo.features.normalize.Normalized`).
     """
     if hasattr(name, "extractor") and hasattr(name, "options"):  # a FeatureSpec
         name, options = name.extractor, {**name.options, **options}
@@ -37,7 +39,10 @@ def get(name, **options) -> Extractor:
         cls = EXTRACTORS[name]
     except KeyError:
         raise ValueError(f"unknown feature extractor {name!r}; known: {sorted(EXTRACTORS)}") from None
-    return cls(**options)
+    options = dict(options)
+    normalize = options.pop("normalize", None)
+    extractor = cls(**options)
+    return extractor if normalize is None else Normalized(extractor, normalize)
 
 
 __all__ = [
@@ -45,5 +50,5 @@ __all__ = [
     "LogMel", "MFCC", "Chroma", "MFCCDeltas", "FBank", "LogMelImage", "chunk_frames",
     "PaaFrames", "PaaHSF", "high_level_statistics",
     "WordIds", "BertTokens", "Vocabulary", "tokenize", "embedding_matrix", "offline_minilm_path",
-    "Image", "VideoResNet",
+    "Image", "VideoResNet", "Normalized", "utterance_cmvn",
 ]
