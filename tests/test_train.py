@@ -68,6 +68,7 @@ def test_resume_after_kill_matches_uninterrupted_run(tmp_path):
     names = sorted(p.name for p in (tmp_path / "killed").iterdir())
     assert not [n for n in names if n.startswith(".")], names
     assert len([n for n in names if n.startswith("ckpt-")]) <= 2
+    assert len([n for n in names if n.startswith("state-")]) <= 2
 
 
 def test_finished_run_is_not_trained_again(tmp_path):

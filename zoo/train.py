@@ -1,13 +1,22 @@
 """Training with paper recipes: compile from a :class:`zoo.recipe.Recipe`, fit with
-checkpoints every epoch, and resume after any interruption (``kill -9`` included).
+checkpoints every epoch, and resume after any interruption (``kill -9`` included) or damage.
 
 Resumption is exact: a run killed at any moment and started again with the same command
 ends with the same weights as an uninterrupted run. What makes that hold:
 
-- A checkpoint is ``model.save_weights`` (model AND optimizer variables) written to a
-  temporary file and renamed into place; ``state.json`` (epoch, history, callback
-  state, checkpoint name) is written the same way and only after its checkpoint, so a
-  reader only ever sees complete files. The last two checkpoints are kept.
+- At the end of epoch ``e`` the run folder gets, each written to a temporary file and
+  renamed into place (:mod:`zoo.io`), ``ckpt-<e>.weights.h5`` (``model.save_weights``:
+  model AND optimizer variables), ``best-<e>.npz`` (EarlyStopping's best weights, when it
+  keeps them), then ``state-<e>.json`` (epoch, history, callback state, and the sha256 and
+  size of those files) and a copy of it as ``state.json``. The state file is the commit
+  point: an epoch without one never happened. The files of the last two epochs are kept.
+- Every state file carries the sha256 of its own content, and resuming verifies every file
+  a state names before anything is loaded. The newest state that verifies wins, so a
+  truncated, missing or bit-flipped newest checkpoint or state costs one epoch, not the run
+  (a :class:`ResumeWarning` says what was skipped). When nothing verifies, or files were
+  lost, :class:`ResumeError` names the run folder and each problem; a folder where no epoch
+  was ever committed (no state file, at most an epoch-0 checkpoint of a run killed before its
+  state) starts afresh. Temporary files of a killed writer are removed on resume.
 - The data order of epoch ``e`` is a function of ``(seed, e)`` alone: ``train_data`` is
   a callable ``epoch -> tf.data.Dataset`` (the pipelines take the epoch as their shuffle
   key), so a resumed run sees the same batches as an uninterrupted one.
@@ -21,19 +30,31 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
+import re
+import warnings
 from pathlib import Path
-from typing import Callable, Optional, Sequence, Union
+from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 import keras
 import numpy as np
 
+from zoo import io as zio
 from zoo.recipe import compile_model
 
 STATE_FILE = "state.json"
 FINAL_WEIGHTS = "final.weights.h5"
+STATE_FORMAT = 2
+KEEP = 2  # epochs whose checkpoint files are kept
 _CALLBACK_STATE = ("wait", "best", "cooldown_counter", "stopped_epoch", "best_epoch")
+_EPOCH_FILE = re.compile(r"^(?:ckpt-(\d+)\.weights\.h5|best-(\d+)\.npz|state-(\d+)\.json)$")
+
+
+class ResumeError(RuntimeError):
+    """A run folder holds training state, but nothing in it verifies (or it belongs to another model)."""
+
+
+class ResumeWarning(RuntimeWarning):
+    """Resuming from an older epoch because the newest files did not verify."""
 
 
 # Compiling from a recipe lives beside the Recipe (model modules use it too).
@@ -41,29 +62,180 @@ compile_from_recipe = compile_model
 
 
 # --------------------------------------------------------------------------- files
-def _atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def _ckpt_name(epoch: int) -> str:
+    return f"ckpt-{epoch:04d}.weights.h5"
 
 
-def _atomic_save_weights(model: keras.Model, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp.weights.h5")
-    try:
+def _best_name(epoch: int) -> str:
+    return f"best-{epoch:04d}.npz"
+
+
+def _state_name(epoch: int) -> str:
+    return f"state-{epoch:04d}.json"
+
+
+def _file_epoch(name: str) -> Optional[int]:
+    match = _EPOCH_FILE.match(name)
+    return None if match is None else int(next(g for g in match.groups() if g is not None))
+
+
+def _record(path: Path) -> dict:
+    return {"sha256": zio.sha256(path), "size": path.stat().st_size}
+
+
+def _save_weights(model: keras.Model, path: Path) -> dict:
+    """``model.save_weights`` written atomically; returns the file's sha256 and size."""
+    with zio.atomic_path(path, suffix=".weights.h5") as tmp:
         model.save_weights(tmp)
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+        record = _record(tmp)
+    return record
+
+
+def _state_digest(state: dict) -> str:
+    body = {k: v for k, v in state.items() if k != "state_sha256"}
+    return zio.sha256_bytes(json.dumps(body, sort_keys=True, separators=(",", ":")).encode("utf-8"))
+
+
+def _write_state(run_dir: Path, state: dict, *names: str) -> dict:
+    """Seal ``state`` with the sha256 of its content and write it to each of ``names``."""
+    state = {**{k: v for k, v in state.items() if k != "state_sha256"}, "format": STATE_FORMAT}
+    state["state_sha256"] = _state_digest(state)
+    for name in names:
+        zio.atomic_write_json(run_dir / name, state)
+    return state
+
+
+def _parse_state(path: Path) -> dict:
+    """A state file's content; ``ValueError`` saying why it is unusable."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ValueError(f"unreadable ({error.strerror or error})") from None
+    except UnicodeDecodeError:
+        raise ValueError("not UTF-8 text (corrupt)") from None
+    try:
+        state = json.loads(text)
+    except ValueError as error:
+        raise ValueError(f"not valid JSON (truncated or corrupt: {error})") from None
+    if not isinstance(state, dict):
+        raise ValueError("not a JSON object (corrupt)")
+    if "format" in state or "state_sha256" in state:
+        if state.get("format") != STATE_FORMAT:
+            raise ValueError(f"state format {state.get('format')!r}, expected {STATE_FORMAT} (corrupt or newer zoo)")
+        if state.get("state_sha256") != _state_digest(state):
+            raise ValueError("content does not match its sha256 (corrupt)")
+    # else: a state written before states were sealed (its checkpoint is checked on load).
+    if not isinstance(state.get("epoch"), int) or not isinstance(state.get("history"), list) or (
+            "checkpoint" not in state and not state.get("finished")):
+        raise ValueError("missing epoch, history or checkpoint (corrupt)")
+    return state
+
+
+def _required_files(state: dict) -> List[str]:
+    """What resuming from ``state`` loads: a finished run only its final weights."""
+    if state.get("finished"):
+        return [FINAL_WEIGHTS]
+    return [state["checkpoint"]] + [c["best_weights_file"] for c in state.get("callbacks", [])
+                                    if c.get("best_weights_file")]
+
+
+def _verify(run_dir: Path, state: dict) -> Optional[str]:
+    """None when every file ``state`` needs is present and intact, else what is wrong."""
+    files = state.get("files")
+    for name in _required_files(state):
+        path = run_dir / name
+        if not path.is_file():
+            return f"{name} is missing"
+        if files is None:  # unsealed state: no checksums, at least the file must open
+            try:
+                if name.endswith(".h5"):
+                    zio.h5_layout(path, skip=())
+                else:
+                    with np.load(path) as data:
+                        [data[k] for k in data.files]
+            except Exception as error:
+                return f"{name} is unreadable ({error})"
+            continue
+        expected = files.get(name)
+        if expected is None:
+            return f"{name} has no recorded sha256"
+        size = path.stat().st_size
+        if size != expected["size"]:
+            return f"{name} is {size:,} bytes, {expected['size']:,} were written (truncated or replaced)"
+        if zio.sha256(path) != expected["sha256"]:
+            return f"{name} does not match its recorded sha256 (corrupt)"
+    return None
+
+
+def _state_files(run_dir: Path) -> List[Path]:
+    epochs = sorted((p for p in run_dir.glob("state-*.json") if _file_epoch(p.name) is not None),
+                    key=lambda p: _file_epoch(p.name), reverse=True)
+    main = run_dir / STATE_FILE
+    return ([main] if main.exists() else []) + epochs
+
+
+def _resume_point(run_dir: Path) -> Tuple[Optional[dict], List[str]]:
+    """The newest verified state of ``run_dir`` (None: start afresh) and what was skipped."""
+    problems, candidates = [], []
+    state_files = _state_files(run_dir)
+    for path in state_files:
+        try:
+            state = _parse_state(path)
+        except ValueError as error:
+            problems.append(f"{path.name}: {error}")
+            continue
+        candidates.append(state)
+        if state.get("finished") and state.get("checkpoint"):
+            # Its last epoch without the final file: when only that is damaged, the run is closed again.
+            files = {k: v for k, v in state.get("files", {}).items() if k != FINAL_WEIGHTS}
+            unfinished = {k: v for k, v in state.items() if k not in ("finished", "state_sha256")}
+            candidates.append({**unfinished, **({"files": files} if "files" in state else {})})
+    # Newest first; for one epoch the finished state (state.json) before the per-epoch one.
+    candidates.sort(key=lambda s: (s["epoch"], bool(s.get("finished"))), reverse=True)
+    seen = []
+    for state in candidates:
+        if state in seen:
+            continue
+        seen.append(state)
+        problem = _verify(run_dir, state)
+        if problem is None:
+            return state, problems
+        label = "finished run" if state.get("finished") else "epoch"
+        problems.append(f"{label} {state['epoch']}: {problem}")
+    if not state_files:
+        leftovers = sorted(p.name for p in run_dir.iterdir()
+                           if (_file_epoch(p.name) or 0) > 0 or p.name == FINAL_WEIGHTS)
+        if not leftovers:
+            return None, problems  # no epoch was ever committed: a fresh start
+        problems.append(f"no state file, but {', '.join(leftovers[:4])} exist (state files deleted?)")
+    raise ResumeError(f"{run_dir}: cannot resume training, no checkpoint in it verifies: " + "; ".join(problems)
+                      + ". Restore the damaged files, or delete the folder to train from scratch.")
+
+
+def _prune(run_dir: Path, epoch: int, keep: int = KEEP) -> None:
+    """Delete the files of epochs up to ``epoch`` but the last ``keep`` (state files first: a
+    state never names a deleted file)."""
+    old = sorted({e for e in map(_file_epoch, (p.name for p in run_dir.iterdir()))
+                  if e is not None and e <= epoch})[: -keep]
+    for e in old:
+        for name in (_state_name(e), _ckpt_name(e), _best_name(e)):
+            (run_dir / name).unlink(missing_ok=True)
+
+
+def _clean(run_dir: Path, state: Optional[dict]) -> None:
+    """Remove a killed writer's temporary files, the files of epochs after ``state`` (they did
+    not verify, or were never committed; training writes them again), and finish pruning."""
+    zio.remove_temporaries(run_dir)
+    for path in run_dir.iterdir():
+        if path.name.startswith(".") and ".tmp" in path.name and path.is_file():
+            path.unlink(missing_ok=True)  # temporary names of earlier zoo versions
+    last = -1 if state is None else state["epoch"]
+    for path in run_dir.iterdir():
+        epoch = _file_epoch(path.name)
+        if epoch is not None and epoch > last:
+            path.unlink(missing_ok=True)
+    if state is not None:
+        _prune(run_dir, last)
 
 
 def _json_value(value):
@@ -75,11 +247,28 @@ def _json_value(value):
 
 
 def read_state(run_dir: Union[str, Path]) -> Optional[dict]:
-    """The last complete training state of a run folder, or None."""
-    path = Path(run_dir) / STATE_FILE
-    if not path.exists():
+    """The newest complete, verified training state of a run folder, or None when it has none.
+
+    Raises :class:`ResumeError` (naming the folder and each problem) when the folder holds
+    state but none of it verifies.
+    """
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
         return None
-    return json.loads(path.read_text())
+    return _resume_point(run_dir)[0]
+
+
+def _load(model: keras.Model, run_dir: Path, name: str) -> None:
+    try:
+        zio.load_weights_strict(model, run_dir / name, f"model {model.name!r}")
+    except zio.WeightsError as error:
+        raise ResumeError(f"{run_dir}: {name} is intact but does not fit this model ({error}); "
+                          f"is this run folder another model's?") from error
+
+
+def _load_weight_list(path: Path) -> list:
+    with np.load(path) as data:
+        return [data[f"w{i}"] for i in range(len(data.files))]
 
 
 # --------------------------------------------------------------------------- callbacks
@@ -100,16 +289,17 @@ class _Reseed(keras.callbacks.Callback):
 
 
 class _Checkpoint(keras.callbacks.Callback):
-    """Writes weights + optimizer, then the state file, atomically, every epoch.
+    """Writes weights + optimizer, best weights, then the state files, atomically, every epoch.
 
     Placed after the user's callbacks so that, on resume, its ``on_train_begin`` runs
     after theirs and restores the state they have just reset.
     """
 
-    def __init__(self, run_dir: Path, watched: list, history: list, restore: Optional[dict], keep: int = 2):
+    def __init__(self, run_dir: Path, watched: list, history: list, restore: Optional[dict], keep: int = KEEP):
         super().__init__()
         self.run_dir, self.watched, self.history = run_dir, watched, history
         self.restore, self.keep = restore, keep
+        self.last_state: Optional[dict] = None
 
     def on_train_begin(self, logs=None):
         if not self.restore:
@@ -117,48 +307,41 @@ class _Checkpoint(keras.callbacks.Callback):
         for cb, saved in zip(self.watched, self.restore.get("callbacks", [])):
             for key, value in saved.items():
                 if key == "best_weights_file":
-                    cb.best_weights = self._load_weight_list(value)
+                    cb.best_weights = _load_weight_list(self.run_dir / value)
                 else:
                     setattr(cb, key, value)
 
-    def _load_weight_list(self, name):
-        data = np.load(self.run_dir / name)
-        return [data[f"w{i}"] for i in range(len(data.files))]
-
-    def _save_weight_list(self, weights, epoch) -> str:
-        name = f"best-{epoch:04d}.npz"
-        tmp = self.run_dir / f".{name}.tmp.npz"
-        np.savez(tmp, **{f"w{i}": w for i, w in enumerate(weights)})
-        os.replace(tmp, self.run_dir / name)
+    def _save_weight_list(self, weights, epoch, files: dict) -> str:
+        name = _best_name(epoch)
+        buffer = io.BytesIO()
+        np.savez(buffer, **{f"w{i}": w for i, w in enumerate(weights)})
+        data = buffer.getvalue()
+        zio.atomic_write_bytes(self.run_dir / name, data)
+        files[name] = {"sha256": zio.sha256_bytes(data), "size": len(data)}
         return name
 
     def on_epoch_end(self, epoch, logs=None):
         self.history.append({"epoch": epoch, **{k: _json_value(v) for k, v in (logs or {}).items()}})
-        name = f"ckpt-{epoch:04d}.weights.h5"
-        _atomic_save_weights(self.model, self.run_dir / name)
+        name = _ckpt_name(epoch)
+        files = {name: _save_weights(self.model, self.run_dir / name)}
         callbacks = []
         for cb in self.watched:
             saved = {k: _json_value(getattr(cb, k)) for k in _CALLBACK_STATE if hasattr(cb, k)}
             if getattr(cb, "best_weights", None) is not None:
-                saved["best_weights_file"] = self._save_weight_list(cb.best_weights, epoch)
+                saved["best_weights_file"] = self._save_weight_list(cb.best_weights, epoch, files)
             callbacks.append(saved)
-        state = {"epoch": epoch, "checkpoint": name, "history": self.history, "callbacks": callbacks,
-                 "stop_training": bool(self.model.stop_training)}
-        _atomic_write_text(self.run_dir / STATE_FILE, json.dumps(state, indent=1))
-        self._prune(keep_names={name, *(c.get("best_weights_file") for c in callbacks)})
+        state = {"epoch": epoch, "checkpoint": name, "files": files, "history": self.history,
+                 "callbacks": callbacks, "stop_training": bool(self.model.stop_training)}
+        # state-<e>.json commits the epoch; state.json is its copy under the usual name.
+        self.last_state = _write_state(self.run_dir, state, _state_name(epoch), STATE_FILE)
+        _prune(self.run_dir, epoch, self.keep)
 
-    def _prune(self, keep_names):
-        for pattern in ("ckpt-*.weights.h5", "best-*.npz"):
-            files = sorted(self.run_dir.glob(pattern))
-            for path in files[: -self.keep]:
-                if path.name not in keep_names:
-                    path.unlink(missing_ok=True)
 
 
 def _write_logs(run_dir: Path, history: list) -> None:
     """``log.csv`` and ``history.json``: one row per epoch."""
     _write_csv(run_dir / "log.csv", history)
-    _atomic_write_text(run_dir / "history.json", json.dumps(history, indent=1))
+    zio.atomic_write_json(run_dir / "history.json", history)
 
 
 def _write_csv(path: Path, history: list) -> None:
@@ -168,7 +351,14 @@ def _write_csv(path: Path, history: list) -> None:
     writer.writeheader()
     for row in history:
         writer.writerow({k: row.get(k, "") for k in ["epoch", *keys]})
-    _atomic_write_text(path, buffer.getvalue())
+    zio.atomic_write_text(path, buffer.getvalue())
+
+
+def _finish(model, run_dir: Path, state: dict, history: list) -> dict:
+    """Final weights, logs, then ``state.json`` marked finished (naming the final file's sha256)."""
+    files = {**state.get("files", {}), FINAL_WEIGHTS: _save_weights(model, run_dir / FINAL_WEIGHTS)}
+    _write_logs(run_dir, history)
+    return _write_state(run_dir, {**state, "files": files, "finished": True}, STATE_FILE)
 
 
 # --------------------------------------------------------------------------- fit
@@ -176,11 +366,8 @@ def _finish_interrupted(model, run_dir: Path, state: dict, callbacks) -> None:
     watched = [cb for cb in callbacks if any(hasattr(cb, k) for k in _CALLBACK_STATE)]
     for cb, saved in zip(watched, state.get("callbacks", [])):
         if getattr(cb, "restore_best_weights", False) and "best_weights_file" in saved:
-            data = np.load(run_dir / saved["best_weights_file"])
-            model.set_weights([data[f"w{i}"] for i in range(len(data.files))])
-    _atomic_save_weights(model, run_dir / FINAL_WEIGHTS)
-    _write_logs(run_dir, state["history"])
-    _atomic_write_text(run_dir / STATE_FILE, json.dumps({**state, "finished": True}, indent=1))
+            model.set_weights(_load_weight_list(run_dir / saved["best_weights_file"]))
+    _finish(model, run_dir, state, state["history"])
 
 
 def _count_batches(dataset) -> int:
@@ -197,34 +384,41 @@ def fit(model: keras.Model, train_data: Callable, *, epochs: int, run_dir: Union
         train_data: ``epoch -> tf.data.Dataset`` (the data order of an epoch must depend
             only on the epoch and the seed), or a ``tf.data.Dataset`` used for every
             epoch (then resumption is exact only if it does not reshuffle).
-        run_dir: checkpoint folder; a run found there is resumed from its last complete
-            epoch; a finished run returns its history without training.
+        run_dir: checkpoint folder; a run found there is resumed from its newest epoch
+            whose files verify; a finished run returns its history without training.
         callbacks: Keras callbacks (EarlyStopping, ReduceLROnPlateau, ... ).
 
     Returns:
         dict with ``history`` (one row per epoch), ``resumed_from`` (epoch or None),
         ``stopped_early`` and ``epochs_run``.
+
+    Raises:
+        ResumeError: ``run_dir`` holds training state but no checkpoint in it verifies,
+            or its checkpoint does not fit ``model``.
     """
     import tensorflow as tf
 
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    state = read_state(run_dir)
+    state, skipped = _resume_point(run_dir)
+    if skipped:
+        warnings.warn(f"{run_dir}: resuming from epoch {state['epoch'] if state else None}, skipping what "
+                      f"did not verify: " + "; ".join(skipped), ResumeWarning, stacklevel=2)
+    _clean(run_dir, state)
     start, history = 0, []
     if state is not None:
         if not model.optimizer.built:
             model.optimizer.build(model.trainable_variables)
-        model.load_weights(run_dir / state["checkpoint"])
         start, history = state["epoch"] + 1, list(state["history"])
+        stopped = bool(state.get("stop_training"))
         if state.get("finished"):
-            model.load_weights(run_dir / FINAL_WEIGHTS)
-            return {"history": history, "resumed_from": state["epoch"], "epochs_run": 0,
-                    "stopped_early": bool(state.get("stop_training"))}
-        if state.get("stop_training") or start >= epochs:
+            _load(model, run_dir, FINAL_WEIGHTS)
+            return {"history": history, "resumed_from": state["epoch"], "epochs_run": 0, "stopped_early": stopped}
+        _load(model, run_dir, state["checkpoint"])
+        if stopped or start >= epochs:
             # Killed after the last epoch's checkpoint but before the run was closed.
             _finish_interrupted(model, run_dir, state, callbacks)
-            return {"history": history, "resumed_from": state["epoch"], "epochs_run": 0,
-                    "stopped_early": bool(state.get("stop_training"))}
+            return {"history": history, "resumed_from": state["epoch"], "epochs_run": 0, "stopped_early": stopped}
 
     if callable(train_data) and not isinstance(train_data, tf.data.Dataset):
         # One stream whose epoch e is train_data(e): the same batches as an uninterrupted run.
@@ -243,11 +437,9 @@ def fit(model: keras.Model, train_data: Callable, *, epochs: int, run_dir: Union
     model.fit(stream, epochs=epochs, initial_epoch=start, steps_per_epoch=steps,
               validation_data=validation_data, callbacks=all_callbacks, verbose=verbose,
               class_weight=class_weight, shuffle=False)  # the datasets shuffle per (seed, epoch)
-    _write_logs(run_dir, history)
     # The final weights (after EarlyStopping's restore_best_weights) and the finished flag.
-    _atomic_save_weights(model, run_dir / FINAL_WEIGHTS)
-    final_state = {**(read_state(run_dir) or {"epoch": start - 1, "history": history}), "finished": True}
-    _atomic_write_text(run_dir / STATE_FILE, json.dumps(final_state, indent=1))
+    last = checkpoint.last_state or state or {"epoch": start - 1, "history": history}
+    _finish(model, run_dir, last, history)
     return {"history": history, "resumed_from": None if state is None else state["epoch"],
             "epochs_run": len(history) - (0 if state is None else state["epoch"] + 1),
             "stopped_early": bool(model.stop_training)}

@@ -1,5 +1,10 @@
 """FeatureCache: reuse, invalidation, corruption recovery, atomic writes, content-addressed keys."""
 
+import errno
+import os
+import pathlib
+import warnings
+
 import numpy as np
 import pytest
 
@@ -112,9 +117,131 @@ def test_exception_while_writing_leaves_no_partial_file(write_wav, tmp_path, mon
         raise OSError("disk full")
 
     monkeypatch.setattr(cache_module.os, "replace", failing_replace)
-    with pytest.raises(OSError, match="disk full"):
-        cache.get_or_compute(FBank(), record)
+    with pytest.warns(cache_module.CacheWriteWarning, match="disk full"):
+        out = cache.get_or_compute(FBank(), record)
+    np.testing.assert_array_equal(out, FBank()(record))
     assert entries(tmp_path / "cache") == []  # the temporary file was removed
+    assert cache.stats.unwritten == 1
+
+
+class _HalfWritten:
+    """A file object that writes half of what it is given, then fails with ``code``."""
+
+    def __init__(self, handle, code):
+        self.handle, self.code = handle, code
+
+    def write(self, data):
+        self.handle.write(data[: len(data) // 2])
+        self.handle.flush()
+        raise OSError(self.code, os.strerror(self.code))
+
+    def __getattr__(self, name):
+        return getattr(self.handle, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.handle.close()
+
+
+def _break_writes(monkeypatch, root, where, code):
+    """Make writing under ``root`` fail with errno ``code`` at step ``where`` of an entry's write."""
+    root = str(root)
+
+    def under(path):
+        return os.fspath(path).startswith(root)
+
+    def error(path):
+        return OSError(code, os.strerror(code), os.fspath(path))
+
+    if where == "mkdir":
+        real_mkdir = pathlib.Path.mkdir
+
+        def mkdir(self, *args, **kwargs):
+            if under(self):
+                raise error(self)
+            return real_mkdir(self, *args, **kwargs)
+        monkeypatch.setattr(pathlib.Path, "mkdir", mkdir)
+    elif where == "create":
+        real_open = os.open
+
+        def create(path, flags, *args, **kwargs):
+            if under(path) and flags & os.O_CREAT:
+                raise error(path)
+            return real_open(path, flags, *args, **kwargs)
+        monkeypatch.setattr(os, "open", create)
+    elif where == "write":
+        real_fdopen = os.fdopen
+        monkeypatch.setattr(os, "fdopen", lambda fd, *a, **k: _HalfWritten(real_fdopen(fd, *a, **k), code))
+    elif where == "rename":
+        real_replace = os.replace
+
+        def replace(src, dst):
+            if under(dst):
+                raise error(dst)
+            return real_replace(src, dst)
+        monkeypatch.setattr(os, "replace", replace)
+
+
+@pytest.mark.parametrize("where, code", [("mkdir", errno.EROFS), ("create", errno.EROFS), ("create", errno.EACCES),
+                                         ("write", errno.ENOSPC), ("write", errno.EDQUOT), ("rename", errno.ENOSPC)])
+def test_unwritable_cache_computes_without_caching(write_wav, tmp_path, monkeypatch, where, code):
+    records = [write_wav(f"r{i}.wav", freq=200.0 + 50 * i) for i in range(4)]
+    reference = FeatureCache(tmp_path / "writable")
+    expected = [reference.get_or_compute(FBank(), r) for r in records]
+    root = tmp_path / "cache"
+    stored = FeatureCache(root)
+    stored.get_or_compute(FBank(), records[0])  # one entry exists before the folder breaks
+    _break_writes(monkeypatch, root, where, code)
+    cache = FeatureCache(root)
+    extractor = CountingFBank()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = [cache.get_or_compute(extractor, r) for r in records]
+        out += [cache.get_or_compute(extractor, r) for r in records]  # nothing was stored: computed again
+    for got, want in zip(out, expected + expected):
+        np.testing.assert_array_equal(got, want)
+    said = [w for w in caught if issubclass(w.category, cache_module.CacheWriteWarning)]
+    assert len(said) == 1, [str(w.message) for w in caught]  # said once, naming the folder and the error
+    assert str(root) in str(said[0].message) and os.strerror(code) in str(said[0].message)
+    assert (cache.stats.hits, cache.stats.misses, cache.stats.unwritten) == (2, 6, 6)
+    assert extractor.calls == 6
+    monkeypatch.undo()
+    assert entries(root) == [str(stored.path(FBank(), records[0]).relative_to(root))]  # no partial file
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders (the errno tests above cover it)")
+def test_read_only_cache_folder(write_wav, tmp_path):
+    records = [write_wav(f"r{i}.wav", freq=200.0 + 50 * i) for i in range(3)]
+    root = tmp_path / "cache"
+    FeatureCache(root).get_or_compute(FBank(), records[0])
+    before = entries(root)
+    for folder in [root, *[p for p in root.rglob("*") if p.is_dir()]]:
+        folder.chmod(0o555)
+    try:
+        cache = FeatureCache(root)
+        with pytest.warns(cache_module.CacheWriteWarning, match=str(root)):
+            out = [cache.get_or_compute(FBank(), r) for r in records]
+    finally:
+        for folder in [root, *[p for p in root.rglob("*") if p.is_dir()]]:
+            folder.chmod(0o755)
+    for got, record in zip(out, records):
+        np.testing.assert_array_equal(got, FBank()(record))
+    assert (cache.stats.hits, cache.stats.unwritten) == (1, 2) and entries(root) == before
+
+
+def test_corrupt_entry_in_a_read_only_cache_is_recomputed_and_counted(write_wav, tmp_path, monkeypatch):
+    record = write_wav()
+    root = tmp_path / "cache"
+    good = FeatureCache(root).get_or_compute(FBank(), record)
+    entry = FeatureCache(root).path(FBank(), record)
+    entry.write_bytes(entry.read_bytes()[:-5])
+    _break_writes(monkeypatch, root, "create", errno.EROFS)
+    cache = FeatureCache(root)
+    with pytest.warns(cache_module.CacheWriteWarning):
+        np.testing.assert_array_equal(cache.get_or_compute(FBank(), record), good)
+    assert (cache.stats.recomputed, cache.stats.unwritten) == (1, 1)
 
 
 def test_text_key_depends_on_the_transcript_not_the_audio(write_wav, tmp_path):

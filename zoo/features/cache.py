@@ -18,7 +18,12 @@ followed by a 38-byte trailer (``b"ZOOSUM"`` + sha256 of everything before it).
 ``np.load(path)`` still reads it; the cache checks the trailer, so a truncated or
 corrupted entry is detected, recomputed and counted in ``stats.recomputed``. Entries are
 written to a temporary file in the same folder and moved into place with ``os.replace``
-(atomic): an exception while computing or writing leaves no file behind.
+(atomic, :mod:`zoo.io`): an exception while computing or writing leaves no file behind.
+
+A cache folder that cannot be written (read-only, full disk, no permission: any ``OSError``
+while storing) does not stop extraction: the array is returned uncached, one
+:class:`CacheWriteWarning` per cache object names the folder and the error, and every entry
+not stored is counted in ``stats.unwritten``. Existing entries are still read.
 """
 from __future__ import annotations
 
@@ -29,11 +34,13 @@ import importlib.metadata
 import io
 import json
 import os
-import tempfile
+import warnings
 from pathlib import Path
 from typing import Dict, Iterable, Tuple
 
 import numpy as np
+
+from zoo import io as _io
 
 from .base import FeatureError
 
@@ -55,13 +62,19 @@ def library_versions(distributions: Iterable[str]) -> Dict[str, str]:
     return {name: library_version(name) for name in sorted(set(distributions))}
 
 
+class CacheWriteWarning(RuntimeWarning):
+    """The cache folder cannot be written: features are computed without being stored."""
+
+
 @dataclasses.dataclass
 class CacheStats:
-    """Counts since the cache object was made: hits, misses (computed), recomputed (corrupt entries)."""
+    """Counts since the cache object was made: hits, misses (computed), recomputed (corrupt
+    entries), unwritten (computed entries that could not be stored: read-only or full folder)."""
 
     hits: int = 0
     misses: int = 0
     recomputed: int = 0
+    unwritten: int = 0
 
 
 class FeatureCache:
@@ -70,6 +83,7 @@ class FeatureCache:
     def __init__(self, root):
         self.root = Path(root)
         self.stats = CacheStats()
+        self._warned = False
         self._digests: Dict[str, Tuple[Tuple[int, int, int], str]] = {}
 
     # -- keys -----------------------------------------------------------------------
@@ -149,24 +163,22 @@ class FeatureCache:
             return None
 
     def _write(self, entry: Path, array: np.ndarray) -> None:
+        """Store the entry; an ``OSError`` (read-only or full folder) leaves it unstored, counted
+        in ``stats.unwritten`` and reported once per cache object."""
         buffer = io.BytesIO()
         np.save(buffer, array, allow_pickle=False)
         body = buffer.getvalue()
-        entry.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{entry.stem[:16]}.", suffix=".tmp", dir=entry.parent)
         try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(body)
-                f.write(_MAGIC + hashlib.sha256(body).digest())
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, entry)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
-            raise
+            entry.parent.mkdir(parents=True, exist_ok=True)
+            # No folder fsync: a lost rename only costs a recomputation (the trailer catches the rest).
+            _io.atomic_write_bytes(entry, body + _MAGIC + hashlib.sha256(body).digest(), sync_dir=False)
+        except OSError as error:
+            self.stats.unwritten += 1
+            if not self._warned:
+                self._warned = True
+                warnings.warn(f"feature cache {self.root}: cannot store entries ({error}); computing "
+                              f"features without caching (counted in stats.unwritten)", CacheWriteWarning,
+                              stacklevel=3)
 
     def __repr__(self) -> str:
         return f"FeatureCache({str(self.root)!r}, {self.stats})"

@@ -11,34 +11,20 @@ fresh values for what it cannot match); a model is returned only when everything
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shutil
 import tempfile
 import urllib.request
-import warnings
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Union
 
+from zoo.io import WeightsError, atomic_path, h5_layout, load_weights_strict, sha256
 from zoo.weights import manifest as _manifest
-
-
-class WeightsError(ValueError):
-    """A weights file that cannot be used: wrong checksum, truncated, or not this model's."""
 
 
 class ChecksumError(WeightsError):
     """The file's sha256 (or size) is not the manifest's."""
-
-
-def sha256(path) -> str:
-    """Hex sha256 of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def verify(path, entry: dict) -> Path:
@@ -58,15 +44,10 @@ def verify(path, entry: dict) -> Path:
 def _download(url: str, entry: dict, target: Path) -> Path:
     """Fetch ``url`` to a temporary file beside ``target``, verify it, then rename it into place."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
+    with atomic_path(target, suffix=".part") as tmp:
+        with open(tmp, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
             shutil.copyfileobj(response, out)
         verify(tmp, entry)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return target
 
 
@@ -92,34 +73,18 @@ def find_file(entry: dict, manifest_path=None, search: Optional[Sequence] = None
 
 
 # ----------------------------------------------------------------------------- strict loading
-def _layout(path) -> Dict[str, tuple]:
-    """``{dataset path: shape}`` of a ``.weights.h5`` file (optimizer state left out)."""
-    import h5py
-
-    shapes = {}
-    try:
-        with h5py.File(path, "r") as f:
-            def visit(name, obj):
-                if isinstance(obj, h5py.Dataset) and not name.startswith("optimizer/"):
-                    shapes[name] = tuple(obj.shape)
-            f.visititems(visit)
-    except OSError as error:
-        raise WeightsError(f"{path}: not a readable .weights.h5 file (truncated or corrupt?): {error}") from None
-    return shapes
-
-
 def model_layout(model) -> Dict[str, tuple]:
     """The layout ``model.save_weights`` writes (what a file must hold to load exactly)."""
     with tempfile.TemporaryDirectory(prefix="zoo-layout-") as folder:
         path = os.path.join(folder, "probe.weights.h5")
         model.save_weights(path)
-        return _layout(path)
+        return h5_layout(path)
 
 
 def load_strict(model, path) -> None:
     """``model.load_weights(path)`` that fails unless the file holds exactly the model's weights."""
     path = Path(path)
-    expected, found = model_layout(model), _layout(path)
+    expected, found = model_layout(model), h5_layout(path)
     if expected != found:
         missing = sorted(set(expected) - set(found))
         extra = sorted(set(found) - set(expected))
@@ -127,15 +92,7 @@ def load_strict(model, path) -> None:
         raise WeightsError(f"{path}: does not fit model {model.name!r}: " + "; ".join(
             part for part in (f"missing {missing[:3]}" if missing else "", f"unexpected {extra[:3]}" if extra else "",
                               f"shape {shapes[:3]}" if shapes else "") if part))
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            model.load_weights(path)
-        except Exception as error:
-            raise WeightsError(f"{path}: cannot load into {model.name!r}: {error}") from error
-    skipped = [str(w.message) for w in caught if any(k in str(w.message) for k in ("Skipping", "mismatch", "freshly"))]
-    if skipped:
-        raise WeightsError(f"{path}: Keras skipped parts of it: {skipped[0]}")
+    load_weights_strict(model, path, repr(model.name))
 
 
 # ----------------------------------------------------------------------------- heads and freezing

@@ -18,9 +18,10 @@ import datetime
 import json
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional
+
+from zoo import io as _io
 
 SCHEMA_VERSION = 1
 REPO_WEIGHTS_DIR = Path(__file__).resolve().parents[2] / "weights"
@@ -203,17 +204,8 @@ def locked(path) -> Iterator[None]:
 
 def atomic_write_text(path: Path, text: str) -> None:
     """Write ``text`` to a temporary file beside ``path``, fsync it, rename it into place."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; the manifest is a shared, committed file
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    # 0644 whatever the umask: the manifest is a shared, committed file.
+    _io.atomic_write_text(path, text, perm=0o644)
 
 
 def _dump(value, indent: int) -> str:
