@@ -3,8 +3,6 @@ confusion-matrix PNG per run."""
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -13,10 +11,9 @@ from benchmarks import tables
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    from zoo.io import atomic_write_text
+
+    atomic_write_text(path, text)
 
 
 def confusion_png(path: Path, matrix, labels, title: str) -> None:

@@ -23,7 +23,6 @@ import re
 import threading
 import urllib.parse
 import urllib.request
-import warnings
 from typing import Callable, Optional
 
 import keras
@@ -180,20 +179,11 @@ def _unavailable_message(family: str, fname: str, url: str, why: str) -> str:
 
 
 def _load_weights_strictly(model: keras.Model, path: str, what: str) -> None:
-    """``model.load_weights(path)``, but a file that does not fit is an error: Keras 3 only
-    warns ("Skipping ... no matching group") and keeps fresh weights for what it skipped."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            model.load_weights(path)
-        except Exception as error:
-            raise ValueError(f"{path}: cannot load into {what}: {error}") from error
-    skipped = [str(w.message) for w in caught
-               if any(k in str(w.message) for k in ("Skipping", "mismatch", "did not match", "freshly-initialized"))]
-    if skipped:
-        raise ValueError(f"{path}: does not fit {what}; Keras skipped parts of it: {skipped[0]}")
-    for w in caught:  # re-emit the harmless ones
-        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    """``model.load_weights(path)``, but a file that does not fit is an error (a ``ValueError``):
+    :func:`zoo.io.load_weights_strict`."""
+    from zoo.io import load_weights_strict
+
+    load_weights_strict(model, path, what)
 
 
 def vision_backbone(family: str, input_shape, weights=None, include_top: bool = False,

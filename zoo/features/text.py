@@ -76,10 +76,9 @@ class Vocabulary:
         return hashlib.sha256("\n".join(self.words).encode("utf-8")).hexdigest()
 
     def save(self, path) -> None:
-        tmp = f"{path}.tmp{os.getpid()}"
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump({"words": self.words[2:]}, f)
-        os.replace(tmp, path)
+        from zoo.io import atomic_write_json
+
+        atomic_write_json(path, {"words": self.words[2:]})
 
     @classmethod
     def load(cls, path) -> "Vocabulary":
@@ -260,8 +259,9 @@ def resolve_encoder(preset: Optional[str]) -> Optional[str]:
 
 
 def _file_sha(path) -> str:
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
+    from zoo.io import sha256
+
+    return sha256(path)
 
 
 class BertTokens(_TextExtractor):

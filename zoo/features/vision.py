@@ -22,7 +22,6 @@ downloads the file) or a path to a weights file (its sha256 enters the cache key
 """
 from __future__ import annotations
 
-import hashlib
 import os
 from typing import Callable, Optional, Union
 
@@ -78,11 +77,9 @@ class Image(Extractor):
 
 
 def _file_sha(path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    from zoo.io import sha256
+
+    return sha256(path)
 
 
 class VideoResNet(Extractor):

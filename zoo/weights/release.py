@@ -27,8 +27,9 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 
+from zoo import io as zio
 from zoo.weights import manifest as _manifest
-from zoo.weights.loading import load_strict, sha256
+from zoo.weights.loading import load_strict
 from zoo.weights.preprocessing import describe
 
 RULES = {"all": "trained on every speaker of the corpus (protocol `all`)",
@@ -49,30 +50,21 @@ def _json(value):
 
 def _write_weights(model, filename: str, repo_dir: Path, limit: int) -> tuple:
     """Save ``model`` atomically; ``(path, size, sha256, committed)``. Large files go to the cache."""
+    import tempfile
+
     repo_dir.mkdir(parents=True, exist_ok=True)
-    tmp = repo_dir / f".{filename}.{os.getpid()}.tmp{_manifest.WEIGHTS_SUFFIX}"
-    try:
-        model.save_weights(tmp)
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        size, digest = tmp.stat().st_size, sha256(tmp)
+    with tempfile.TemporaryDirectory(prefix="zoo-release-") as folder:
+        staged = Path(folder) / filename
+        model.save_weights(staged)
+        size, digest = staged.stat().st_size, zio.sha256(staged)
         committed = size <= limit
         target = repo_dir / filename if committed else _manifest.cache_dir() / filename
-        if committed:
-            os.replace(tmp, target)
-        else:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            staged = target.with_name(f".{filename}.{os.getpid()}.part")
-            try:
-                shutil.copyfile(tmp, staged)
-                os.replace(staged, target)
-            finally:
-                staged.unlink(missing_ok=True)
-            tmp.unlink()
-            (repo_dir / filename).unlink(missing_ok=True)  # an older, smaller committed copy would shadow it
-        return target, size, digest, committed
-    finally:
-        tmp.unlink(missing_ok=True)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with zio.atomic_path(target, suffix=_manifest.WEIGHTS_SUFFIX) as tmp:
+            shutil.copyfile(staged, tmp)
+    if not committed:
+        (repo_dir / filename).unlink(missing_ok=True)  # an older, smaller committed copy would shadow it
+    return target, size, digest, committed
 
 
 def default_name(model: str, corpus: str, profile: str) -> str:
