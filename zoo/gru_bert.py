@@ -134,7 +134,7 @@ def build(
             x = keras.layers.Masking(0.0, name=f"{stream}_masking")(x)
             x = keras.layers.GRU(units[stream], return_sequences=True, reset_after=reset_after, name=f"{stream}_gru")(x)
             att_units = (attention_units or {}).get(stream)
-            x = AttentionPooling(att_units, name=f"{stream}_attention")(x)
+            x, _ = AttentionPooling(att_units, return_attention=True, name=f"{stream}_attention")(x)
         else:
             x = inputs[stream] = keras.Input((dims[stream],), name=stream)
             x = keras.layers.Reshape((dims[stream], 1), name=f"{stream}_as_sequence")(x)
@@ -169,17 +169,15 @@ def build(
 def attention_model(model):
     """A model giving each audio branch's attention weights ``{stream: (batch, T)}``.
 
-    Re-uses the trained layers of a paper-variant ``model`` (no weights are copied).
+    The attention layers of the paper graph return their weights as a second output; the probe
+    is a view of the same graph (weights shared, never copied), so it follows further training.
     """
     outputs = {}
     for stream in STREAMS:
         layer = model.get_layer(f"{stream}_attention")
         if not isinstance(layer, AttentionPooling):
-            raise ValueError("attention weights over time exist only in the paper variant")
-        gru_out = model.get_layer(f"{stream}_gru").output
-        probe = AttentionPooling.from_config({**layer.get_config(), "return_attention": True, "name": f"{stream}_attention_probe"})
-        outputs[stream] = probe(gru_out)[1]
-        probe.set_weights(layer.get_weights())
+            raise ValueError("attention weights over time exist only in the paper graph")
+        outputs[stream] = layer.output[1]
     inputs = [model.get_layer(stream).output for stream in STREAMS]
     return keras.Model(inputs, outputs, name=f"{model.name}_attention")
 
