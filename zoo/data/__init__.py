@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from . import cremad, emodb, iemocap, manifest, msp_improv, msp_podcast, ravdess, sier
+from . import cremad, emodb, iemocap, manifest, meld, msp_improv, msp_podcast, ravdess, sier
 from .records import CorpusError, LoadReport, LoadResult, Record
 
 LOADERS = {
@@ -23,6 +23,7 @@ LOADERS = {
     "msp_podcast": msp_podcast.load,
     "sier": sier.load,
     "manifest": manifest.load,
+    "meld": meld.load,
 }
 
 __all__ = ["LOADERS", "load", "summarize", "Record", "LoadReport", "LoadResult", "CorpusError"]
