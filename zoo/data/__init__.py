@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from . import cremad, emodb, iemocap, manifest, msp_improv, msp_podcast, ravdess, sier
+from . import cremad, emodb, iemocap, manifest, meld, msp_improv, msp_podcast, ravdess, sier
 from .records import CorpusError, LoadReport, LoadResult, Record
 
 LOADERS = {
@@ -33,6 +33,7 @@ LOADERS = {
     "msp_podcast": msp_podcast.load,
     "sier": sier.load,
     "manifest": manifest.load,
+    "meld": meld.load,
 }
 
 #: Keyword options every loader accepts, with the same meaning (see the module docstring).
