@@ -36,10 +36,12 @@ def confusion_png(path: Path, matrix, labels, title: str) -> None:
 def system_combinations(results: dict) -> dict:
     """``{combination name: (combination, runs)}`` for every spec with a system combination whose
     partner ran too (e.g. BLSTMATT x CSA^0.4, Jalal et al. 2020 Sec. 5), per fold/seed both ran."""
-    from zoo import metrics, registry
+    from zoo import experiment, metrics, registry
 
     out = {}
     for name, res in results.items():
+        if experiment.is_baseline(name):
+            continue
         combination = registry.get_spec(name).combination
         if combination is None or combination.partner not in results:
             continue
@@ -64,7 +66,10 @@ def system_combinations(results: dict) -> dict:
 
 def _caption(setup: dict, meta: dict) -> str:
     overrides = setup.get("build_overrides") or {}
-    bits = [f"corpus `{meta['corpus']}` ({setup['records']} utterances"
+    skipped = sum((setup.get("skipped_by_features") or {}).get("skipped", {}).values()) \
+        if isinstance((setup.get("skipped_by_features") or {}).get("skipped"), dict) else 0
+    used = f"{setup['records']} utterances" + (f", {skipped} of them skipped by the features" if skipped else "")
+    bits = [f"corpus `{meta['corpus']}` ({used}"
             + (f", classes {', '.join(setup['label_set'])}" if setup.get("label_set") else "") + ")",
             f"protocol `{setup['protocol']}` ({setup['folds']} folds run)",
             f"profile `{meta['profile']}`: {setup['epochs']} epochs, lr {setup['learning_rate']}"]
@@ -72,12 +77,19 @@ def _caption(setup: dict, meta: dict) -> str:
         bits.append("builder overrides " + ", ".join(f"`{k}={v}`" for k, v in overrides.items()))
     for name, options in (setup.get("feature_overrides") or {}).items():
         bits.append(f"feature `{name}` overrides " + ", ".join(f"`{k}={v}`" for k, v in options.items()))
+    if setup.get("callbacks"):
+        bits.append("callbacks " + ", ".join(f"{c[0]}({', '.join(f'{k}={v}' for k, v in c[1].items())})"
+                                            for c in setup["callbacks"]))
+    if setup.get("class_weights"):
+        bits.append(f"{setup['class_weights']} class weights")
+    if setup.get("augment"):
+        bits.append(setup["augment"])
     return "; ".join(bits) + ". Ours: mean ± sample std over folds × seeds."
 
 
 def write(out: Path, results: dict, meta: dict) -> str:
     """Write every output under ``out`` and return the markdown."""
-    from zoo import registry
+    from zoo import experiment, registry
 
     out.mkdir(parents=True, exist_ok=True)
     (out / "confusion").mkdir(exist_ok=True)
@@ -93,14 +105,18 @@ def write(out: Path, results: dict, meta: dict) -> str:
     for name, res in results.items():
         runs = res["runs"]
         spe = [r["seconds_per_epoch"] for r in runs if r.get("seconds_per_epoch")]
-        extra[name] = {"parameters": f"{runs[0]['parameters']:,}" if runs else "",
+        extra[name] = {"parameters": f"{runs[0]['parameters']:,}" if runs and runs[0]["parameters"] else "",
                        "s/epoch": f"{np.mean(spe):.1f}" if spe else "", "protocol": res["setup"]["protocol"]}
     sections += [tables.zoo_table(aggregated, extra, caption=f"corpus `{meta['corpus']}`, profile "
                                   f"`{meta['profile']}`; mean ± sample std over folds × seeds"), ""]
     sections += ["## Each paper", ""]
     for name, res in results.items():
-        paper = registry.paper_of(name)  # this variant's own numbers, or None
-        sections += [tables.paper_table(name, aggregated.get(name, {}), paper, _caption(res["setup"], meta)), ""]
+        if experiment.is_baseline(name):
+            caption = f"classic baseline on the same folds: {res['setup']['baseline']}; " + _caption(res["setup"], meta)
+            sections += [tables.baseline_table(name, aggregated.get(name, {}), caption), ""]
+        else:
+            paper = registry.paper_of(name)  # this variant's own numbers, or None
+            sections += [tables.paper_table(name, aggregated.get(name, {}), paper, _caption(res["setup"], meta)), ""]
         for run in res["runs"]:
             if "confusion_matrix" in run:
                 png = out / "confusion" / f"{name.replace(':', '-')}-{run['fold']}-seed{run['seed']}.png"

@@ -41,6 +41,13 @@ def _metrics_of(values: Dict[str, List[float]]) -> List[str]:
     return known
 
 
+def baseline_table(name: str, values: Dict[str, List[float]], caption: str) -> str:
+    """A classic baseline's table: our metrics only (no paper)."""
+    lines = [f"**{name}** — classic baseline", "", f"_{caption}_", "", "| metric | ours |", "|---|---:|"]
+    lines += [f"| `{metric}` | {mean_std(values.get(metric, []))} |" for metric in _metrics_of(values)]
+    return "\n".join(lines)
+
+
 def paper_table(model: str, values: Dict[str, List[float]], paper, caption: str) -> str:
     """One paper's table: metric, ours, the paper's value and its own name for it. ``paper`` is
     the variant's own numbers; None (the paper reports none for this variant) prints ours alone."""

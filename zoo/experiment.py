@@ -411,13 +411,14 @@ def input_names(name: str, build_args: dict) -> List[str]:
 
 def prepare(name: str, corpus: str = "synthetic", root: Optional[str] = None, *, profile="smoke",
             protocol: Optional[str] = None, max_folds: Optional[int] = None, cache_dir=None,
-            loaded=None, classes=None) -> Experiment:
+            loaded=None, classes=None, probe: bool = True) -> Experiment:
     """Prepare ``"<model>[:<variant>]"`` on ``corpus`` under ``protocol`` (default: the recipe's on
     IEMOCAP, speaker k-fold elsewhere) and ``profile`` (a name of :data:`zoo.profiles.PROFILES` or
     a :class:`~zoo.profiles.Profile`). ``cache_dir``: the feature cache (default
     ``$ZOO_FEATURE_CACHE`` or ``~/.cache/zoo/features``). ``loaded``: an already loaded corpus.
     ``classes``: None (the recipe's label set when the corpus has it, else the corpus' own),
-    ``"all"`` (every label of the corpus) or the label names to use."""
+    ``"all"`` (every label of the corpus) or the label names to use. ``probe=False`` skips the
+    trial build that finds the input names (for callers that only need the folds)."""
     import os
 
     from zoo import features
@@ -449,5 +450,85 @@ def prepare(name: str, corpus: str = "synthetic", root: Optional[str] = None, *,
     return Experiment(
         name=name, spec=spec, variant=variant, recipe=recipe, profile=profile, corpus=corpus, root=root,
         protocol=protocol_name, label_set=label_set, loaded=loaded, records=records, folds=folds,
-        build_args=build_args, input_names=input_names(name, build_args),
+        build_args=build_args, input_names=input_names(name, build_args) if probe else [],
         cache=features.FeatureCache(cache_dir), feature_overrides=dict(profile.features.get(spec.name, {})))
+
+
+# ----------------------------------------------------------------------------- classic baselines
+@dataclasses.dataclass
+class BaselineExperiment:
+    """A classic baseline of :mod:`zoo.baselines` on the folds a zoo model gets on the same corpus,
+    protocol, label set and profile (same records, same speakers in each part). It is fitted on
+    the training and validation parts (its hyper-parameters are chosen by its own grid search over
+    the training speakers) and scored on the test part like the models."""
+
+    name: str
+    corpus: str
+    protocol: str
+    label_set: list
+    loaded: object
+    records: list
+    folds: list
+    profile: _profiles.Profile
+    cache: object
+    options: dict
+
+    def run_fold(self, fold, seed: int) -> dict:
+        from zoo import baselines, metrics, pipeline
+
+        model = baselines.get(self.name, seed=seed, **self.options)
+        train = list(fold.train_records) + list(fold.part_records("validation"))
+        started = time.perf_counter()
+        model.fit(model.inputs(train, self.cache), [r.label for r in train], groups=[r.speaker for r in train],
+                  classes=self.label_set)
+        seconds = time.perf_counter() - started
+        test = list(fold.test_records)
+        probs = model.predict_proba(model.inputs(test, self.cache))
+        y_true = pipeline.label_ids(test, self.label_set)
+        labels = list(range(len(self.label_set)))
+        report = metrics.classification_report(y_true, probs, labels=labels)
+        return {"model": self.name, "fold": fold.name, "seed": seed, "parameters": None,
+                "metrics": {k: v for k, v in report.items() if isinstance(v, (int, float))},
+                "confusion_matrix": np.asarray(metrics.confusion_matrix(y_true, probs.argmax(-1), labels=labels)).tolist(),
+                "posteriors": probs, "y_true": y_true, "test_ids": [r.utterance_id for r in test],
+                "n_train": len(train), "n_validation": 0, "n_test": len(test), "train_seconds": round(seconds, 2),
+                "seconds_per_epoch": None, "best_params": {k: str(v) for k, v in model.best_params_.items()}}
+
+    def run(self, runs_dir=None, seeds: Optional[Sequence[int]] = None, verbose=0) -> dict:
+        runs = [self.run_fold(fold, seed) for fold in self.folds for seed in (seeds or self.profile.seeds)]
+        from zoo import baselines
+
+        return {"runs": runs, "setup": {
+            "model": self.name, "corpus": self.corpus, "protocol": self.protocol, "label_set": self.label_set,
+            "targets": ["label"], "folds": len(self.folds), "records": len(self.records),
+            "records_loaded": len(self.loaded.records), "skipped_by_loader": self.loaded.report.to_dict(),
+            "baseline": baselines.BASELINES[self.name].description, "options": self.options,
+            "build_overrides": {}, "feature_overrides": {}, "epochs": "—", "learning_rate": "—",
+            "cache": dataclasses.asdict(self.cache.stats)}}
+
+
+def is_baseline(name: str) -> bool:
+    from zoo import baselines
+
+    return name in baselines.BASELINES
+
+
+def prepare_baseline(name: str, corpus: str = "synthetic", root: Optional[str] = None, *, profile="smoke",
+                     protocol: Optional[str] = None, max_folds: Optional[int] = None, cache_dir=None,
+                     loaded=None, classes=None, like: str = "blstmatt", **options) -> BaselineExperiment:
+    """A classic baseline on the folds that model ``like`` gets with the same arguments (default
+    BLSTMATT's: the IEMOCAP 4 classes where the corpus has them). ``options`` go to the baseline
+    (default: ``class_weight`` searched over None and "balanced" on the training speakers)."""
+    exp = prepare(like, corpus, root, profile=profile, protocol=protocol, max_folds=max_folds,
+                  cache_dir=cache_dir, loaded=loaded, classes=classes, probe=False)
+    from zoo import baselines
+
+    wanted = baselines.BASELINES[name].features
+    if any(getattr(spec, "field", None) == "transcript" for spec in wanted.values()):
+        keep = {(r.corpus, r.utterance_id) for r in exp.records if r.transcript}
+        if len(keep) != len(exp.records):
+            raise ValueError(f"{name} reads transcripts, but {len(exp.records) - len(keep)} records of "
+                             f"{corpus!r} have none")
+    return BaselineExperiment(name=name, corpus=corpus, protocol=exp.protocol, label_set=exp.label_set,
+                              loaded=exp.loaded, records=exp.records, folds=exp.folds, profile=exp.profile,
+                              cache=exp.cache, options={"class_weight": [None, "balanced"], **options})

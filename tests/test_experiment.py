@@ -1,0 +1,47 @@
+"""zoo.experiment: classic baselines on the folds the models get; the label-set option."""
+import numpy as np
+import pytest
+
+from zoo import experiment, profiles
+
+TINY = profiles.Profile(name="tiny", description="test", seeds=(0,), max_folds=2, utterances=40)
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    base = tmp_path_factory.mktemp("exp")
+    return str(base / "corpus"), base / "cache"
+
+
+def test_baseline_runs_on_exactly_the_models_folds(corpus):
+    root, cache = corpus
+    model = experiment.prepare("blstmatt", "synthetic", root, profile=TINY, cache_dir=cache, probe=False)
+    svm = experiment.prepare_baseline("svm_hsf", "synthetic", root, profile=TINY, cache_dir=cache)
+    assert [f.name for f in svm.folds] == [f.name for f in model.folds]
+    for a, b in zip(svm.folds, model.folds):
+        assert {r.utterance_id for r in a.test_records} == {r.utterance_id for r in b.test_records}
+    result = svm.run()
+    assert len(result["runs"]) == len(svm.folds) and result["setup"]["label_set"] == ["angry", "happy", "sad", "neutral"]
+    run = result["runs"][0]
+    assert run["n_test"] == len(svm.folds[0].test_records)
+    assert np.asarray(run["confusion_matrix"]).sum() == run["n_test"]
+    assert 0.0 <= run["metrics"]["mean_class_recall"] <= 1.0 and "svc__C" in run["best_params"]
+    # Trained on train + validation speakers only.
+    fold = svm.folds[0]
+    assert run["n_train"] == len(fold.train_records) + len(fold.part_records("validation"))
+
+
+def test_classes_option_picks_the_label_set(corpus):
+    root, cache = corpus
+    every = experiment.prepare("blstmatt", "synthetic", root, profile=TINY, cache_dir=cache, classes="all", probe=False)
+    assert set(every.label_set) >= {"angry", "happy", "sad", "neutral"}
+    two = experiment.prepare("blstmatt", "synthetic", root, profile=TINY, cache_dir=cache, classes=["angry", "sad"],
+                             probe=False)
+    assert two.label_set == ["angry", "sad"] and {r.label for r in two.records} == {"angry", "sad"}
+    with pytest.raises(ValueError, match="do not occur"):
+        experiment.prepare("blstmatt", "synthetic", root, profile=TINY, cache_dir=cache, classes=["bored"], probe=False)
+
+
+def test_aggregate_uses_the_sample_std():
+    runs = [{"fold": "a", "seed": 0, "metrics": {"x": 0.4}}, {"fold": "b", "seed": 0, "metrics": {"x": 0.6}}]
+    assert experiment.aggregate(runs)["x"]["std"] == pytest.approx(np.std([0.4, 0.6], ddof=1))
