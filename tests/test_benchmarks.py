@@ -5,12 +5,13 @@ import numpy as np
 import pytest
 
 from benchmarks import report, runner, tables
+from zoo import profiles
 from zoo.recipe import Paper
 
 
 def test_mean_std_and_tables():
     assert tables.mean_std([0.5]) == "0.500"
-    assert tables.mean_std([0.4, 0.6]) == "0.500 ± 0.100"  # population std over runs
+    assert tables.mean_std([0.4, 0.6]) == "0.500 ± 0.141"  # sample std over runs (ddof=1)
     assert tables.mean_std([]) == "—"
     runs = [{"model": "m", "metrics": {"overall_accuracy": 0.4, "mean_class_recall": 0.3}},
             {"model": "m", "metrics": {"overall_accuracy": 0.6, "mean_class_recall": 0.5}}]
@@ -18,13 +19,13 @@ def test_mean_std_and_tables():
     paper = Paper(citation="A. Author. Title. 2020.", short="Author 2020", dataset="IEMOCAP", protocol="LOSO",
                   reported={"overall_accuracy": 0.7}, paper_names={"overall_accuracy": "WA"})
     md = tables.paper_table("m", agg["m"], paper, "caption")
-    assert "| `overall_accuracy` | 0.500 ± 0.100 | 0.700 | WA |" in md
-    assert "| `mean_class_recall` | 0.400 ± 0.100 | — |  |" in md
+    assert "| `overall_accuracy` | 0.500 ± 0.141 | 0.700 | WA |" in md
+    assert "| `mean_class_recall` | 0.400 ± 0.141 | — |  |" in md
     zoo = tables.zoo_table(agg, {"m": {"parameters": "12"}})
-    assert zoo.splitlines()[-1] == "| `m` | 0.500 ± 0.100 | 0.400 ± 0.100 | 12 |"
+    assert zoo.splitlines()[-1] == "| `m` | 0.500 ± 0.141 | 0.400 ± 0.141 | 12 |"
 
 
-TINY = runner.Profile(
+TINY = profiles.Profile(
     name="tiny", description="test", seeds=(0,), max_folds=1, epochs={"blstmatt": 2},
     build={"blstmatt": {"lstm_units": 4, "attention_units": 4}}, batch_size={"blstmatt": 8},
     learning_rate={"blstmatt": 1e-2}, utterances=40)
@@ -67,7 +68,7 @@ def test_report_writes_tables_json_and_confusion_pngs(tiny_run, tmp_path):
 
 
 def test_recipe_truncation_reaches_the_pipeline():
-    from zoo import amh
+    from zoo import amh, registry
 
     assert amh.RECIPE.truncate == {"audio": 750, "text": 128, "video": 25}
-    assert amh.recipe_for("audio_text").truncate["audio"] == 750
+    assert registry.recipe_of("amh:audio_text").truncate["audio"] == 750

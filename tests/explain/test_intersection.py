@@ -113,13 +113,17 @@ def test_intersection_matrix_of_layers_of_a_model():
 
 def test_default_layers_use_explain_layers_else_last_three_flat():
     model = _tiny_model()
-    module = types.SimpleNamespace(EXPLAIN_LAYERS=("hidden", "penultimate", "output"))
-    assert ix.default_layers(model, module) == ("hidden", "penultimate", "output")
+    spec = types.SimpleNamespace(explain_layers=("hidden", "penultimate", "output"))
+    assert ix.default_layers(model, spec) == ("hidden", "penultimate", "output")
     assert ix.default_layers(model, None) == ("hidden", "penultimate", "output")
+    # A spec naming layers the model lacks falls back to the last three flat layers.
+    assert ix.default_layers(model, types.SimpleNamespace(explain_layers=("nope",))) == ("hidden", "penultimate", "output")
     from zoo import gru_bert
 
-    assert gru_bert.EXPLAIN_LAYERS == ("fusion", "penultimate", "output")
+    assert gru_bert.SPEC.explain_layers == gru_bert.EXPLAIN_LAYERS == ("fusion", "penultimate", "predictions")
     tiny = gru_bert.build(text_encoder=None, feature_dims={"mel": 4, "mfcc": 3, "chroma": 2},
                           gru_units={"mel": 2, "mfcc": 2, "chroma": 2},
                           branch_units={"mel": 2, "mfcc": 2, "chroma": 2}, fusion_units=3)
-    assert ix.default_layers(tiny, gru_bert) == gru_bert.EXPLAIN_LAYERS
+    assert ix.default_layers(tiny, gru_bert.SPEC) == gru_bert.EXPLAIN_LAYERS
+    # Table 5's third-last layer is the fusion: the last three flat layers would be the logits' neighbours.
+    assert ix.default_layers(tiny, None) == ("penultimate", "logits", "predictions")

@@ -1,12 +1,14 @@
-"""zoo.gru_bert (Kumar, Kaushik, Raman 2021): parameter anchors, shapes, masking, round-trips,
-mixed precision, a toy task, and (once) the offline MiniLM text encoder."""
+"""zoo.gru_bert (Kumar, Kaushik, Raman 2021): parameter anchors by formula, the Sec. 2.1 graph,
+masking and attention weights, the BERT text branch (round trip, [CLS] not pooled), a toy task,
+recipes and paper numbers, and (once) the offline MiniLM text encoder. The generic contract
+(every variant builds, round trips, mixed precision) is tests/models/test_harness.py's."""
 
 import numpy as np
 import pytest
 import keras
 import tensorflow as tf
 
-from zoo import gru_bert, text_encoders
+from zoo import gru_bert, registry, text_encoders
 from zoo.layers import AttentionPooling, UnitAxisAttention
 
 TINY = dict(
@@ -83,23 +85,10 @@ def test_paper_default_sizes_and_count():
     assert [tuple(t.shape) for t in model.inputs] == [(None, None, 128), (None, None, 40), (None, None, 12), (None, None)]
     assert model.inputs[3].dtype == "int32"
     assert [model.get_layer(n).output.shape[-1] for n in gru_bert.EXPLAIN_LAYERS] == [830, 600, 4]
-    assert model.layers[-1].name == "output" and model.layers[-2].name == "penultimate"
+    # Eq. 5: a linear Dense(classes) on the 600-d second-last layer, then the softmax.
+    assert [layer.name for layer in model.layers[-3:]] == ["penultimate", "logits", "predictions"]
+    assert model.get_layer("logits").activation is keras.activations.linear
     assert isinstance(model.get_layer("mel_attention"), AttentionPooling)
-
-
-@pytest.mark.parametrize("variant", sorted(gru_bert.VARIANTS))
-def test_every_variant_builds_with_expected_shapes(variant):
-    kwargs = dict(gru_bert.VARIANTS[variant])
-    if kwargs.get("text_encoder", "auto") is not None:
-        kwargs["text_encoder"] = text_encoders.tiny_bert_backbone()
-    model = gru_bert.build(classes=5, **kwargs)
-    reference = kwargs.get("variant") == "reference"
-    x = {s: np.ones((2, d) if reference else (2, 3, d), "float32") for s, d in gru_bert.FEATURE_DIMS.items()}
-    if "text" in [t.name for t in model.inputs]:
-        x["text"] = np.array([[2, 3, 0], [4, 0, 0]], "int32")
-    out = model.predict(x, verbose=0)
-    assert out.shape == (2, 5)
-    np.testing.assert_allclose(out.sum(-1), 1.0, rtol=1e-5)
 
 
 def test_include_top_false_ends_at_penultimate():
@@ -124,47 +113,33 @@ def test_padding_does_not_change_predictions():
     np.testing.assert_allclose(weights["mel"].sum(-1), 1.0, rtol=1e-5)
 
 
-def test_keras_round_trip_identical_predictions(tmp_path):
+def test_keras_round_trip_keeps_the_text_branch_and_attention(tmp_path):
+    """The harness round-trips audio-only tiny models; this one carries the BERT branch
+    (BertInputs, ClsToken, the backbone) and the Eq. 2-4 attention weights through .keras."""
     model = gru_bert.build(text_encoder=text_encoders.tiny_bert_backbone(), **TINY)
     x = inputs()
     path = str(tmp_path / "gru_bert.keras")
     model.save(path)
     loaded = keras.saving.load_model(path)
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
-    weights_path = str(tmp_path / "gru_bert.weights.h5")
-    model.save_weights(weights_path)
-    again = gru_bert.build(text_encoder=text_encoders.tiny_bert_backbone(), weights=weights_path, **TINY)
-    np.testing.assert_array_equal(again.predict(x, verbose=0), model.predict(x, verbose=0))
+    audio = {s: x[s] for s in gru_bert.STREAMS}
+    before, after = (gru_bert.attention_model(m).predict(audio, verbose=0) for m in (model, loaded))
+    for stream in gru_bert.STREAMS:
+        np.testing.assert_array_equal(after[stream], before[stream])
 
 
-def test_reference_round_trip(tmp_path):
-    model = gru_bert.build(variant="reference", text_encoder=None)
-    x = {s: np.random.default_rng(1).random((2, d)).astype("float32") for s, d in gru_bert.FEATURE_DIMS.items()}
-    model.save(tmp_path / "ref.keras")
-    loaded = keras.saving.load_model(tmp_path / "ref.keras")
-    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
-
-
-def test_mixed_float16_training_step_is_finite():
-    try:
-        keras.mixed_precision.set_global_policy("mixed_float16")
-        model = gru_bert.build(text_encoder=text_encoders.tiny_bert_backbone(), **TINY)
-        assert model.get_layer("mel_gru").compute_dtype == "float16"
-        x, y = inputs(batch=4), np.array([0, 1, 2, 3])
-        with tf.GradientTape() as tape:
-            pred = model(x, training=True)
-            loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(y, pred))
-        variables = model.trainable_variables
-        grads = dict(zip([v.path for v in variables], tape.gradient(loss, [v.value for v in variables])))
-        assert pred.dtype == tf.float32 and np.isfinite(float(loss))
-        # BERT's pooled_dense (tanh on [CLS]) is not used: we take the last layer's [CLS] itself.
-        assert [p for p, g in grads.items() if g is None] == [p for p in grads if "pooled_dense" in p]
-        assert all(np.all(np.isfinite(tf.convert_to_tensor(g).numpy())) for g in grads.values() if g is not None)
-        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
-        assert np.isfinite(model.train_on_batch(x, y))
-        assert all(np.all(np.isfinite(w)) for w in model.get_weights())
-    finally:
-        keras.mixed_precision.set_global_policy("float32")
+def test_text_branch_takes_the_last_layer_cls_not_the_pooled_output():
+    """B is the last layer's [CLS] vector as in the authors' code: every weight gets a gradient
+    except BERT's own tanh pooled_dense, which stays unused."""
+    model = gru_bert.build(text_encoder=text_encoders.tiny_bert_backbone(), **TINY)
+    x, y = inputs(batch=4), np.array([0, 1, 2, 3])
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(y, model(x, training=True)))
+    variables = model.trainable_variables
+    grads = dict(zip([v.path for v in variables], tape.gradient(loss, [v.value for v in variables])))
+    unused = [p for p, g in grads.items() if g is None]
+    assert unused and unused == [p for p in grads if "pooled_dense" in p]
+    assert all(np.all(np.isfinite(tf.convert_to_tensor(g).numpy())) for g in grads.values() if g is not None)
 
 
 def test_learns_a_separable_toy_task():
@@ -190,8 +165,10 @@ def test_learns_a_separable_toy_task():
 
 
 def test_bad_arguments_raise_clear_errors(tmp_path):
-    with pytest.raises(ValueError, match="variant"):
-        gru_bert.build(variant="nope", text_encoder=None)
+    with pytest.raises(ValueError, match="unknown variant 'paper'"):  # the old graph switch is graph= now
+        gru_bert.build(variant="paper", text_encoder=None)
+    with pytest.raises(ValueError, match="graph must be one of"):
+        gru_bert.build(graph="nope", text_encoder=None)
     with pytest.raises(ValueError, match="reference variant"):
         gru_bert.build(variant="reference", text_encoder=None, gru_units={"mel": 3})
     with pytest.raises(FileNotFoundError, match="no config.json"):
@@ -208,10 +185,18 @@ def test_recipe_and_paper():
     assert gru_bert.REFERENCE_FEATURES["mel"].options["pooling"] == "mean" and gru_bert.REFERENCE_FEATURES["mel"].options["log"] is False
     assert (recipe.optimizer, recipe.optimizer_options["learning_rate"], recipe.batch_size, recipe.epochs) == ("Adam", 1e-3, 64, 100)
     assert gru_bert.PAPER.reported == {"mean_class_recall": 0.750, "overall_accuracy": 0.717}
-    assert "default" in gru_bert.VARIANTS
-    assert gru_bert.recipe_for("reference").features["mfcc"].options["pooling"] == "mean"
-    assert "text" not in gru_bert.recipe_for("audio_only").features
-    assert gru_bert.recipe_for("default") == recipe
+    assert recipe.features["text"].options["preset"] == text_encoders.MINILM == "all-minilm-l6-v2"
+    assert gru_bert.SPEC.variants["default"].recipe == recipe == registry.recipe_of("gru_bert")
+    assert gru_bert.SPEC.variants["reference"].build_args == {"graph": "reference"}
+    assert registry.recipe_of("gru_bert:reference").features["mfcc"].options["pooling"] == "mean"
+    assert "text" not in registry.recipe_of("gru_bert:audio_only").features
+    bert_base = gru_bert.SPEC.variants["bert_base"]
+    assert bert_base.build_args == {"text_encoder": text_encoders.PAPER_PRESET} == {"text_encoder": "bert_base_en_uncased"}
+    assert bert_base.recipe.features["text"].options["preset"] == text_encoders.PAPER_PRESET  # its own word pieces
+    # The paper's numbers belong to its graph with text (default and BERT-base), not to our variants.
+    assert registry.paper_of("gru_bert") is gru_bert.PAPER and registry.paper_of("gru_bert:bert_base") is gru_bert.PAPER
+    assert all(registry.paper_of(f"gru_bert:{v}") is None for v in ("reference", "reference_tf1", "audio_only", "frozen_bert"))
+    assert gru_bert.SPEC.explain_layers == gru_bert.EXPLAIN_LAYERS == ("fusion", "penultimate", "predictions")
 
 
 MINILM = text_encoders.offline_minilm_path()
