@@ -45,7 +45,6 @@ from zoo.layers.outputs import Predictions, resolve_classes
 from zoo.recipe import FeatureSpec, Paper, Recipe
 from zoo.spec import Attention, ModelSpec, Variant, builder, register_model
 
-PAPER_PARAMETERS = 8_757_637  # 23-d input, 4 classes, Keras single-bias LSTMs
 
 
 @builder("blstmatt")

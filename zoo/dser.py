@@ -54,12 +54,10 @@ from keras import ops
 
 from zoo.losses import multitask_weights
 from zoo.recipe import FeatureSpec, Paper, Recipe
-from zoo.recipe import compile_model as _compile
 from zoo.spec import ModelSpec, Variant, builder, register_model
 
 DIMENSIONS = ("valence", "arousal", "dominance")
 MAX_TEXT_LENGTH = 554
-PAPER_PARAMETERS = {"acoustic": 912_291, "default": 3_787_259}
 
 @keras.saving.register_keras_serializable(package="zoo")
 class TokenMask(keras.layers.Layer):
@@ -190,11 +188,6 @@ def loss_weights(alpha: float, beta: float) -> dict:
     return dict(zip(DIMENSIONS, multitask_weights(alpha, beta)))
 
 
-def compile_model(model: keras.Model, recipe: Optional[Recipe] = None, **compile_kwargs) -> keras.Model:
-    """Compile with the recipe's optimiser, ``CCCLoss`` on every output and the recipe's weights."""
-    return _compile(model, recipe or RECIPE, **compile_kwargs)
-
-
 def whole_set_ccc(y_true, y_pred) -> dict:
     """``ccc_<dimension>`` over the WHOLE set (not per batch): dicts or (N, D) arrays in V/A/D order."""
     from zoo.metrics import regression_report
@@ -212,7 +205,7 @@ _RMSPROP = dict(optimizer="RMSprop", optimizer_options={"learning_rate": 1e-3}, 
 _NADAM = dict(optimizer="Nadam", optimizer_options={"learning_rate": 2e-3}, batch_size=64, epochs=200)
 _SPLIT = "Sessions 1-4 train (20 % of it validation), session 5 test; labels (x - 3) / 2 in [-1, 1]. "
 
-RECIPES = {
+_RECIPES = {
     "default": Recipe(features=_FEATURES_AT, targets=DIMENSIONS, loss_weights=loss_weights(0.7, 0.2),
                       notes=_SPLIT + "A+T MTL, alpha 0.7 beta 0.2 (Sec. III-C), RMSprop 1e-3, batch 256, 50 epochs.",
                       **_RMSPROP, **_COMMON),
@@ -229,7 +222,7 @@ RECIPES = {
                                    notes=_SPLIT + "HSF STL (valence), Nadam 2e-3, batch 64, 200 epochs.",
                                    **_NADAM, **{**_COMMON, "metrics": ("ccc_valence",)}),
 }
-RECIPE = RECIPES["default"]
+RECIPE = _RECIPES["default"]
 
 _CITATION = ("B. T. Atmaja, M. Akagi. Improving Valence Prediction in Dimensional Speech Emotion Recognition "
              "Using Linguistic Information. O-COCOSDA 2020.")
@@ -245,7 +238,7 @@ def _paper(short: str, reported: dict, extra: str = "") -> Paper:
                  metric_notes=_NOTES + extra, url="https://github.com/bagustris/dser_with_text")
 
 
-PAPERS = {
+_PAPERS = {
     "default": _paper("Atmaja & Akagi 2020 (DSER, HSF+GloVe MTL)",
                       {"ccc_valence": 0.421, "ccc_arousal": 0.590, "ccc_dominance": 0.484},
                       " Row HSF+GloVe (±0.008/0.008/0.009)."),
@@ -257,7 +250,7 @@ PAPERS = {
                             " Whether Table II used the code's or the text's alpha/beta is not known."),
     "acoustic_stl_valence": _paper("Atmaja & Akagi 2020 (DSER, HSF STL)", {"ccc_valence": 0.208}),
 }
-PAPER = PAPERS["default"]
+PAPER = _PAPERS["default"]
 
 _DESCRIPTIONS = {"default": "HSF + word embeddings, multi-task V/A/D (Table II, HSF+GloVe MTL)",
                  "stl_valence": "HSF + word embeddings, valence only (STL)",
@@ -277,7 +270,7 @@ PARAMETERS = {
 }
 SPEC = register_model(ModelSpec(
     name="dser", module=__name__, build=build, parameters=PARAMETERS,
-    variants={v: Variant(_BUILD_ARGS[v], RECIPES[v], PAPERS[v], description=_DESCRIPTIONS[v]) for v in RECIPES},
+    variants={v: Variant(_BUILD_ARGS[v], _RECIPES[v], _PAPERS[v], description=_DESCRIPTIONS[v]) for v in _RECIPES},
     tiny={"acoustic_units": (4, 4), "text_units": (4, 4), "branch_dim": 4, "fusion_units": (4,),
           "vocab_size": 20, "embedding_dim": 4, "max_length": None},
     text_args=("vocab_size", "embedding_matrix"),

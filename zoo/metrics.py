@@ -175,10 +175,11 @@ PAPER_METRIC_NAMES: Dict[str, Dict] = {
         "note": "The meanings most SER papers use.",
     },
     "gru_bert": {  # Kumar, Kaushik, Raman, Interspeech 2021
-        "names": {"WA": "overall_accuracy", "UA": "mean_class_recall"},
-        "certain": False,
-        "note": "The paper reports UA 75.0 / WA 71.7 (Sec. 4, Table 6) without defining them; "
-                "we read the usual meanings. Uncertain.",
+        "names": {"UA": "overall_accuracy", "WA": "mean_class_recall"},
+        "certain": True,
+        "note": "The paper reports UA 75.0 / WA 71.7 (Sec. 4, Table 6) without defining them; the authors' "
+                "main_IEMOCAP.py computes its 'weighted Acc.' as the mean of per-class recalls and its "
+                "'unweighted Acc.' as correct / N.",
     },
     "amh": {  # Yoon, Dey, Lee, Jung, ICASSP 2020
         "names": {"WA": "overall_accuracy", "UA": "mean_class_recall"},

@@ -1,4 +1,4 @@
-"""Training with paper recipes: compile from a :class:`zoo.recipe.Recipe`, fit with
+"""Training with paper recipes (compiled by :func:`zoo.recipe.compile_model`): fit with
 checkpoints every epoch, and resume after any interruption (``kill -9`` included) or damage.
 
 Resumption is exact: a run killed at any moment and started again with the same command
@@ -39,7 +39,6 @@ import keras
 import numpy as np
 
 from zoo import io as zio
-from zoo.recipe import compile_model
 
 STATE_FILE = "state.json"
 FINAL_WEIGHTS = "final.weights.h5"
@@ -58,7 +57,6 @@ class ResumeWarning(RuntimeWarning):
 
 
 # Compiling from a recipe lives beside the Recipe (model modules use it too).
-compile_from_recipe = compile_model
 
 
 # --------------------------------------------------------------------------- files

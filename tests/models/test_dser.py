@@ -4,6 +4,8 @@ masking, a tiny BERT encoder, toy tasks, recipes and Table II numbers. The gener
 tests/models/test_harness.py's."""
 import numpy as np
 import pytest
+
+from zoo.recipe import compile_model
 import keras
 
 from zoo import dser, losses, metrics, registry
@@ -88,7 +90,7 @@ def _np_ccc_loss(t, p, epsilon=1e-7):
 def test_mtl_loss_is_weighted_sum_of_ccc_losses(variant, weights):
     recipe = dser.SPEC.variants[variant].recipe
     assert [recipe.loss_weights[d] for d in dser.DIMENSIONS] == pytest.approx(list(weights))
-    model = dser.compile_model(dser.build(variant=variant, **TINY), recipe)
+    model = compile_model(dser.build(variant=variant, **TINY), recipe)
     for name in model.output_names:  # spread the untrained outputs so that the CCCs are well defined
         head = model.get_layer(name)
         head.kernel.assign(head.kernel * 100.0)
@@ -148,7 +150,7 @@ def test_whole_set_ccc_is_not_the_per_batch_average():
 
 def test_compiled_round_trip_keeps_the_weighted_ccc_losses(tmp_path):
     """A compiled model saved as .keras comes back with a CCC loss per output and Eq. 4's weights."""
-    model = dser.compile_model(dser.build(**TINY))
+    model = compile_model(dser.build(**TINY), dser.RECIPE)
     for name in model.output_names:  # spread the untrained outputs so that the CCCs are well defined
         head = model.get_layer(name)
         head.kernel.assign(head.kernel * 100.0)
@@ -216,7 +218,7 @@ def test_acoustic_only_learns_a_toy_task():
     hsf, text = batch(192, seed=4)
     y = _toy_targets(hsf, text)
     keras.utils.set_random_seed(0)
-    model = dser.compile_model(dser.build(variant="acoustic", **{**TINY, **LEARN}),
+    model = compile_model(dser.build(variant="acoustic", **{**TINY, **LEARN}),
                                dser.SPEC.variants["acoustic"].recipe.replace(optimizer_options={"learning_rate": 1e-2}))
     model.fit(hsf[:128], {d: y[d][:128] for d in y}, batch_size=32, epochs=20, verbose=0)
     pred = dict(zip(model.output_names, model.predict(hsf[128:], verbose=0)))
@@ -228,7 +230,7 @@ def test_acoustic_text_learns_valence_from_words():
     hsf, text = batch(192, seed=5)
     y = _toy_targets(hsf, text)
     keras.utils.set_random_seed(0)
-    model = dser.compile_model(dser.build(**{**TINY, **LEARN, "fusion_dropout": 0.0, "text_dropout": 0.0}),
+    model = compile_model(dser.build(**{**TINY, **LEARN, "fusion_dropout": 0.0, "text_dropout": 0.0}),
                                dser.RECIPE.replace(optimizer_options={"learning_rate": 1e-2}))
     model.fit([hsf[:128], text[:128]], {d: y[d][:128] for d in y}, batch_size=32, epochs=20, verbose=0)
     pred = dict(zip(model.output_names, model.predict([hsf[128:], text[128:]], verbose=0)))
