@@ -34,6 +34,13 @@ Departures from the paper, each with the argument that gives the other reading:
   (``attention_units=``), branch dense 150/60/20 relu as in the code (``branch_units=``).
 - Paper does not say log or power mel; default features are log-mel frames (RECIPE), the
   reference variant uses the code's power mel means (``pooling="mean", log=False``).
+- Sample rate: the authors' code reads each file at its own rate (16 kHz on IEMOCAP), so the
+  features do too (``sr=None``); variant ``resampled`` resamples to 22,050 Hz first (at 16 kHz
+  with 128 mel bands over 0-8 kHz no band is empty; at 22,050 Hz 11-12 bands of 16 kHz audio are).
+- Text: the code removes English stop words and Porter-stems the transcript before BERT; the
+  paper does not say so. Default: the transcript as spoken; the reference variant (the code's
+  graph) uses the code's preprocessing (``text_filter="stopwords_porter"`` of ``bert_tokens``,
+  with scikit-learn's stop-word list for NLTK's, which needs a download).
 - BERT: the paper uses BERT-base (12 layers, 768): variant ``bert_base``
   (``text_encoder="bert_base_en_uncased"``, downloaded by keras-hub). The default text encoder is
   the offline all-MiniLM-L6-v2 (6 layers, 384 hidden, ``text_encoder="all-minilm-l6-v2"``, from the
@@ -182,7 +189,9 @@ def attention_model(model):
     return keras.Model(inputs, outputs, name=f"{model.name}_attention")
 
 
-_SPECTRAL = {"n_fft": 2048, "hop_length": 512}  # librosa defaults, as in the authors' code
+# librosa defaults, as in the authors' code, which reads each file at its own rate (sr=None;
+# 16 kHz on IEMOCAP). Variant ``resampled`` resamples to 22,050 Hz (librosa's default rate).
+_SPECTRAL = {"n_fft": 2048, "hop_length": 512, "sr": None}
 
 RECIPE = Recipe(
     optimizer="Adam",
@@ -212,19 +221,22 @@ REFERENCE_FEATURES = {
     "mel": FeatureSpec("logmel", {**_SPECTRAL, "n_mels": 128, "pooling": "mean", "log": False}),
     "mfcc": FeatureSpec("mfcc", {**_SPECTRAL, "n_mfcc": 40, "pooling": "mean"}),
     "chroma": FeatureSpec("chroma", {**_SPECTRAL, "pooling": "mean"}),
-    "text": RECIPE.features["text"],
+    "text": FeatureSpec("bert_tokens", {**RECIPE.features["text"].options, "text_filter": "stopwords_porter"}),
 }
 
 
 
-def _recipe(graph: str = "paper", text: bool = True, preset: str = text_encoders.MINILM) -> Recipe:
+def _recipe(graph: str = "paper", text: bool = True, preset: str = text_encoders.MINILM,
+            sr=None) -> Recipe:
     """The RECIPE of a variant: mean-vector features for the reference graph, no ``text`` feature
-    for the audio-only model, the word pieces of the variant's encoder."""
+    for the audio-only model, the word pieces of the variant's encoder, the audio sample rate."""
     features = dict(REFERENCE_FEATURES if graph == "reference" else RECIPE.features)
     if text:
         features["text"] = FeatureSpec("bert_tokens", {**features["text"].options, "preset": preset})
     else:
         features.pop("text")
+    for stream in STREAMS:
+        features[stream] = FeatureSpec(features[stream].extractor, {**features[stream].options, "sr": sr})
     return RECIPE.replace(features=features)
 
 
@@ -257,6 +269,7 @@ PARAMETERS = {
     "reference_tf1": 23_522_943,
     "audio_only": 291_410,
     "frozen_bert": 23_595_626,
+    "resampled": 23_595_626,
 }
 SPEC = register_model(ModelSpec(
     name="gru_bert", module=__name__, build=build, parameters=PARAMETERS, labels=LABELS,
@@ -271,6 +284,8 @@ SPEC = register_model(ModelSpec(
         "audio_only": Variant({"text_encoder": None}, _recipe(text=False), None,
                               description="the three speech branches only (ours; no paper number)"),
         "frozen_bert": Variant({"text_trainable": False}, RECIPE, None, description="paper graph, frozen text encoder"),
+        "resampled": Variant({}, _recipe(sr=22050), None,
+                             description="audio resampled to 22,050 Hz before the features (our first reading)"),
     },
     tiny=lambda variant: dict(
         text_encoder=None, branch_units={"mel": 4, "mfcc": 4, "chroma": 4}, text_units=4, fusion_units=4,

@@ -8,6 +8,13 @@ from zoo import data
 from zoo.data.records import CorpusError
 
 from . import fixtures
+from .test_meld import row, write_meld
+
+
+def make_meld(folder):
+    """Three utterances and one row with an unknown emotion (a counted fault)."""
+    return write_meld(folder / "meld", [row(1, "Hi.", "Ross", "anger", 0, 0), row(2, "Oh.", "Monica", "sadness", 0, 1),
+                                        row(3, "Yes!", "Joey", "joy", 1, 0), row(4, "Hm.", "Joey", "smug", 1, 1)])
 
 # corpus -> (fixture, extra options, classes, expected labels, does the fixture hold faults?)
 CASES = {
@@ -18,6 +25,7 @@ CASES = {
     "msp_improv": (fixtures.make_msp_improv, {}, "4", {"angry": 1, "happy": 1, "neutral": 1}, True),
     "msp_podcast": (fixtures.make_msp_podcast, {}, ["angry", "contempt"], {"angry": 1, "contempt": 1}, True),
     "sier": (fixtures.make_sier, {}, ["angry"], {"angry": 2}, False),
+    "meld": (make_meld, {}, ["sad", "angry"], {"sad": 1, "angry": 1}, True),
     "manifest": (fixtures.make_manifest, {"vad_range": (1, 5)}, ["happy", "neutral"],
                  {"happy": 1, "neutral": 1}, False),
 }

@@ -131,3 +131,18 @@ def test_bert_tokens_with_the_offline_minilm_folder():
     ids = [words.index(w) for w in ("[CLS]", "hello", ",", "world", "[SEP]")]
     assert out[:5].tolist() == ids and np.all(out[5:] == 0)
     assert extractor.config()["lowercase"] is True
+
+
+def test_stopword_and_porter_filter_of_the_gru_bert_code():
+    from zoo.features.text import filter_text
+
+    assert filter_text("They were running to the stores", "stopwords_porter") == "run store"
+    assert filter_text("They were running", None) == "They were running"
+    with pytest.raises(ValueError, match="text_filter must be one of"):
+        filter_text("x", "lemmas")
+    from zoo.features.text import BertTokens
+
+    tokens = BertTokens(vocabulary=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "run", "store"],
+                        text_filter="stopwords_porter", max_length=6)
+    assert tokens.config()["text_filter"] == "stopwords_porter"
+    assert "text_filter" not in BertTokens(vocabulary=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]).config()

@@ -215,3 +215,29 @@ def test_offline_minilm_folder_loads_as_text_encoder():
     out = model.predict(x, verbose=0)
     assert out.shape == (2, 4) and np.all(np.isfinite(out))
     np.testing.assert_allclose(model.predict(pad(x, 3), verbose=0), out, atol=1e-5)
+
+
+def test_sample_rate_and_text_preprocessing_follow_the_authors_code():
+    """main_IEMOCAP.py reads each file at its own rate and stems/filters the text (Sec. 2.1 is silent)."""
+    for stream in gru_bert.STREAMS:
+        assert gru_bert.RECIPE.features[stream].options["sr"] is None  # the file's own rate
+        assert registry.recipe_of("gru_bert:resampled").features[stream].options["sr"] == 22050
+        assert registry.recipe_of("gru_bert:reference").features[stream].options["sr"] is None
+    assert "text_filter" not in gru_bert.RECIPE.features["text"].options  # the paper's reading: as spoken
+    assert registry.recipe_of("gru_bert:reference").features["text"].options["text_filter"] == "stopwords_porter"
+
+
+def test_attention_probe_shares_the_models_layers():
+    """The probe reads the model's own attention layers: training the model changes the probe."""
+    import numpy as np
+
+    model = gru_bert.build(text_encoder=None, gru_units={"mel": 4, "mfcc": 4, "chroma": 4},
+                           feature_dims={"mel": 6, "mfcc": 5, "chroma": 3})
+    probe = gru_bert.attention_model(model)
+    x = {k: np.random.default_rng(0).normal(size=(2, 7, d)).astype("float32")
+         for k, d in (("mel", 6), ("mfcc", 5), ("chroma", 3))}
+    before = np.asarray(probe(x)["mel"])
+    layer = model.get_layer("mel_attention")
+    layer.context.assign(layer.context * 5.0)
+    assert not np.allclose(before, np.asarray(probe(x)["mel"]))
+    assert not [w for w in probe.weights if all(w is not v for v in model.weights)]  # nothing of its own

@@ -106,6 +106,29 @@ class _TextExtractor(Extractor):
         return text
 
 
+TEXT_FILTERS = (None, "stopwords_porter")
+
+
+def filter_text(text: str, how: Optional[str]) -> str:
+    """The transcript as a model reads it. ``"stopwords_porter"``: the preprocessing of the
+    gru_bert authors' ``main_IEMOCAP.py`` (lower-case words, English stop words removed, Porter
+    stems), with two departures: scikit-learn's English stop-word list stands in for NLTK's
+    (NLTK's list must be downloaded; scikit-learn ships its own), and NLTK's ``PorterStemmer``
+    (pure code, no download) does the stemming."""
+    if how is None:
+        return text
+    if how not in TEXT_FILTERS:
+        raise ValueError(f"text_filter must be one of {TEXT_FILTERS}, got {how!r}")
+    try:
+        from nltk.stem import PorterStemmer
+    except ImportError as error:  # pragma: no cover - nltk is a declared dependency
+        raise ImportError("text_filter='stopwords_porter' needs nltk (pip install nltk)") from error
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    stemmer = PorterStemmer()
+    return " ".join(stemmer.stem(w) for w in tokenize(text) if w not in ENGLISH_STOP_WORDS)
+
+
 def _truncate(ids: List[int], max_length: Optional[int], truncation: str) -> List[int]:
     if max_length is None or len(ids) <= max_length:
         return ids
@@ -275,15 +298,21 @@ class BertTokens(_TextExtractor):
     ``BertTokenizer(vocabulary=<folder>/vocab.txt, lowercase=do_lower_case)`` instead of
     ``from_preset``: the tokenizer needs only those two, and keras-hub's Hugging Face
     converter imports ``safetensors`` (weights), which the tokenizer does not need.
+    ``text_filter="stopwords_porter"``: the authors' stop-word removal and Porter stemming
+    (:func:`filter_text`) before the word pieces.
     """
 
     name = "bert_tokens"
     libraries = ("numpy", "keras-hub", "tensorflow-text")
 
     def __init__(self, preset: Optional[str] = None, max_length: int = 30,
-                 vocabulary: Union[None, str, Sequence[str]] = None, lowercase: Optional[bool] = None):
+                 vocabulary: Union[None, str, Sequence[str]] = None, lowercase: Optional[bool] = None,
+                 text_filter: Optional[str] = None):
         if max_length < 2:
             raise ValueError("max_length must leave room for [CLS] and [SEP]")
+        if text_filter not in TEXT_FILTERS:
+            raise ValueError(f"text_filter must be one of {TEXT_FILTERS}, got {text_filter!r}")
+        self.text_filter = text_filter
         if vocabulary is None and preset is None:
             preset = MINILM
         self.preset, self.vocabulary, self.max_length = preset, vocabulary, int(max_length)
@@ -327,7 +356,7 @@ class BertTokens(_TextExtractor):
             source = {"preset": self.preset}
         return {"name": self.name, "implementation": self.implementation, **source,
                 "lowercase": self._resolved_lowercase(), "max_length": self.max_length,
-                "packing": "[CLS] x [SEP] pad0"}
+                "packing": "[CLS] x [SEP] pad0", **({"text_filter": self.text_filter} if self.text_filter else {})}
 
     def tokenizer(self):
         """The keras-hub ``BertTokenizer`` (built on first use)."""
@@ -348,7 +377,7 @@ class BertTokens(_TextExtractor):
         return self._tokenizer
 
     def extract(self, record) -> np.ndarray:
-        text = self._transcript(record)
+        text = filter_text(self._transcript(record), self.text_filter)
         tokenizer = self.tokenizer()
         packed = self._packer(tokenizer([text]))
         return np.asarray(packed, dtype=np.int32)[0]
