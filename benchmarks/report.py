@@ -80,6 +80,8 @@ def _caption(setup: dict, meta: dict) -> str:
     if setup.get("callbacks"):
         bits.append("callbacks " + ", ".join(f"{c[0]}({', '.join(f'{k}={v}' for k, v in c[1].items())})"
                                             for c in setup["callbacks"]))
+    if setup.get("text_embedding"):
+        bits.append(f"word embedding initialised from {setup['text_embedding']}")
     if setup.get("class_weights"):
         bits.append(f"{setup['class_weights']} class weights")
     if setup.get("augment"):

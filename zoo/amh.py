@@ -24,7 +24,11 @@ Departures from the paper / code, each with the argument that gives the other re
 
 - TF1 ``GRUCell`` == Keras ``GRU(reset_after=False)``, the default here; ``reset_after=True``
   gives the CuDNN-compatible Keras 3 cell (+3 x units biases per GRU).
-- TF1 ``GRUCell`` initialises its gate biases to 1.0, Keras to 0 (not reproduced).
+- TF1 ``GRUCell`` initialises its gate biases to 1.0, Keras to 0 (not reproduced). The output
+  layer's kernel starts U(-0.25, 0.25) as in the code (``output_initializer="glorot_uniform"``
+  gives Keras' default).
+- Early stopping: on the dev fold's accuracy, the best epoch restored, as the authors' script
+  (``val_accuracy``); the paper does not say.
 - The paper's bilinear score ``C^T W h_i`` is computed as ``<h_i, W C + b>`` as in the code.
 - Input dropout: the code's keep probabilities 0.7 / 0.3 / 0.7 are Keras rates 0.3 / 0.7 / 0.3
   (``input_dropout=``); the code applied them to the GRU inputs only.
@@ -93,6 +97,7 @@ def build(
     embedding_matrix=None,
     embedding_trainable=True,
     reset_after=False,
+    output_initializer="code",
     gru_units=None,
     input_dropout=None,
     feature_dims=None,
@@ -110,6 +115,8 @@ def build(
         vocab_size, embedding_dim: the text embedding (id 0 = padding).
         embedding_matrix: optional ``(vocab_size, embedding_dim)`` array to initialise it.
         reset_after: Keras GRU flag (``False`` = TF1 ``GRUCell``, the authors' code).
+        output_initializer: the output layer's kernel initialiser: ``"code"`` (default) is the
+            authors' U(-0.25, 0.25); any Keras initialiser otherwise (``"glorot_uniform"``: Keras').
         gru_units, input_dropout, feature_dims: per-modality dicts overriding
             :data:`GRU_UNITS`, :data:`INPUT_DROPOUT` (rates), :data:`FEATURE_DIMS`.
     """
@@ -151,7 +158,9 @@ def build(
 
     x = keras.layers.Concatenate(name="fusion")([summaries[m] for m in present])
     if include_top:
-        x = keras.layers.Dense(classes, name="logits")(x)
+        init = (keras.initializers.RandomUniform(-0.25, 0.25) if output_initializer == "code"
+                else keras.initializers.get(output_initializer))
+        x = keras.layers.Dense(classes, kernel_initializer=init, name="logits")(x)
         x = Predictions(labels, name="predictions")(x)
     model = keras.Model(inputs, x, name=name)
     if embedding_matrix is not None:
@@ -190,7 +199,10 @@ RECIPE = Recipe(
         "video": FeatureSpec("video_resnet", {"fps": 3}),
     },
     label_set=LABELS,
-    callbacks=(("EarlyStopping", {"monitor": "val_loss", "patience": 5, "restore_best_weights": True}),),
+    # The authors' training script keeps the model of the best dev-set accuracy (their "WA",
+    # correct / N, Keras' accuracy) and stops after 15 validations (~5 epochs) without a gain.
+    callbacks=(("EarlyStopping", {"monitor": "val_accuracy", "mode": "max", "patience": 5,
+                                  "restore_best_weights": True}),),
     protocol="amh_10fold",
     truncate={"audio": 750, "text": 128, "video": 25},
     corpus="iemocap",

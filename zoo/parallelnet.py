@@ -55,6 +55,11 @@ Departures and readings (argument that gives the other reading in brackets):
   EfficientNet's size is not given: B0 (``speech_backbone``/``image_backbone``).
 - SER-only / IER-only (Table 1): our reading is the same family on one modality,
   ``F = N1_m + N2_m`` -> head -> softmax, no late fusion.
+- Backbones: Sec. 3.2 uses VGG16 / VGG19 pre-trained on ImageNet. The builder's default is
+  randomly initialised backbones (``backbone_weights=None``), because ImageNet files cannot be
+  fetched everywhere and tests must build offline; the ``paper`` profile asks for
+  ``backbone_weights="imagenet"`` (offline: a clear error naming the file to pass as a path).
+  The smoke and real profiles use random, frozen MobileNetV2 backbones (their captions say so).
 - Backbones are fine-tuned (the paper does not say; ``trainable_backbones=False`` freezes them).
   ImageNet input preprocessing is not mentioned; ``preprocess_image=True`` inserts the image
   backbone family's ``preprocess_input`` (expects RGB in [0, 255]). The speech branch's 1x1

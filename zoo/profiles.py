@@ -113,8 +113,12 @@ PROFILES = {
     ),
     "paper": Profile(
         name="paper",
-        description="The published recipes as they are: every fold, 3 seeds, paper sizes and epochs.",
+        description=("The published recipes as they are: every fold, 3 seeds, paper sizes and epochs, "
+                     "pre-trained backbones where the paper used them (ParallelNet's ImageNet VGGs)."),
         seeds=(0, 1, 2),
+        # ParallelNet Sec. 3.2: pre-trained VGG16 / VGG19. Offline, building fails at once with
+        # zoo.backbones.ImageNetWeightsUnavailable naming the file to pass as backbone_weights.
+        build={"parallelnet": {"backbone_weights": "imagenet"}},
     ),
 }
 

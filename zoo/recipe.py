@@ -29,7 +29,9 @@ class Recipe:
     ``targets`` are the output targets (``"label"`` or ``"valence"`` ...); ``protocol`` a
     name of ``zoo.data.protocols`` and ``protocol_options`` its arguments as the paper
     used them (e.g. ParallelNet's 30 % random test split); ``truncate`` the most steps
-    kept per input (``zoo.pipeline.make_dataset(truncate=...)``, e.g. AMH's 750 frames).
+    kept per input (``zoo.pipeline.make_dataset(truncate=...)``, e.g. AMH's 750 frames);
+    ``validation`` the fraction of the training speakers held out for validation when the paper
+    or code states one (None: the profile's).
     """
 
     optimizer: str
@@ -45,6 +47,7 @@ class Recipe:
     protocol: str = "loso"
     protocol_options: dict = dataclasses.field(default_factory=dict)
     truncate: dict = dataclasses.field(default_factory=dict)
+    validation: Optional[float] = None
     corpus: str = "iemocap"
     metrics: tuple = ("overall_accuracy", "mean_class_recall", "macro_f1")
     notes: str = ""

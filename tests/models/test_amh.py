@@ -211,3 +211,19 @@ def test_recipe_and_paper():
     assert registry.paper_of("amh") is amh.PAPER
     assert [v for v in amh.SPEC.variants if registry.paper_of(f"amh:{v}") is not None] == ["default"]
     assert isinstance(ModalityHop(), keras.layers.Layer)
+
+
+def test_code_training_details_output_init_and_early_stopping():
+    """The authors' code: output kernel U(-0.25, 0.25); stop on the dev accuracy, best epoch kept."""
+    import keras
+
+    from zoo import registry
+
+    model = amh.build(**TINY)
+    kernel = np.asarray(model.get_layer("logits").kernel)
+    assert kernel.min() >= -0.25 and kernel.max() <= 0.25 and kernel.std() > 0.1  # U(-.25,.25): std 0.144
+    glorot = amh.build(output_initializer="glorot_uniform", **TINY).get_layer("logits")
+    assert isinstance(glorot.kernel_initializer, keras.initializers.GlorotUniform)
+    (name, options), = registry.recipe_of("amh").callbacks
+    assert name == "EarlyStopping" and options["monitor"] == "val_accuracy" and options["mode"] == "max"
+    assert options["restore_best_weights"] is True

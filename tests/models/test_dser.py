@@ -78,11 +78,13 @@ def test_ccc_loss_is_one_minus_ccc_hand_case():
     assert metrics.ccc([1, 2, 3], [1, 2, 4]) == pytest.approx(6.0 / 7.0)
 
 
-def _np_ccc_loss(t, p, epsilon=1e-7):
-    """1 - CCC with the loss's epsilon (matters here: an untrained model's outputs barely vary)."""
+def _np_ccc_loss(t, p, epsilon=1e-7, floor=1e-2):
+    """1 - CCC with the loss's epsilon (matters here: an untrained model's outputs barely vary) and
+    its target-variance floor (zoo.losses.CCCLoss: v = max(var_t, floor))."""
     t, p = np.ravel(t).astype("float64"), np.ravel(p).astype("float64")
     cov = np.mean((t - t.mean()) * (p - p.mean()))
-    return 1.0 - 2.0 * cov / (t.var() + p.var() + (t.mean() - p.mean()) ** 2 + epsilon)
+    v = max(t.var(), floor)
+    return 1.0 - (2.0 * cov + v - t.var()) / (v + p.var() + (t.mean() - p.mean()) ** 2 + epsilon)
 
 
 @pytest.mark.parametrize("variant, weights", [("default", (0.7, 0.2, 0.1)), ("acoustic", (0.1, 0.4, 0.5)),
@@ -236,3 +238,25 @@ def test_acoustic_text_learns_valence_from_words():
     pred = dict(zip(model.output_names, model.predict([hsf[128:], text[128:]], verbose=0)))
     assert metrics.ccc(y["valence"][128:], pred["valence"]) > 0.7   # weight 0.7: learnt from the words
     assert metrics.ccc(y["arousal"][128:], pred["arousal"]) > 0.5
+
+
+def test_eq1_branch_outputs_are_linear_and_text_width_is_decoupled():
+    """Eq. 1: both branches end in a LINEAR Dense(64) and the regression heads are linear; the
+    first text LSTM keeps the paper's 300 units with a 50-d embedding."""
+    import keras
+
+    model = dser.build(embedding_matrix=np.zeros((20, 50), "float32"), max_length=None)
+    for name in ("acoustic_dense", "text_dense", *dser.DIMENSIONS):
+        assert model.get_layer(name).activation is keras.activations.linear, name
+    assert model.get_layer("text_lstm_1").units == 300
+    # Functionally: a linear branch gives negative values (a ReLU one never would).
+    branch = keras.Model(model.inputs, model.get_layer("acoustic_dense").output)
+    out = branch({"hsf": np.random.default_rng(0).normal(size=(8, 68)).astype("float32"),
+                  "text": np.ones((8, 5), "int32")})
+    assert np.asarray(out).min() < 0
+
+
+def test_recipes_hold_out_a_fifth_of_the_training_speakers():
+    from zoo import registry
+
+    assert all(registry.recipe_of(n).validation == 0.2 for n in registry.get_spec("dser").names())

@@ -400,3 +400,11 @@ def test_variant_recipes_drop_the_absent_modality():
     assert set(registry.recipe_of("parallelnet:speech_only").features) == {"speech"}
     assert set(parallelnet.SPEC.variants["image_only"].recipe.features) == {"image"}
     assert registry.recipe_of("parallelnet:baseline1") == parallelnet.RECIPE
+
+
+def test_paper_profile_asks_for_imagenet_backbones():
+    """Sec. 3.2: pre-trained VGGs. The paper profile says so; the builder default stays offline."""
+    from zoo import profiles
+
+    assert profiles.PROFILES["paper"].build["parallelnet"]["backbone_weights"] == "imagenet"
+    assert "backbone_weights" not in profiles.PROFILES["smoke"].build["parallelnet"]
