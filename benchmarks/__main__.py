@@ -49,6 +49,9 @@ def parse_args(argv=None):
     p.add_argument("--cache", default=os.environ.get("ZOO_FEATURE_CACHE", os.path.expanduser("~/.cache/zoo/features")),
                    help="feature cache folder")
     p.add_argument("--mixed-precision", action="store_true", help="mixed_float16 (GPUs; slower on CPU)")
+    p.add_argument("--deterministic", action="store_true",
+                   help="TF op determinism and fixed thread counts (what the committed smoke results use)")
+    p.add_argument("--utterances", type=int, help="size of the built-in corpus (default: the profile's, 500)")
     p.add_argument("--verbose", type=int, default=0, help="Keras progress output (0, 1, 2)")
     args = p.parse_args(argv)
     if args.iemocap:
@@ -59,6 +62,11 @@ def parse_args(argv=None):
 def main(argv=None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    from zoo.cli import quiet_tensorflow
+
+    quiet_tensorflow(deterministic_mode=args.deterministic)
+    import dataclasses
+
     import keras
 
     from benchmarks import report, runner
@@ -68,6 +76,8 @@ def main(argv=None) -> int:
     from zoo import profiles
 
     profile = profiles.get(args.profile)
+    if args.utterances:
+        profile = dataclasses.replace(profile, utterances=args.utterances)
     tag = f"{profile.name}-{args.corpus}"
     published = Path(__file__).parent / "results" / tag
     out = Path(args.out) if args.out else (published if args.publish else Path(args.runs) / "results" / tag)

@@ -24,7 +24,8 @@ ROOMS = {
     "apps": 6,  # zoo.weights, zoo.explain, zoo.cards, zoo.predict, zoo.finetune, zoo.export, zoo.__main__
 }
 EXPERIMENT = ("zoo.profiles", "zoo.experiment", "zoo.baselines")
-APPS = ("zoo.weights", "zoo.explain", "zoo.cards", "zoo.predict", "zoo.finetune", "zoo.export", "zoo.__main__")
+APPS = ("zoo.weights", "zoo.explain", "zoo.cards", "zoo.predict", "zoo.finetune", "zoo.export", "zoo.__main__",
+        "zoo.cli")
 
 
 def room(module: str) -> str:

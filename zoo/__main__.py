@@ -14,6 +14,9 @@ def main(argv=None) -> int:
     cards = sub.add_parser("cards", help="write one markdown model card per model")
     cards.add_argument("--out", default="docs/models", help="folder for <model>.md (default docs/models)")
     args = parser.parse_args(argv)
+    from zoo.cli import quiet_tensorflow
+
+    quiet_tensorflow()
     if args.command == "models":
         from zoo.registry import model_table
 

@@ -164,6 +164,13 @@ def text_build_args(spec, extractors, seed: int, portable: bool = False) -> dict
     return kwargs
 
 
+def _unwrap(dataset):
+    """``({name: x}, y...)`` batches -> ``(x, y...)`` (what a Keras model with one input expects)."""
+    if dataset is None:
+        return None
+    return dataset.map(lambda features, *rest: (next(iter(features.values())), *rest))
+
+
 # ----------------------------------------------------------------------------- results
 def predict(model, dataset):
     """Predictions keyed by output name for multi-output models, else one array."""
@@ -287,6 +294,11 @@ class Experiment:
             plain = datasets["train_by_epoch"]
             datasets["train_by_epoch"] = lambda epoch: augment.apply(plain(epoch), frames, self.profile.augment,
                                                                      seed, epoch)
+        if len(table.specs) == 1:  # a one-input model takes the tensor, not a one-key dict
+            by_epoch = datasets["train_by_epoch"]
+            datasets["train_by_epoch"] = lambda epoch: _unwrap(by_epoch(epoch))
+            for part in ("train", "validation", "test"):
+                datasets[part] = _unwrap(datasets[part])
         return datasets
 
     def compile(self, model):
@@ -347,7 +359,7 @@ class Experiment:
         dataset = datasets["test"] if part == "test" else pipeline.make_dataset(
             table, self.label_set, batch_size=self.batch_size, targets=self.recipe.targets,
             **({"chunking": self.chunking} if self.chunking else {}))
-        predictions = predict(model, dataset)
+        predictions = predict(model, dataset if part == "test" or len(table.specs) > 1 else _unwrap(dataset))
         extra = {} if part == "test" else {"evaluated_on": "train"}
         if "label" in self.recipe.targets:
             y_true = pipeline.label_ids(table.records, self.label_set)

@@ -357,6 +357,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+    from zoo.cli import quiet_tensorflow
+
+    quiet_tensorflow()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     setup = prepare(args)

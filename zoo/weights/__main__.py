@@ -74,6 +74,9 @@ def _verify(names, manifest_path) -> int:
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
+    from zoo.cli import quiet_tensorflow
+
+    quiet_tensorflow()
     from zoo import weights
 
     if args.command == "table":

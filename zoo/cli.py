@@ -1,0 +1,65 @@
+"""What every command-line entry point of the zoo shares: a quiet start and progress that
+knows whether it talks to a terminal.
+
+TensorFlow prints C++ start-up lines on every run (the oneDNN notice, and on machines without a
+GPU the CUDA probe's "failed call to cuInit" error) before any Python logging is set up;
+:func:`quiet_tensorflow` imports it and probes the devices with those lines sent to /dev/null.
+``ZOO_TF_LOGS=1`` keeps them (e.g. to debug a GPU set-up). Python warnings and errors are not
+touched.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+
+DETERMINISTIC_THREADS = 2  # intra-op threads of the deterministic mode (inter-op: 1)
+
+
+def deterministic(threads: int = DETERMINISTIC_THREADS) -> None:
+    """TensorFlow's deterministic mode: op determinism on, fixed thread counts (intra ``threads``,
+    inter 1), so the same command gives the same numbers on machines with other core counts.
+    Must run before TensorFlow executes its first op."""
+    import tensorflow as tf
+
+    tf.config.experimental.enable_op_determinism()
+    tf.config.threading.set_intra_op_parallelism_threads(int(threads))
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+
+
+def quiet_tensorflow(deterministic_mode: bool = False) -> None:
+    """Import TensorFlow and list its devices with the C++ log lines of that start silenced
+    (and switch on :func:`deterministic` first when asked)."""
+    if os.environ.get("ZOO_TF_LOGS") or "tensorflow" in sys.modules:
+        if deterministic_mode:
+            deterministic()
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # no real stderr (e.g. captured): nothing to hide
+        if deterministic_mode:
+            deterministic()
+        return
+    sys.stderr.flush()
+    saved, null = os.dup(fd), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, fd)
+        import tensorflow as tf
+
+        if deterministic_mode:
+            deterministic()
+        tf.config.list_physical_devices()
+    finally:
+        os.dup2(saved, fd)
+        os.close(null)
+        os.close(saved)
+
+
+def verbosity(requested=None) -> int:
+    """Keras' ``verbose``: the request, else a progress bar (1) on a terminal and one line per
+    epoch (2) when the output is a file or a pipe."""
+    if requested is not None:
+        return int(requested)
+    return 1 if sys.stdout.isatty() else 2
