@@ -101,5 +101,17 @@ def main(argv=None) -> int:
     return 0
 
 
+def cli(argv=None) -> int:
+    """:func:`main` with the user's mistakes (a missing corpus, an unknown model or class) as one
+    ``error:`` line and exit status 2 instead of a traceback."""
+    from zoo.data.records import CorpusError
+
+    try:
+        return main(argv)
+    except (ValueError, FileNotFoundError, CorpusError) as error:
+        print(f"python -m benchmarks: error: {error}", file=sys.stderr)
+        return 2
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli())

@@ -27,3 +27,10 @@ def test_benchmark_help_names_the_real_profile_and_the_options():
     assert done.returncode == 0
     for option in ("--classes", "--deterministic", "--utterances", "--publish", "real"):
         assert option in done.stdout, option
+
+
+def test_benchmark_user_errors_are_one_line_not_a_traceback():
+    done = run("benchmarks", "--models", "blstmatt", "--corpus", "ravdess")
+    assert done.returncode == 2
+    assert "error: a corpus root is needed for corpus 'ravdess' (--root)" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -45,3 +45,10 @@ def test_classes_option_picks_the_label_set(corpus):
 def test_aggregate_uses_the_sample_std():
     runs = [{"fold": "a", "seed": 0, "metrics": {"x": 0.4}}, {"fold": "b", "seed": 0, "metrics": {"x": 0.6}}]
     assert experiment.aggregate(runs)["x"]["std"] == pytest.approx(np.std([0.4, 0.6], ddof=1))
+
+
+def test_a_built_in_corpus_at_root_is_used_whatever_its_size(corpus):
+    root, cache = corpus
+    experiment.prepare("blstmatt", "synthetic", root, profile=TINY, cache_dir=cache, probe=False)  # 40 utterances
+    again = experiment.prepare("blstmatt", "synthetic", root, profile="smoke", cache_dir=cache, probe=False)
+    assert len(again.loaded.records) <= 40  # the smoke profile's 500 did not refuse or regenerate it

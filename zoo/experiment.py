@@ -39,13 +39,18 @@ REGRESSION_TARGETS = ("valence", "arousal", "dominance")
 
 # ----------------------------------------------------------------------------- corpus
 def load_corpus(corpus: str, root: Optional[str] = None, classes="all", utterances: int = 500):
-    """``LoadResult`` of a corpus; ``synthetic`` is generated (once, cached) when needed."""
+    """``LoadResult`` of a corpus; ``synthetic`` is generated (once, cached) when needed, and a
+    built-in corpus already at ``root`` is used whatever its size."""
     from zoo import data
 
     if corpus == "synthetic":
         from zoo.data import synthetic
 
-        summary = synthetic.ensure_corpus(root, seed=0, utterances=utterances)
+        existing = synthetic.summary_of(root) if root is not None else None
+        if existing is not None:  # a corpus made before (any size): use it as it is
+            summary = synthetic.ensure_corpus(root, seed=existing["seed"], utterances=existing["utterances"])
+        else:
+            summary = synthetic.ensure_corpus(root, seed=0, utterances=utterances)
         return data.load("iemocap", summary["iemocap_root"], classes=classes)
     if root is None:
         raise ValueError(f"a corpus root is needed for corpus {corpus!r} (--root)")

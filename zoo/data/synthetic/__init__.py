@@ -37,6 +37,7 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 import soundfile as sf
@@ -65,6 +66,11 @@ def default_root(seed: int = 0, utterances: int = DEFAULT_UTTERANCES) -> Path:
     ``$ZOO_CACHE_DIR/synthetic/...`` (default ``~/.cache/zoo``)."""
     base = Path(os.environ.get("ZOO_CACHE_DIR", Path.home() / ".cache" / "zoo"))
     return base / "synthetic" / f"iemocap-v{VERSION}-seed{seed}-n{utterances}"
+
+
+def summary_of(path) -> Optional[dict]:
+    """The summary of the complete corpus at ``path`` (None when there is none)."""
+    return _read_marker(Path(path))
 
 
 def ensure_corpus(path=None, seed: int = 0, utterances: int = DEFAULT_UTTERANCES) -> dict:
