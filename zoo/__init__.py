@@ -20,8 +20,14 @@ def build(name: str, **kwargs):
 
     ``weights=`` a release name of ``weights/manifest.json`` or a ``.weights.h5`` file (and
     ``freeze=``, ``new_head=``) go through :func:`zoo.weights.build`, which verifies the file
-    before loading it; ``weights="imagenet"`` is left to the builder (ParallelNet's backbones).
+    before loading it; ``weights="imagenet"`` is left to the builder (ParallelNet's backbones). A file
+    written by ``python -m zoo finetune`` brings its builder arguments from its sidecar (:mod:`zoo.finetune`).
     """
+    if str(kwargs.get("weights", "")).endswith(".weights.h5"):
+        from zoo import finetune
+
+        if finetune.is_finetuned(kwargs["weights"]):
+            name, kwargs = finetune.build_arguments(name, kwargs["weights"], kwargs)
     if kwargs.get("weights") not in (None, "imagenet") or any(k in kwargs for k in ("freeze", "new_head")):
         from zoo import weights
 

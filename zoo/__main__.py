@@ -1,5 +1,6 @@
 """``python -m zoo models``: the markdown table of every registered model and variant;
-``python -m zoo cards``: one model card per model (docs/models/<model>.md)."""
+``python -m zoo cards``: one model card per model (docs/models/<model>.md);
+``python -m zoo finetune``: fine-tune a release on one's own manifest CSV (:mod:`zoo.finetune`)."""
 from __future__ import annotations
 
 import argparse
@@ -13,6 +14,10 @@ def main(argv=None) -> int:
     models.add_argument("names", nargs="*", help="restrict to these names (model or model:variant)")
     cards = sub.add_parser("cards", help="write one markdown model card per model")
     cards.add_argument("--out", default="docs/models", help="folder for <model>.md (default docs/models)")
+    finetune = sub.add_parser("finetune", help="fine-tune a released model on a manifest CSV of your recordings")
+    from zoo.finetune import add_arguments as finetune_arguments
+
+    finetune_arguments(finetune)
     args = parser.parse_args(argv)
     from zoo.cli import quiet_tensorflow
 
@@ -26,6 +31,10 @@ def main(argv=None) -> int:
 
         for path in write_cards(args.out):
             print(path)
+    elif args.command == "finetune":
+        from zoo.finetune import run_cli
+
+        return run_cli(args)
     return 0
 
 

@@ -324,11 +324,21 @@ class Experiment:
                     cb.monitor = cb.monitor[4:]
         return callbacks
 
+    def fit(self, model, datasets, seed: int, run_dir, *, class_weight: Optional[dict] = None, verbose=0) -> dict:
+        """``zoo.train.fit`` of an already built, compiled ``model`` on a fold's :meth:`datasets` for
+        :attr:`epochs` with the recipe's callbacks, resumable through ``run_dir`` (what
+        :meth:`run_fold` trains with; fine-tuning passes a released body with a new head and
+        ``class_weight``)."""
+        from zoo import train
+
+        return train.fit(model, datasets["train_by_epoch"], epochs=self.epochs, run_dir=Path(run_dir),
+                         validation_data=datasets["validation"],
+                         callbacks=self.callbacks(datasets["validation"] is not None), seed=seed, verbose=verbose,
+                         class_weight=class_weight)
+
     def run_fold(self, fold, seed: int, run_dir, *, table=None, extractors=None, verbose=0) -> dict:
         """Train and evaluate one (fold, seed); resumable through ``run_dir``."""
         import keras
-
-        from zoo import train
 
         if extractors is None:
             extractors = self.extractors(fold.train_records)
@@ -338,9 +348,7 @@ class Experiment:
         datasets = self.datasets(fold, table, seed)
         model = self.compile(self.build(extractors, seed))
         started = time.perf_counter()
-        fitted = train.fit(model, datasets["train_by_epoch"], epochs=self.epochs, run_dir=Path(run_dir),
-                           validation_data=datasets["validation"],
-                           callbacks=self.callbacks(datasets["validation"] is not None), seed=seed, verbose=verbose)
+        fitted = self.fit(model, datasets, seed, run_dir, verbose=verbose)
         seconds = time.perf_counter() - started
         result = self.evaluate(model, datasets)
         result.update({
@@ -354,18 +362,21 @@ class Experiment:
         keras.backend.clear_session()
         return result
 
-    def evaluate(self, model, datasets) -> dict:
+    def evaluate(self, model, datasets, part: Optional[str] = None) -> dict:
         """Metrics on the test part under our explicit names (+ the confusion matrix); on the
-        training part, flagged ``evaluated_on: train``, when the fold has no test part."""
+        training part, flagged ``evaluated_on: train``, when the fold has no test part.
+        ``part``: evaluate that part instead (``"validation"``: flagged ``evaluated_on: validation``)."""
         from zoo import metrics, pipeline
 
-        part = "test" if len(datasets["tables"]["test"]) else "train"
+        part = part or ("test" if len(datasets["tables"]["test"]) else "train")
         table = datasets["tables"][part]
-        dataset = datasets["test"] if part == "test" else pipeline.make_dataset(
+        if not len(table):
+            raise ValueError(f"the {part} part is empty: nothing to evaluate")
+        dataset = datasets[part] if part != "train" else pipeline.make_dataset(
             table, self.label_set, batch_size=self.batch_size, targets=self.recipe.targets,
             **({"chunking": self.chunking} if self.chunking else {}))
-        predictions = predict(model, dataset if part == "test" or len(table.specs) > 1 else _unwrap(dataset))
-        extra = {} if part == "test" else {"evaluated_on": "train"}
+        predictions = predict(model, dataset if part != "train" or len(table.specs) > 1 else _unwrap(dataset))
+        extra = {} if part == "test" else {"evaluated_on": part}
         if "label" in self.recipe.targets:
             y_true = pipeline.label_ids(table.records, self.label_set)
             probs = predictions

@@ -555,6 +555,6 @@ def fold_datasets(fold, table: FeatureTable, label_set: Optional[Sequence[str]] 
         "train_by_epoch": train_by_epoch,
         "validation": (make_dataset(tables["validation"], label_set, **eval_options)
                        if len(tables["validation"]) else None),
-        "test": make_dataset(tables["test"], label_set, **eval_options),
+        "test": make_dataset(tables["test"], label_set, **eval_options) if len(tables["test"]) else None,
         "tables": tables,
     }
