@@ -7,6 +7,7 @@ import keras
 import numpy as np
 import pytest
 
+import zoo
 from zoo import blstmatt, dser, features, registry
 from zoo import weights
 from zoo.weights import manifest, preprocessing
@@ -367,3 +368,22 @@ def test_committed_release_loads_and_predicts():
     chunk = REPO[name]["build"].get("chunk_frames", 30)
     probs = model.predict(np.random.default_rng(0).normal(size=(3, chunk, 23)).astype("float32"), verbose=0)
     assert probs.shape == (3, len(weights.labels(name))) and np.allclose(probs.sum(-1), 1, atol=1e-5)
+
+
+def test_new_label_set_of_the_same_size_needs_and_gets_a_fresh_head(tiny):
+    """keras.applications' rule, by names: the release's head serves its own labels in its order only."""
+    kwargs = dict(manifest_path=tiny["manifest"])
+    released = weights.labels("tiny-blstmatt", tiny["manifest"])
+    same = weights.load("tiny-blstmatt", classes=list(released), **kwargs)
+    assert same_weights(same.get_layer("logits").get_weights(), tiny["model"].get_layer("logits").get_weights())
+    other = ["calm", "excited", "bored", "tense"]  # as many classes, other meanings
+    with pytest.raises(weights.WeightsError, match="needs a new, untrained head: pass new_head=True"):
+        weights.load("tiny-blstmatt", classes=other, **kwargs)
+    with pytest.raises(weights.WeightsError, match="new_head=True"):
+        weights.load("tiny-blstmatt", classes=list(reversed(released)), **kwargs)  # same names, other order
+    keras.utils.set_random_seed(5)
+    fresh = weights.load("tiny-blstmatt", classes=other, new_head=True, **kwargs)
+    assert not same_weights(fresh.get_layer("logits").get_weights(), tiny["model"].get_layer("logits").get_weights())
+    assert zoo.labels_of(fresh) == tuple(other)
+    for layer in body_layers(fresh):
+        assert same_weights(layer.get_weights(), tiny["model"].get_layer(layer.name).get_weights())

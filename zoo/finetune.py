@@ -39,7 +39,6 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
-import math
 import os
 import platform
 import sys
@@ -332,26 +331,12 @@ def _head_names(model, name: str, build_args: dict) -> List[str]:
     return weights.head_layer_names(model, headless)
 
 
-def _new_head(model, name: str, build_args: dict) -> None:
-    """Fresh initial values for the head: ``zoo.weights.load(new_head=True)`` keeps the release's
-    head when its shape fits, which would map the release's classes onto the new labels."""
-    from zoo import registry, weights
-
-    head = set(_head_names(model, name, build_args))
-    fresh = registry.build(name, **build_args)
-    body = [layer.name for layer in model.layers if layer.weights and layer.name not in head]
-    weights.transfer(fresh, model, skip=body)
-
-
 def _build(entry: dict, name: str, build_args: dict, label_set, freeze, weights_manifest=None):
     from zoo import weights
 
-    model = weights.load(entry["name"], name, classes=list(label_set), new_head=True, freeze=freeze,
+    same = list(label_set) == list(entry["outputs"]["labels"])
+    model = weights.load(entry["name"], name, classes=list(label_set), new_head=not same, freeze=freeze,
                          manifest_path=weights_manifest)
-    released = list(entry["outputs"]["labels"])
-    same = list(label_set) == released
-    if not same and len(label_set) == len(released):
-        _new_head(model, name, build_args)
     if not model.trainable_weights:
         raise FinetuneError(f"freeze={freeze!r} leaves nothing to train (the new head too is frozen); use "
                             "'body' (the head trains) or 'none' (every layer trains)")

@@ -89,7 +89,8 @@ def load(weights: Union[str, Path], model: Optional[str] = None, *, include_top:
             ``new_head=True``: then the head is new and freshly initialised while the body keeps
             every released weight (without it, a mismatch is an error, as in
             ``keras.applications``); for a user's file, the classes its head was saved with.
-        new_head: make a fresh head for ``classes`` (fine-tuning to a new label set).
+        new_head: make a fresh, untrained head for ``classes`` (fine-tuning to a new label set),
+            also when it has as many classes as the release's.
         freeze: ``None``, ``"body"`` (only the head trains), ``"all"`` or layer-name prefixes.
         search: extra folders to look in before ``weights/`` and the cache.
         build: for a file, the builder arguments it was saved with (a release has its own).
@@ -128,17 +129,18 @@ def load(weights: Union[str, Path], model: Optional[str] = None, *, include_top:
                            f"package such as the MiniLM text encoder)")
     load_strict(source, path)
     new = {**kwargs, **({"classes": classes} if classes is not None else {})}
-    if include_top and "classes" in new and not new_head and _n_classes(new["classes"]) != _n_classes(
-            release_kwargs.get("classes", registry.get_spec(name).labels)):
+    trained = release_kwargs.get("classes", registry.get_spec(name).labels)
+    if entry is not None and entry["outputs"]["kind"] == "classes":
+        trained = list(entry["outputs"]["labels"])
+    if include_top and "classes" in new and not new_head and not _same_classes(new["classes"], trained):
         where = f"release {entry['name']!r}" if entry is not None else str(path)
-        raise WeightsError(f"{where} has a {_n_classes(release_kwargs.get('classes', registry.get_spec(name).labels))}"
-                           f"-class head; classes={new['classes']!r} needs a new, untrained head: pass new_head=True "
-                           "(or include_top=False for the body only)")
-    if include_top and not new:
+        raise WeightsError(f"{where} has a head for {_describe_classes(trained)}; classes={new['classes']!r} needs "
+                           "a new, untrained head: pass new_head=True (or include_top=False for the body only)")
+    if include_top and not new and not new_head:
         target, head = source, None
     else:
         target = make(include_top=include_top, **new)
-        if include_top and _outputs_signature(target) == _outputs_signature(source):
+        if include_top and not new_head and _outputs_signature(target) == _outputs_signature(source):
             transfer(source, target)  # same head: every weight carries over
             head = None
         else:
@@ -153,6 +155,18 @@ def load(weights: Union[str, Path], model: Optional[str] = None, *, include_top:
 
 def _n_classes(classes) -> int:
     return len(classes) if isinstance(classes, (list, tuple)) else int(classes)
+
+
+def _same_classes(asked, trained) -> bool:
+    """Whether the head trained for ``trained`` (names or a count) serves ``asked``: the same
+    names in the same order, or the same count where either side has no names."""
+    if isinstance(asked, (list, tuple)) and isinstance(trained, (list, tuple)):
+        return [str(a) for a in asked] == [str(t) for t in trained]
+    return _n_classes(asked) == _n_classes(trained)
+
+
+def _describe_classes(classes) -> str:
+    return ", ".join(map(str, classes)) if isinstance(classes, (list, tuple)) else f"{int(classes)} classes"
 
 
 def _head_names(source, target, make, include_top, new) -> List[str]:
