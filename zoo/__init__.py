@@ -4,6 +4,7 @@ Five published systems, one builder module per paper::
 
     from zoo import parallelnet
     model = parallelnet.build()
+    zoo.predict("speech.wav")        # emotions with a released model (zoo.predict module)
 """
 __version__ = "0.1.0"
 
@@ -36,3 +37,15 @@ def labels_of(model):
     from zoo.layers.outputs import output_labels
 
     return output_labels(model)
+
+
+
+def __getattr__(name):
+    """``zoo.predict``: the :mod:`zoo.predict` module, imported on first use (TensorFlow loads
+    then, not on ``import zoo``) and callable: ``zoo.predict("a.wav", model=...)`` is
+    :func:`zoo.predict.predict`."""
+    if name == "predict":
+        import importlib
+
+        return importlib.import_module("zoo.predict")
+    raise AttributeError(f"module 'zoo' has no attribute {name!r}")

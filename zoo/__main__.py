@@ -13,6 +13,10 @@ def main(argv=None) -> int:
     models.add_argument("names", nargs="*", help="restrict to these names (model or model:variant)")
     cards = sub.add_parser("cards", help="write one markdown model card per model")
     cards.add_argument("--out", default="docs/models", help="folder for <model>.md (default docs/models)")
+    predict = sub.add_parser("predict", help="emotions of audio files with a released model (zoo.predict)")
+    from zoo.predict import add_arguments
+
+    add_arguments(predict)
     args = parser.parse_args(argv)
     if args.command == "models":
         from zoo.registry import model_table
@@ -23,6 +27,10 @@ def main(argv=None) -> int:
 
         for path in write_cards(args.out):
             print(path)
+    elif args.command == "predict":
+        from zoo.predict import main as predict_main
+
+        return predict_main(args)
     return 0
 
 
