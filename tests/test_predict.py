@@ -161,7 +161,8 @@ def test_entry_point_errors_name_the_input_and_the_expected_shape(monkeypatch):
     predictor = zoo.predict.load(BLSTMATT)
     monkeypatch.setitem(predictor.extractors, "fbank", features.get("fbank", n_mels=40))
     with pytest.raises(zoo.predict.InputError,
-                       match=r"<array 0>: model input 'fbank' .* expects features of shape \(any, 23\), got \(98, 40\)"):
+                       match=r"<array 0>: model input 'fbank' .* expects features of shape "
+                             r"\(any, 23\), got \(98, 40\)"):
         zoo.predict(tone(1.0, 16000), model=BLSTMATT, sample_rate=16000)
 
 
@@ -224,3 +225,13 @@ def test_zoo_predict_is_lazy_and_callable():
             "print(callable(m), m.DEFAULT_MODEL, 'tensorflow' in sys.modules, 'keras' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["True", zoo.predict.DEFAULT_MODEL, "False", "False"]
+
+
+def test_the_predict_benchmark_runs_and_writes_its_table(tmp_path, capsys):
+    from benchmarks.perf.predict import main
+
+    assert main(["--releases", CSA, "--repeats", "1", "--out", str(tmp_path)]) == 0
+    text = (tmp_path / "predict.md").read_text()
+    assert "command: `python -m benchmarks.perf.predict --releases csa-synthetic-smoke --repeats 1" in text
+    (row,) = [line for line in text.splitlines() if line.startswith(f"| `{CSA}`")]
+    assert len(row.split("|")[2:-1]) == 4  # 16 kHz mono, 44.1 kHz stereo, load, first call

@@ -19,13 +19,14 @@ valence/arousal/dominance). ``path`` is ``None`` for an array.
 Windows: a recording longer than :data:`LONG_INPUT_SECONDS` (10 s) is cut into
 :data:`WINDOW_SECONDS` (4 s) windows every :data:`HOP_SECONDS` (2 s); ``window=`` / ``hop=``
 (seconds) override (``window=S`` cuts every recording longer than S, ``hop`` then defaults to
-half the window; ``hop`` alone changes the default hop), ``window=0`` never cuts. Every window has the same length; when the hops do not
-end exactly at the end of the recording, one last window is aligned to its end (so the whole
-recording is covered). The result then has ``"windows": [{"start", "end", "label",
-"probabilities"}]`` (seconds) and its ``label`` / ``probabilities`` are the utterance-level
-summary: the mean of the window posteriors (the mean of the window values for regression). A
-window whose features fail (e.g. a stretch of digital silence) is listed as ``{"start", "end",
-"error"}`` and left out of the mean; when every window fails, the input fails.
+half the window; ``hop`` alone changes the default hop), ``window=0`` never cuts. Every window
+has the same length; when the hops do not end exactly at the end of the recording, one last
+window is aligned to its end (so the whole recording is covered). The result then has
+``"windows": [{"start", "end", "label", "probabilities"}]`` (seconds) and its ``label`` /
+``probabilities`` are the utterance-level summary: the mean of the window posteriors (the mean
+of the window values for regression). A window whose features fail (e.g. a stretch of digital
+silence) is listed as ``{"start", "end", "error"}`` and left out of the mean; when every window
+fails, the input fails.
 
 Chunked inference (a spec with ``chunking``, CSA: Jalal et al. 2020 Sec. 4.3.2): each window
 (or the whole recording) is cut into the spec's fixed-length chunks
