@@ -175,6 +175,22 @@ def test_text_releases_need_texts_and_unknown_releases_are_named():
         zoo.predict(tone(1.0, 16000), model="nope", sample_rate=16000)
 
 
+def test_a_regression_model_gives_values_by_target_name():
+    """DSER's three heads, mapped by output name (the release's target order may differ)."""
+    from zoo import features, registry
+
+    model = registry.build("dser:acoustic", **registry.get_spec("dser").tiny_args("acoustic"))
+    targets = ["arousal", "valence", "dominance"]
+    predictor = zoo.predict.Predictor("tiny-dser", model, {"hsf": features.get("paa_hsf")}, ["hsf"], "regression",
+                                      targets, targets, None, {}, [])
+    hsf = np.random.default_rng(0).standard_normal((3, 68)).astype(np.float32)
+    out = predictor({"hsf": hsf})
+    heads = dict(zip(model.output_names, model.predict_on_batch(hsf)))
+    np.testing.assert_allclose(out, np.concatenate([heads[t] for t in targets], axis=1), atol=1e-6)
+    described = zoo.predict._describe(predictor, out[1])
+    assert described == {"values": {t: pytest.approx(float(heads[t][1, 0]), abs=1e-6) for t in targets}}
+
+
 def test_regression_table_lists_values():
     table = zoo.predict.format_table([{"path": "a.wav", "duration": 2.0,
                                        "values": {"valence": 0.25, "arousal": -0.5, "dominance": 0.0}}])

@@ -109,9 +109,10 @@ class Predictor:
             self._fn = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
         x = [tf.constant(batch[n]) for n in self.input_names]
         out = self._fn(x[0] if len(x) == 1 else x)
+        if isinstance(out, (list, tuple)):  # in the model's output order: mapped by name
+            out = dict(zip(self.model.output_names, out))
         if isinstance(out, dict):
             out = [out[n] for n in self.output_names]
-        if isinstance(out, (list, tuple)):
             return np.concatenate([np.asarray(o, dtype=np.float64).reshape(len(o), -1) for o in out], axis=1)
         return np.asarray(out, dtype=np.float64)
 
@@ -148,9 +149,12 @@ def load(release: str = DEFAULT_MODEL) -> Predictor:
     predictor = Predictor(release, model, {n: extractors[n] for n in input_names}, input_names, kind, names,
                           list(model.output_names), chunking, truncate,
                           [n for n in input_names if extractors[n].name in TEXT_EXTRACTORS])
-    if kind == "regression" and predictor.output_names != names:
-        # One output per target: map them by name (the model's order may differ).
-        predictor.output_names = [n for n in names if n in model.output_names]
+    if kind == "regression":  # one output per target, mapped by name (the model's order may differ)
+        missing = sorted(set(names) - set(model.output_names))
+        if missing:
+            raise ValueError(f"release {release!r}: targets {missing} are not outputs of the model "
+                             f"({model.output_names})")
+        predictor.output_names = list(names)
     _CACHE[release] = predictor
     return predictor
 
