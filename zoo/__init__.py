@@ -4,7 +4,9 @@ Five published systems, one builder module per paper::
 
     from zoo import parallelnet
     model = parallelnet.build()
-    zoo.predict("speech.wav")        # emotions with a released model (zoo.predict module)
+
+    import zoo
+    zoo.predict("speech.wav")        # emotions with a released model (the zoo.predict module)
 """
 __version__ = "0.1.0"
 
@@ -37,7 +39,6 @@ def labels_of(model):
     from zoo.layers.outputs import output_labels
 
     return output_labels(model)
-
 
 
 def __getattr__(name):

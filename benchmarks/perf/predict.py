@@ -142,7 +142,9 @@ def main(argv=None) -> int:
 
     args = parse_args(argv)
     started, load_start = time.perf_counter(), os.getloadavg()[0]
-    import keras  # noqa: F401  (TensorFlow's import is not part of the first release's load)
+    import keras  # TensorFlow's import is not part of the first release's load
+
+    del keras
     with tempfile.TemporaryDirectory() as folder:
         clips = {"given file": args.audio} if args.audio else make_clips(folder)
         rows = []
