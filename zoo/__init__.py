@@ -4,6 +4,9 @@ Five published systems, one builder module per paper::
 
     from zoo import parallelnet
     model = parallelnet.build()
+
+    import zoo
+    zoo.predict("speech.wav")        # emotions with a released model (the zoo.predict module)
 """
 __version__ = "0.1.0"
 
@@ -42,3 +45,14 @@ def labels_of(model):
     from zoo.layers.outputs import output_labels
 
     return output_labels(model)
+
+
+def __getattr__(name):
+    """``zoo.predict``: the :mod:`zoo.predict` module, imported on first use (TensorFlow loads
+    then, not on ``import zoo``) and callable: ``zoo.predict("a.wav", model=...)`` is
+    :func:`zoo.predict.predict`."""
+    if name == "predict":
+        import importlib
+
+        return importlib.import_module("zoo.predict")
+    raise AttributeError(f"module 'zoo' has no attribute {name!r}")

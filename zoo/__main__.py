@@ -1,5 +1,6 @@
 """``python -m zoo models``: the markdown table of every registered model and variant;
 ``python -m zoo cards``: one model card per model (docs/models/<model>.md);
+``python -m zoo predict``: emotions of audio files with a released model (:mod:`zoo.predict`);
 ``python -m zoo finetune``: fine-tune a release on one's own manifest CSV (:mod:`zoo.finetune`)."""
 from __future__ import annotations
 
@@ -18,6 +19,10 @@ def main(argv=None) -> int:
     from zoo.finetune import add_arguments as finetune_arguments
 
     finetune_arguments(finetune)
+    predict = sub.add_parser("predict", help="emotions of audio files with a released model (zoo.predict)")
+    from zoo.predict import add_arguments as predict_arguments
+
+    predict_arguments(predict)
     args = parser.parse_args(argv)
     from zoo.cli import quiet_tensorflow
 
@@ -35,6 +40,10 @@ def main(argv=None) -> int:
         from zoo.finetune import run_cli
 
         return run_cli(args)
+    elif args.command == "predict":
+        from zoo.predict import main as predict_main
+
+        return predict_main(args)
     return 0
 
 

@@ -373,8 +373,10 @@ def test_learns_a_toy_task_that_needs_both_modalities():
 
 @pytest.mark.slow
 def test_learns_the_toy_task_with_keras_applications_backbones():
+    # Projection BatchNorm momentum 0.9: with Keras' 0.99 the moving statistics of 64 steps stay
+    # near their start and inference-mode accuracy depends on the machine (0.75 here).
     accuracy = train_on_toy(8, speech_backbone="mobilenet", image_backbone="mobilenet",
-                            backbone_kwargs={"alpha": 0.25})
+                            backbone_kwargs={"alpha": 0.25}, bn_momentum=0.9)
     assert accuracy >= 0.8
 
 
