@@ -387,3 +387,14 @@ def test_new_label_set_of_the_same_size_needs_and_gets_a_fresh_head(tiny):
     assert zoo.labels_of(fresh) == tuple(other)
     for layer in body_layers(fresh):
         assert same_weights(layer.get_weights(), tiny["model"].get_layer(layer.name).get_weights())
+
+
+@pytest.mark.parametrize("name", [n for n, e in REPO.items() if e["committed"]])
+def test_every_committed_release_loads_with_its_own_features(name):
+    """What `zoo predict --model <release>` needs: the file loads and the recorded features rebuild
+    and check (a changed extractor default, e.g. the HSF backend, must be recorded in the entry)."""
+    model = weights.load(name)
+    extractors = weights.extractors(name)
+    weights.check_features(name, extractors)
+    assert sorted(extractors) == sorted(t.name.split(":")[0] for t in model.inputs)
+    keras.backend.clear_session()
