@@ -52,7 +52,8 @@ def parse_args(argv=None):
     p.add_argument("--deterministic", action="store_true",
                    help="TF op determinism and fixed thread counts (what the committed smoke results use)")
     p.add_argument("--utterances", type=int, help="size of the built-in corpus (default: the profile's, 500)")
-    p.add_argument("--verbose", type=int, default=0, help="Keras progress output (0, 1, 2)")
+    p.add_argument("--verbose", type=int, default=None,
+                   help="Keras progress output (0, 1, 2; default: a progress bar on a terminal, none otherwise)")
     args = p.parse_args(argv)
     if args.iemocap:
         args.corpus, args.root = "iemocap", args.iemocap
@@ -75,6 +76,8 @@ def main(argv=None) -> int:
         keras.mixed_precision.set_global_policy("mixed_float16")
     from zoo import profiles
 
+    # Keras' progress bar on a terminal; in a log, the experiment's per-run lines (with an ETA) only.
+    verbose = args.verbose if args.verbose is not None else (1 if sys.stdout.isatty() else 0)
     profile = profiles.get(args.profile)
     if args.utterances:
         profile = dataclasses.replace(profile, utterances=args.utterances)
@@ -90,7 +93,7 @@ def main(argv=None) -> int:
         classes = None if not args.classes else ("all" if args.classes == ["all"] else args.classes)
         results[name] = runner.run_model(name, args.corpus, args.root, profile=profile, out_runs=runs_dir,
                                          cache_dir=Path(args.cache), protocol=args.protocol, seeds=args.seeds,
-                                         max_folds=args.folds, verbose=args.verbose, classes=classes)
+                                         max_folds=args.folds, verbose=verbose, classes=classes)
         results[name]["setup"]["wall_seconds"] = round(time.perf_counter() - t0, 1)
     command = "python -m benchmarks " + " ".join(argv if argv is not None else sys.argv[1:])
     meta = {"command": command.strip(), "profile": profile.name, "profile_description": profile.description,

@@ -1,5 +1,4 @@
-"""What every command-line entry point of the zoo shares: a quiet start and progress that
-knows whether it talks to a terminal.
+"""What every command-line entry point of the zoo shares: a quiet, optionally deterministic start.
 
 TensorFlow prints C++ start-up lines on every run (the oneDNN notice, and on machines without a
 GPU the CUDA probe's "failed call to cuInit" error) before any Python logging is set up;
@@ -55,11 +54,3 @@ def quiet_tensorflow(deterministic_mode: bool = False) -> None:
         os.dup2(saved, fd)
         os.close(null)
         os.close(saved)
-
-
-def verbosity(requested=None) -> int:
-    """Keras' ``verbose``: the request, else a progress bar (1) on a terminal and one line per
-    epoch (2) when the output is a file or a pipe."""
-    if requested is not None:
-        return int(requested)
-    return 1 if sys.stdout.isatty() else 2

@@ -406,12 +406,19 @@ class Experiment:
         """Every fold and seed: ``{"runs": [...], "setup": {...}}``; a finished (fold, seed) resumes
         from its checkpoints without training again."""
         runs, table = [], None
-        for fold in self.folds:
+        seeds = list(seeds or self.profile.seeds)
+        total, started = len(self.folds) * len(seeds), time.perf_counter()
+        for f, fold in enumerate(self.folds, 1):
+            log.info("%s fold %d/%d (%s): features of %d records", self.name, f, len(self.folds), fold.name,
+                     len(fold.records))
             extractors = self.extractors(fold.train_records)
             table = self.features(fold.records, extractors)
-            for seed in seeds or self.profile.seeds:
+            for seed in seeds:
                 run_dir = Path(runs_dir) / self.name.replace(":", "-") / f"{fold.name}-seed{seed}"
-                log.info("%s %s seed %d: %d records", self.name, fold.name, seed, len(table))
+                done = len(runs)
+                eta = (time.perf_counter() - started) / done * (total - done) if done else None
+                log.info("%s %s seed %d: %d records; run %d/%d%s", self.name, fold.name, seed, len(table), done + 1,
+                         total, f", about {eta / 60:.1f} min left" if eta is not None else "")
                 runs.append(self.run_fold(fold, seed, run_dir, table=table, extractors=extractors, verbose=verbose))
         return {"runs": runs, "setup": self.setup(table)}
 
