@@ -31,7 +31,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("model", help="model or model:variant")
     r.add_argument("--corpus", required=True, help="synthetic, emodb, manifest, iemocap, ...")
     r.add_argument("--root", help="corpus root (manifest folder, wav folder, IEMOCAP_full_release, ...)")
-    r.add_argument("--profile", default="smoke", help="benchmarks.runner profile (smoke, paper)")
+    r.add_argument("--profile", default="smoke", help="zoo.profiles profile (smoke, real, paper)")
     r.add_argument("--folds", type=int, help="CV folds to run (default: the profile's)")
     r.add_argument("--seeds", nargs="+", type=int, help="seeds (default: the profile's)")
     r.add_argument("--protocol", help="override the recipe's protocol for the CV figures")

@@ -41,6 +41,8 @@ DATA_LICENCES = {
                   f"{PROJECT_LICENCE}, like the project", PROJECT_LICENCE),
     "emodb": ("EmoDB (Burkhardt et al., Interspeech 2005): free for research use; not redistributed here",
               "research use only (trained on EmoDB, which is free for research use)"),
+    "ravdess": ("RAVDESS (Livingstone & Russo, PLoS ONE 2018): CC BY-NC-SA 4.0; not redistributed here",
+                "CC BY-NC-SA 4.0, non-commercial (trained on RAVDESS, CC BY-NC-SA 4.0)"),
 }
 
 
@@ -242,14 +244,19 @@ def _corpus_description(corpus: str, prof) -> str:
     if corpus == "synthetic":
         return (f"built-in synthetic corpus, {prof.utterances} utterances, seed 0, IEMOCAP layout "
                 "(zoo.data.synthetic.ensure_corpus): audio separates arousal, text valence")
+    if corpus == "ravdess":
+        return "RAVDESS speech (Livingstone & Russo 2018), actors 01-16 of the 24 (a development copy, 16 kHz)"
     if corpus == "emodb":
         return "EmoDB (Berlin Database of Emotional Speech), 10 speakers; the shared processed copy (22,050 Hz, 2.0 s)"
     return corpus
 
 
 def _notes(prof, model_name: str) -> str:
-    if prof.name != "smoke":
-        return ""
     overrides = {**prof.build.get(model_name, {}), **getattr(prof, "features", {}).get(model_name, {})}
-    return ("Smoke profile: few epochs" + (f", reduced sizes {overrides}" if overrides else "")
-            + "; for trying the API and fine-tuning, not a reproduction of the paper's numbers.")
+    if prof.name == "smoke":
+        return ("Smoke profile: few epochs" + (f", reduced sizes {overrides}" if overrides else "")
+                + "; for trying the API and fine-tuning, not a reproduction of the paper's numbers.")
+    if prof.name == "real":
+        return (f"Real profile: {prof.description}" + (f" Overrides: {overrides}." if overrides else "")
+                + " Trained for real speech, not a reproduction of the paper's IEMOCAP numbers.")
+    return ""
