@@ -502,15 +502,13 @@ def plot(results: Sequence[dict], path, title: Optional[str] = None) -> int:
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    path = os.fspath(path)
-    tmp = path + ".part.png"
+    from zoo.io import atomic_path
+
     try:
-        fig.savefig(tmp, dpi=100, format="png")
-        os.replace(tmp, path)  # no half-written plot left behind
+        with atomic_path(os.fspath(path), suffix=".png") as tmp:  # no half-written plot left behind
+            fig.savefig(tmp, dpi=100, format="png")
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.remove(tmp)
     return len(windowed)
 
 
