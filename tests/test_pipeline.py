@@ -230,6 +230,20 @@ def test_average_chunk_posteriors_by_hand():
     np.testing.assert_allclose(out[0], [0.7, 0.3])
     np.testing.assert_allclose(out[2], [0.2, 0.8])
     assert np.isnan(out[1]).all() and np.isnan(out[3]).all()  # utterances without chunks
+    assert pipeline.average_chunk_posteriors(np.zeros((0, 3)), []).shape == (0, 3)
+
+
+def test_chunk_helpers_live_beside_the_chunker():
+    """Model modules import them from zoo.features.spectral, which must not load the pipeline."""
+    import subprocess
+    import sys
+
+    from zoo.features import spectral
+
+    assert pipeline.average_chunk_posteriors is spectral.average_chunk_posteriors  # re-exported
+    code = "import sys, zoo.features.spectral; print('zoo.pipeline' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True).stdout.strip() == "False"
 
 
 def test_class_weights_and_sample_weights():

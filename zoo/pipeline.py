@@ -37,7 +37,7 @@ import numpy as np
 
 from zoo.data.records import LoadReport, Record
 from zoo.features.base import Extractor, FeatureError
-from zoo.features.spectral import chunk_frames
+from zoo.features.spectral import average_chunk_posteriors, chunk_frames  # re-exported
 
 __all__ = [
     "InputSpec",
@@ -335,24 +335,6 @@ def chunk_table(table: FeatureTable, length: int, overlap: int, drop_short: bool
     if out.report.total_skipped > table.report.total_skipped:
         log.warning("chunk_table: %s", dict(out.report.skipped))
     return out
-
-
-def average_chunk_posteriors(posteriors, utterance_index, n_utterances: Optional[int] = None) -> np.ndarray:
-    """Mean of the chunk posteriors of each utterance: ``(n_utterances, C)``.
-
-    ``utterance_index[i]`` is the utterance of chunk ``i`` (``FeatureTable.utterance_index``).
-    Utterances without any chunk get a row of NaN.
-    """
-    posteriors = np.asarray(posteriors, dtype=np.float64)
-    owners = np.asarray(utterance_index, dtype=np.int64).reshape(-1)
-    if posteriors.ndim != 2 or posteriors.shape[0] != owners.size:
-        raise ValueError(f"need (n_chunks, C) posteriors for {owners.size} chunks; got {posteriors.shape}")
-    n = int(owners.max()) + 1 if n_utterances is None else int(n_utterances)
-    sums = np.zeros((n, posteriors.shape[1]))
-    np.add.at(sums, owners, posteriors)
-    counts = np.bincount(owners, minlength=n)[:, None]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
 
 
 # ----------------------------------------------------------------------------- datasets
