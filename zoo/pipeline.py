@@ -31,6 +31,10 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
+import pickle
+import traceback
+from pathlib import Path
 from typing import Dict, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -43,6 +47,9 @@ __all__ = [
     "InputSpec",
     "FeatureTable",
     "compute_features",
+    "resolve_workers",
+    "PARALLEL_MIN_RECORDS",
+    "WorkerTraceback",
     "label_ids",
     "class_weights",
     "chunk_sequence",
@@ -178,32 +185,241 @@ def _check_array(name: str, spec: InputSpec, extractor: Extractor, record: Recor
     return array
 
 
+#: Below this many records to compute, the default ``workers=None`` stays serial: starting a
+#: worker process (a fresh interpreter importing numpy, librosa ...) costs about a second.
+PARALLEL_MIN_RECORDS = 32
+#: Extractors that name one of these libraries run in the calling process only: a worker would
+#: import TensorFlow and load its model (keras-hub tokenizer, video ResNet) once per process.
+_IN_PROCESS_LIBRARIES = ("tensorflow", "keras", "keras-hub", "keras_hub", "tensorflow-text", "torch")
+
+
+def _extract_row(record: Record, names, extractors: Mapping[str, Extractor], specs, cache):
+    """Inputs ``names`` of one record, in order: ``(row, None, None)``, or
+    ``(partial row, failing input name, FeatureError)`` at the first :class:`FeatureError`."""
+    row = {}
+    for name in names:
+        ex = extractors[name]
+        try:
+            raw = cache.get_or_compute(ex, record) if cache is not None else ex.extract(record)
+            row[name] = _check_array(name, specs[name], ex, record, raw)
+        except FeatureError as err:
+            return row, name, err
+    return row, None, None
+
+
+def _extract_rows(records, names, extractors, specs, cache, stop_at_error: bool) -> list:
+    """:func:`_extract_row` over ``records`` as picklable outcomes: ``("ok", row)``,
+    ``("feature_error", row, name, path, problem)`` (a ``FeatureError`` does not survive
+    pickling: its ``__init__`` takes two arguments) or ``("error", exception, traceback text)``
+    for anything else (a contract violation); stops after the first error when
+    ``stop_at_error`` (``on_error="raise"``: later records would not be looked at)."""
+    out = []
+    for record in records:
+        try:
+            row, name, err = _extract_row(record, names, extractors, specs, cache)
+        except Exception as error:  # re-raised by the caller at this record, in record order
+            out.append(("error", error, traceback.format_exc()))
+            break
+        if err is None:
+            out.append(("ok", row))
+            continue
+        out.append(("feature_error", row, name, err.path, err.problem))
+        if stop_at_error:
+            break
+    return out
+
+
+class WorkerTraceback(Exception):
+    """The traceback of an exception raised in a feature worker process (its ``__cause__``)."""
+
+
+def _stats_snapshot(cache) -> Optional[dict]:
+    stats = getattr(cache, "stats", None)
+    return dataclasses.asdict(stats) if dataclasses.is_dataclass(stats) else None
+
+
+def _worker_chunk(records, names, extractors, specs, cache, stop_at_error: bool):
+    """One chunk in a worker: outcomes and the change of the cache's counters (hits, misses ...)."""
+    before = _stats_snapshot(cache)
+    out = _extract_rows(records, names, extractors, specs, cache, stop_at_error)
+    after = _stats_snapshot(cache)
+    delta = None if before is None else {k: after[k] - before[k] for k in before}
+    return out, delta
+
+
+def _picklable(obj) -> bool:
+    try:
+        pickle.dumps(obj)
+        return True
+    except Exception:
+        return False
+
+
+def _runs_in_workers(extractor: Extractor) -> bool:
+    libraries = {str(lib).lower() for lib in getattr(extractor, "libraries", ())}
+    return not libraries.intersection(_IN_PROCESS_LIBRARIES) and _picklable(extractor)
+
+
+def _cached(cache, names, extractors, record) -> bool:
+    """Whether every input ``names`` of ``record`` is already in ``cache`` (a ``FeatureCache``:
+    its ``path``); then reading them here beats sending the record to a worker."""
+    path_of = getattr(cache, "path", None)
+    if not callable(path_of):
+        return False
+    try:
+        return all(Path(path_of(extractors[n], record)).exists() for n in names)
+    except Exception:  # e.g. a missing source file: the in-order pass reports it as serial would
+        return False
+
+
+def resolve_workers(workers: Optional[int]) -> int:
+    """``workers=None`` -> ``os.cpu_count()``; otherwise a positive int."""
+    if workers is None:
+        return max(1, os.cpu_count() or 1)
+    if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
+        raise ValueError(f"workers must be a positive int or None (the number of cores); got {workers!r}")
+    return int(workers)
+
+
+def _thread_limit(workers: int) -> int:
+    """BLAS/OpenMP threads per process so that ``workers`` processes do not oversubscribe the cores."""
+    return max(1, (os.cpu_count() or 1) // workers)
+
+
+def _parallel_outcomes(records, rows, names, extractors, specs, cache, workers: int, stop_at_error: bool) -> dict:
+    """Outcomes (as :func:`_extract_rows`) of inputs ``names`` for ``records[i]``, ``i`` in ``rows``,
+    computed by this process and ``workers - 1`` worker processes. A chunk after the first one
+    with an exception (or, with ``stop_at_error``, any error) is not started.
+
+    The workers are loky's reusable executor (vendored in joblib, as scikit-learn uses it):
+    fresh interpreters (fork + exec, never a bare fork: a forked child of a process running
+    TensorFlow's threads can deadlock), that do not re-import the caller's ``__main__`` (no
+    ``if __name__ == "__main__"`` guard needed), kept for a minute between calls so the next
+    call does not wait for them to start again. Workers import ``zoo.pipeline`` and the
+    extractors' modules (no TensorFlow; extractors that need it stay here, see
+    :func:`compute_features`). This process takes chunks too, so the workers' start-up is not
+    waited for. BLAS threads are limited to ``cores // workers`` per process.
+    """
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    from joblib.externals.loky import get_reusable_executor
+    from threadpoolctl import threadpool_limits
+
+    from zoo.features.cache import FeatureCache
+
+    per_chunk = int(np.clip(np.ceil(len(rows) / (8 * workers)), 1, 32))
+    chunks = [rows[i:i + per_chunk] for i in range(0, len(rows), per_chunk)]
+    results: Dict[int, list] = {}
+    first_error = [len(chunks)]
+
+    def store(c, out):
+        results[c] = out
+        if any(o[0] == "error" or (stop_at_error and o[0] != "ok") for o in out):
+            first_error[0] = min(first_error[0], c)
+
+    remote = {n: extractors[n] for n in names}
+    # A FeatureCache travels as a new one on the same folder: not its per-process digest memo.
+    shipped = FeatureCache(cache.root) if type(cache) is FeatureCache else cache
+    stats = getattr(cache, "stats", None)
+    threads = _thread_limit(workers)
+    env = {var: str(threads) for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+    executor = get_reusable_executor(max_workers=workers - 1, timeout=60, env=env)
+    inflight, queue = {}, list(range(len(chunks)))[::-1]  # pop() gives the next chunk in order
+
+    def collect(done):
+        for future in done:
+            out, delta = future.result()
+            if delta and stats is not None:
+                for k, v in delta.items():
+                    setattr(stats, k, getattr(stats, k) + v)
+            store(inflight.pop(future), out)
+
+    try:
+        with threadpool_limits(limits=threads):
+            while queue or inflight:
+                while queue and queue[-1] < first_error[0] and len(inflight) < 2 * (workers - 1):
+                    c = queue.pop()
+                    inflight[executor.submit(_worker_chunk, [records[i] for i in chunks[c]], names, remote,
+                                             specs, shipped, stop_at_error)] = c
+                if queue and queue[-1] < first_error[0]:
+                    c = queue.pop()
+                    store(c, _extract_rows([records[i] for i in chunks[c]], names, extractors, specs, cache,
+                                           stop_at_error))
+                    collect([f for f in list(inflight) if f.done()])
+                elif inflight:
+                    collect(wait(list(inflight), return_when=FIRST_COMPLETED).done)
+                else:
+                    break
+    finally:
+        for future in inflight:
+            future.cancel()
+    outcomes = {}
+    for c in sorted(results):
+        outcomes.update(zip(chunks[c], results[c]))
+    return outcomes
+
+
 def compute_features(records: Sequence[Record], extractors: Mapping[str, Extractor], cache=None,
-                     on_error: str = "raise") -> FeatureTable:
+                     on_error: str = "raise", workers: Optional[int] = None) -> FeatureTable:
     """Every extractor on every record, once; returns a :class:`FeatureTable`.
 
     Args:
         extractors: ``{model_input_name: Extractor}``.
-        cache: optional object with ``get_or_compute(extractor, record) -> np.ndarray``.
+        cache: optional object with ``get_or_compute(extractor, record) -> np.ndarray``
+            (e.g. ``zoo.features.cache.FeatureCache``, whose atomic writes let processes
+            share its folder). Workers get a copy (a ``FeatureCache``: a new one on the same
+            folder); the counters of its ``stats`` dataclass are summed back into ``cache``.
         on_error: ``"raise"`` re-raises a record's :class:`FeatureError` (also raised for
             empty or non-finite features); ``"skip"`` leaves the record out and counts it
             in ``table.report`` by reason with examples.
+        workers: processes that extract: ``None`` (default) = ``os.cpu_count()`` when at
+            least :data:`PARALLEL_MIN_RECORDS` records are to compute (fewer: serial),
+            ``1`` = serial in this process, ``N`` = this process and ``N - 1`` worker
+            processes (fresh interpreters, see :func:`_parallel_outcomes`). The table (rows,
+            order, arrays, report, errors raised) is the same for every value. Extractors
+            that cannot be pickled or that name TensorFlow / Keras in ``libraries`` run in
+            this process; records whose entries are all in a ``FeatureCache`` already are
+            read here.
     """
     if on_error not in ("raise", "skip"):
         raise ValueError(f"on_error must be 'raise' or 'skip'; got {on_error!r}")
     if not extractors:
         raise ValueError("no extractors given")
+    explicit = workers is not None
+    workers = resolve_workers(workers)
     specs = {name: InputSpec.of(ex) for name, ex in extractors.items()}
+    records = list(records)
     table = FeatureTable([], {name: [] for name in extractors}, specs)
-    for record in records:
-        row = {}
-        try:
-            for name, ex in extractors.items():
-                raw = cache.get_or_compute(ex, record) if cache is not None else ex.extract(record)
-                row[name] = _check_array(name, specs[name], ex, record, raw)
-        except FeatureError as err:
+
+    outcomes: dict = {}
+    remote = ([n for n, ex in extractors.items() if _runs_in_workers(ex)]
+              if workers > 1 and (cache is None or _picklable(cache)) else [])
+    if remote:
+        rows = [i for i, r in enumerate(records) if not _cached(cache, remote, extractors, r)]
+        if len(rows) >= (2 if explicit else PARALLEL_MIN_RECORDS):
+            outcomes = _parallel_outcomes(records, rows, remote, extractors, specs, cache,
+                                          min(workers, len(rows)), stop_at_error=on_error == "raise")
+
+    for i, record in enumerate(records):
+        # In input order, exactly as the serial loop: the first failing input decides the skip.
+        done = outcomes.get(i)
+        if done is not None and done[0] == "error":
+            raise done[1] from WorkerTraceback(done[2])
+        row, err = {}, None
+        for name in extractors:  # at a FeatureError, ``name`` is the input that failed
+            if done is not None and name in remote:
+                if done[0] == "feature_error" and done[2] == name:
+                    err = FeatureError(done[3], done[4])
+                    break
+                row[name] = done[1][name]
+                continue
+            part, _, err = _extract_row(record, [name], extractors, specs, cache)
+            if err is not None:
+                break
+            row.update(part)
+        if err is not None:
             if on_error == "raise":
-                raise
+                raise err
             kind = "non-finite values" if "non-finite" in err.problem else "feature error"
             table.report.skip(f"{kind} ({name})", f"{record.utterance_id}: {err}")
             continue
