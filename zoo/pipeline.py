@@ -53,6 +53,7 @@ __all__ = [
     "resolve_workers",
     "PARALLEL_MIN_RECORDS",
     "WorkerTraceback",
+    "release_workers",
     "label_ids",
     "class_weights",
     "chunk_sequence",
@@ -194,6 +195,8 @@ def _check_array(name: str, spec: InputSpec, extractor: Extractor, record: Recor
 #: Below this many records to compute, the default ``workers=None`` stays serial: starting a
 #: worker process (a fresh interpreter importing numpy, librosa ...) costs about a second.
 PARALLEL_MIN_RECORDS = 32
+#: Worker processes left idle this long stop (the next call starts them again).
+WORKER_IDLE_SECONDS = 60
 #: Extractors that name one of these libraries run in the calling process only: a worker would
 #: import TensorFlow and load its model (keras-hub tokenizer, video ResNet) once per process.
 _IN_PROCESS_LIBRARIES = ("tensorflow", "keras", "keras-hub", "keras_hub", "tensorflow-text", "torch")
@@ -287,9 +290,13 @@ def resolve_workers(workers: Optional[int]) -> int:
     return int(workers)
 
 
-def _thread_limit(workers: int) -> int:
-    """BLAS/OpenMP threads per process so that ``workers`` processes do not oversubscribe the cores."""
-    return max(1, (os.cpu_count() or 1) // workers)
+_EXECUTORS: list = []
+
+
+def release_workers() -> None:
+    """Stop the feature worker processes now (idle ones stop by themselves after a minute)."""
+    while _EXECUTORS:
+        _EXECUTORS.pop().shutdown(wait=True, kill_workers=True)
 
 
 def _parallel_outcomes(records, rows, names, extractors, specs, cache, workers: int, stop_at_error: bool) -> dict:
@@ -301,19 +308,21 @@ def _parallel_outcomes(records, rows, names, extractors, specs, cache, workers: 
     fresh interpreters (fork + exec, never a bare fork: a forked child of a process running
     TensorFlow's threads can deadlock), that do not re-import the caller's ``__main__`` (no
     ``if __name__ == "__main__"`` guard needed), kept for a minute between calls so the next
-    call does not wait for them to start again. Workers import ``zoo.pipeline`` and the
+    call does not wait for them to start again (:data:`WORKER_IDLE_SECONDS`,
+    :func:`release_workers`). Workers import ``zoo.pipeline`` and the
     extractors' modules (no TensorFlow; extractors that need it stay here, see
     :func:`compute_features`). This process takes chunks too, so the workers' start-up is not
-    waited for. BLAS threads are limited to ``cores // workers`` per process.
+    waited for. BLAS threads are not limited: OpenBLAS results change with its thread count
+    (mel filterbank products by ~1e-5 dB in float32), and every process must compute what
+    the serial loop computes, bit for bit.
     """
     from concurrent.futures import FIRST_COMPLETED, wait
 
     from joblib.externals.loky import get_reusable_executor
-    from threadpoolctl import threadpool_limits
 
     from zoo.features.cache import FeatureCache
 
-    per_chunk = int(np.clip(np.ceil(len(rows) / (8 * workers)), 1, 32))
+    per_chunk = int(np.clip(np.ceil(len(rows) / (16 * workers)), 1, 16))
     chunks = [rows[i:i + per_chunk] for i in range(0, len(rows), per_chunk)]
     results: Dict[int, list] = {}
     first_error = [len(chunks)]
@@ -327,9 +336,9 @@ def _parallel_outcomes(records, rows, names, extractors, specs, cache, workers: 
     # A FeatureCache travels as a new one on the same folder: not its per-process digest memo.
     shipped = FeatureCache(cache.root) if type(cache) is FeatureCache else cache
     stats = getattr(cache, "stats", None)
-    threads = _thread_limit(workers)
-    env = {var: str(threads) for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
-    executor = get_reusable_executor(max_workers=workers - 1, timeout=60, env=env)
+    executor = get_reusable_executor(max_workers=workers - 1, timeout=WORKER_IDLE_SECONDS)
+    if executor not in _EXECUTORS:
+        _EXECUTORS[:] = [executor]
     inflight, queue = {}, list(range(len(chunks)))[::-1]  # pop() gives the next chunk in order
 
     def collect(done):
@@ -341,21 +350,20 @@ def _parallel_outcomes(records, rows, names, extractors, specs, cache, workers: 
             store(inflight.pop(future), out)
 
     try:
-        with threadpool_limits(limits=threads):
-            while queue or inflight:
-                while queue and queue[-1] < first_error[0] and len(inflight) < 2 * (workers - 1):
-                    c = queue.pop()
-                    inflight[executor.submit(_worker_chunk, [records[i] for i in chunks[c]], names, remote,
-                                             specs, shipped, stop_at_error)] = c
-                if queue and queue[-1] < first_error[0]:
-                    c = queue.pop()
-                    store(c, _extract_rows([records[i] for i in chunks[c]], names, extractors, specs, cache,
-                                           stop_at_error))
-                    collect([f for f in list(inflight) if f.done()])
-                elif inflight:
-                    collect(wait(list(inflight), return_when=FIRST_COMPLETED).done)
-                else:
-                    break
+        while queue or inflight:
+            while queue and queue[-1] < first_error[0] and len(inflight) < 2 * (workers - 1):
+                c = queue.pop()
+                inflight[executor.submit(_worker_chunk, [records[i] for i in chunks[c]], names, remote,
+                                         specs, shipped, stop_at_error)] = c
+            if queue and queue[-1] < first_error[0]:
+                c = queue.pop()
+                store(c, _extract_rows([records[i] for i in chunks[c]], names, extractors, specs, cache,
+                                       stop_at_error))
+                collect([f for f in list(inflight) if f.done()])
+            elif inflight:
+                collect(wait(list(inflight), return_when=FIRST_COMPLETED).done)
+            else:
+                break
     finally:
         for future in inflight:
             future.cancel()
