@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import soundfile
 
+from tests import shared_data
 from zoo import features, pipeline
 from zoo.data.records import Record
 from zoo.features.base import Extractor, FeatureError
@@ -269,3 +270,16 @@ def test_concurrent_writers_of_one_cache_key_are_safe(tmp_path):
         assert w.exitcode == 0
     assert seen & {1.0, 2.0}
     assert [p.name for p in entry.parent.iterdir()] == [entry.name]
+
+
+@pytest.mark.slow
+@shared_data.needs("ravdess")
+def test_parallel_equals_serial_bit_for_bit_on_real_clips():
+    """Resampled clips through 128-band mel products: arrays that would follow the BLAS
+    thread count, were it not fixed in every process."""
+    from zoo import data
+
+    records = sorted(data.load("ravdess", shared_data.corpus("ravdess")).records, key=lambda r: r.audio_path)[:12]
+    extractors = {"logmel": features.get("logmel"), "chroma": features.get("chroma")}
+    assert_same_table(pipeline.compute_features(records, extractors, workers=1),
+                      pipeline.compute_features(records, extractors, workers=2))

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import functools
 import logging
 import os
 import pickle
@@ -202,6 +203,25 @@ WORKER_IDLE_SECONDS = 60
 _IN_PROCESS_LIBRARIES = ("tensorflow", "keras", "keras-hub", "keras_hub", "tensorflow-text", "torch")
 
 
+def _one_blas_thread(fn):
+    """Run ``fn`` with one BLAS thread (``threadpoolctl``), in the caller and in every worker.
+
+    OpenBLAS rounding follows its thread count (mel filterbank products differ by ~1e-5 dB in
+    float32 between 1 and 2 threads), so a fixed count makes the arrays independent of
+    ``workers``; and BLAS threads of several processes would compete for the same cores
+    (OpenBLAS's waiting threads spin: twice the CPU seconds, measured). Parallelism comes
+    from processes. TensorFlow's own thread pools are not BLAS and are left alone.
+    """
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1, user_api="blas"):
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
 def _extract_row(record: Record, names, extractors: Mapping[str, Extractor], specs, cache):
     """Inputs ``names`` of one record, in order: ``(row, None, None)``, or
     ``(partial row, failing input name, FeatureError)`` at the first :class:`FeatureError`."""
@@ -247,6 +267,7 @@ def _stats_snapshot(cache) -> Optional[dict]:
     return dataclasses.asdict(stats) if dataclasses.is_dataclass(stats) else None
 
 
+@_one_blas_thread
 def _worker_chunk(records, names, extractors, specs, cache, stop_at_error: bool):
     """One chunk in a worker: outcomes and the change of the cache's counters (hits, misses ...)."""
     before = _stats_snapshot(cache)
@@ -312,9 +333,7 @@ def _parallel_outcomes(records, rows, names, extractors, specs, cache, workers: 
     :func:`release_workers`). Workers import ``zoo.pipeline`` and the
     extractors' modules (no TensorFlow; extractors that need it stay here, see
     :func:`compute_features`). This process takes chunks too, so the workers' start-up is not
-    waited for. BLAS threads are not limited: OpenBLAS results change with its thread count
-    (mel filterbank products by ~1e-5 dB in float32), and every process must compute what
-    the serial loop computes, bit for bit.
+    waited for. Every process extracts with one BLAS thread (:func:`_one_blas_thread`).
     """
     from concurrent.futures import FIRST_COMPLETED, wait
 
@@ -373,6 +392,7 @@ def _parallel_outcomes(records, rows, names, extractors, specs, cache, workers: 
     return outcomes
 
 
+@_one_blas_thread
 def compute_features(records: Sequence[Record], extractors: Mapping[str, Extractor], cache=None,
                      on_error: str = "raise", workers: Optional[int] = None) -> FeatureTable:
     """Every extractor on every record, once; returns a :class:`FeatureTable`.
@@ -393,7 +413,8 @@ def compute_features(records: Sequence[Record], extractors: Mapping[str, Extract
             order, arrays, report, errors raised) is the same for every value. Extractors
             that cannot be pickled or that name TensorFlow / Keras in ``libraries`` run in
             this process; records whose entries are all in a ``FeatureCache`` already are
-            read here.
+            read here. Extraction runs with one BLAS thread per process, for every value of
+            ``workers`` (so that the arrays do not depend on it).
     """
     if on_error not in ("raise", "skip"):
         raise ValueError(f"on_error must be 'raise' or 'skip'; got {on_error!r}")
