@@ -6,6 +6,7 @@ import dataclasses
 import multiprocessing
 import os
 import pickle
+import time
 
 import numpy as np
 import pytest
@@ -77,6 +78,22 @@ class Pid(Extractor):
         return np.array([os.getpid()], dtype=np.float64)
 
 
+class PidAfterWorker(Pid):
+    """:class:`Pid`, but the calling process waits until a worker has extracted one record
+    (a marker file): it would otherwise compute every chunk itself before a worker starts."""
+
+    def __init__(self, marker):
+        self.marker, self.caller = str(marker), os.getpid()
+
+    def extract(self, record):
+        if os.getpid() != self.caller:
+            open(self.marker, "a").close()
+        deadline = time.monotonic() + 60
+        while not os.path.exists(self.marker) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return super().extract(record)
+
+
 class WrongShape(Stats):
     def extract(self, record):
         if record.extra["k"] == 7:
@@ -117,7 +134,8 @@ def test_parallel_table_equals_serial_with_skips(tmp_path):
     extractors = {"seq": Ramp(), "vec": Stats(), "pid": Pid()}
     caches = {w: FeatureCache(tmp_path / f"cache{w}") for w in (1, 2)}
     serial = pipeline.compute_features(records, extractors, cache=caches[1], on_error="skip", workers=1)
-    parallel = pipeline.compute_features(records, extractors, cache=caches[2], on_error="skip", workers=2)
+    parallel = pipeline.compute_features(records, {**extractors, "pid": PidAfterWorker(tmp_path / "worker-ran")},
+                                         cache=caches[2], on_error="skip", workers=2)
     # utt030 is broken in both inputs: the first input in order ("seq") names the skip.
     assert serial.report.skipped == {"feature error (seq)": 2, "non-finite values (seq)": 1,
                                      "feature error (vec)": 1}
@@ -158,8 +176,10 @@ def test_no_main_guard_needed(tmp_path):
     import sys
 
     script = tmp_path / "script.py"
-    script.write_text("import os\nfrom tests.test_pipeline_parallel import Pid, rec\nfrom zoo import pipeline\n"
-                      "t = pipeline.compute_features([rec(k) for k in range(6)], {'pid': Pid()}, workers=2)\n"
+    script.write_text("import os\nfrom tests.test_pipeline_parallel import PidAfterWorker, rec\n"
+                      "from zoo import pipeline\n"
+                      f"pid = PidAfterWorker({str(tmp_path / 'worker-ran')!r})\n"
+                      "t = pipeline.compute_features([rec(k) for k in range(6)], {'pid': pid}, workers=2)\n"
                       "print(len({int(x[0]) for x in t.features['pid']}), flush=True)\n")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=120)

@@ -332,8 +332,9 @@ def _parallel_outcomes(records, rows, names, extractors, specs, cache, workers: 
     call does not wait for them to start again (:data:`WORKER_IDLE_SECONDS`,
     :func:`release_workers`). Workers import ``zoo.pipeline`` and the
     extractors' modules (no TensorFlow; extractors that need it stay here, see
-    :func:`compute_features`). This process takes chunks too, so the workers' start-up is not
-    waited for. Every process extracts with one BLAS thread (:func:`_one_blas_thread`).
+    :func:`compute_features`). This process takes chunks too, and at the end computes the
+    chunks still pending in workers itself (their results are then dropped), so a worker's
+    start-up is never waited for. Every process extracts with one BLAS thread (:func:`_one_blas_thread`).
     """
     from concurrent.futures import FIRST_COMPLETED, wait
 
@@ -368,6 +369,9 @@ def _parallel_outcomes(records, rows, names, extractors, specs, cache, workers: 
                     setattr(stats, k, getattr(stats, k) + v)
             store(inflight.pop(future), out)
 
+    def compute_here(c):
+        store(c, _extract_rows([records[i] for i in chunks[c]], names, extractors, specs, cache, stop_at_error))
+
     try:
         while queue or inflight:
             while queue and queue[-1] < first_error[0] and len(inflight) < 2 * (workers - 1):
@@ -375,12 +379,20 @@ def _parallel_outcomes(records, rows, names, extractors, specs, cache, workers: 
                 inflight[executor.submit(_worker_chunk, [records[i] for i in chunks[c]], names, remote,
                                          specs, shipped, stop_at_error)] = c
             if queue and queue[-1] < first_error[0]:
-                c = queue.pop()
-                store(c, _extract_rows([records[i] for i in chunks[c]], names, extractors, specs, cache,
-                                       stop_at_error))
+                compute_here(queue.pop())
+                collect([f for f in list(inflight) if f.done()])
+            elif any(f.done() for f in inflight):
                 collect([f for f in list(inflight) if f.done()])
             elif inflight:
-                collect(wait(list(inflight), return_when=FIRST_COMPLETED).done)
+                # Nothing left to hand out: rather than wait for a worker (still starting, or
+                # busy), compute its last pending chunk here too and drop the worker's copy.
+                future, c = max(inflight.items(), key=lambda item: item[1])
+                if c < first_error[0]:
+                    del inflight[future]
+                    future.cancel()
+                    compute_here(c)
+                else:
+                    collect(wait(list(inflight), return_when=FIRST_COMPLETED).done)
             else:
                 break
     finally:
