@@ -15,7 +15,13 @@ options), over the same clips, without a cache:
   (a fresh interpreter importing numpy and librosa) while this process already extracts;
 * ``naive loop``: ``y, sr = librosa.load(path, sr=rate)`` and the same librosa calls the
   extractor makes, file after file: the same feature (the first clips are compared: the
-  largest absolute difference from the extractor's output is reported).
+  largest absolute difference from the extractor's output is reported), with the BLAS
+  threads a user gets by default (one per core), and ``1 BLAS thread``
+  (``threadpoolctl``), as ``compute_features`` runs: the same code path cost.
+
+A control row, ``sleep 5 ms``, extracts nothing and sleeps 5 ms per clip: it needs no CPU,
+so its speed-up shows what the scheduling of ``workers=2`` gives when a second core is free,
+whatever the load.
 
 Each repeat runs every column once per extractor, in a rotated order so that load drifts hit
 all columns alike; medians of wall seconds are reported, with the CPU seconds of this process
@@ -38,8 +44,11 @@ from pathlib import Path
 
 import numpy as np
 
+from zoo.features.base import Extractor
+
 EXTRACTORS = ("fbank", "logmel", "mfcc", "mfcc_deltas", "chroma")
-COLUMNS = ("serial", "parallel_warm", "parallel_cold", "naive")
+COLUMNS = ("serial", "parallel_warm", "parallel_cold", "naive", "naive_1_thread")
+CONTROL_SLEEP = 0.005
 TARGET_SPEEDUP = 1.7
 PARITY_CLIPS = 3
 LIBRARIES = ("numpy", "librosa", "soundfile", "soxr", "scipy", "joblib")
@@ -90,6 +99,20 @@ NAIVE = {"fbank": (16000, naive_fbank), "logmel": (22050, naive_logmel), "mfcc":
          "mfcc_deltas": (16000, naive_mfcc_deltas), "chroma": (22050, naive_chroma)}
 
 
+class Sleep(Extractor):
+    """The control extractor: a (1,) array after ``CONTROL_SLEEP`` seconds of sleep."""
+
+    name = "sleep_5ms"
+    shape = (1,)
+
+    def config(self):
+        return {"seconds": CONTROL_SLEEP}
+
+    def extract(self, record):
+        time.sleep(CONTROL_SLEEP)
+        return np.zeros(1, np.float32)
+
+
 def naive_loop(paths, name):
     import librosa
 
@@ -133,18 +156,30 @@ def _timed(fn):
 
 
 def measure(name, records, repeats: int) -> dict:
-    """The four columns of one extractor over ``records``."""
+    """The columns of one extractor (or of the ``sleep_5ms`` control) over ``records``."""
+    from threadpoolctl import threadpool_limits
+
     from zoo import features, pipeline
 
-    extractor = features.get(name)
+    control = name == Sleep.name
+    extractor = Sleep() if control else features.get(name)
+    columns = COLUMNS[:3] if control else COLUMNS
     paths = [r.audio_path for r in records]
-    reference = pipeline.compute_features(records[:PARITY_CLIPS], {name: extractor}, workers=1)
-    naive = naive_loop(paths[:PARITY_CLIPS], name)
-    parity = max(float(np.max(np.abs(a - b))) for a, b in zip(reference.features[name], naive))
+    parity = None
+    if not control:
+        reference = pipeline.compute_features(records[:PARITY_CLIPS], {name: extractor}, workers=1)
+        naive = naive_loop(paths[:PARITY_CLIPS], name)
+        parity = max(float(np.max(np.abs(a - b))) for a, b in zip(reference.features[name], naive))
+
+    def one_thread_naive():
+        with threadpool_limits(limits=1, user_api="blas"):
+            return naive_loop(paths, name)
 
     def run(column):
         if column == "naive":
             return lambda: naive_loop(paths, name)
+        if column == "naive_1_thread":
+            return one_thread_naive
         if column == "parallel_cold":
             pipeline.release_workers()
         elif column == "parallel_warm":  # make sure the worker runs and has imported librosa
@@ -152,17 +187,17 @@ def measure(name, records, repeats: int) -> dict:
         workers = 1 if column == "serial" else 2
         return lambda: pipeline.compute_features(records, {name: extractor}, workers=workers)
 
-    runs = {c: [] for c in COLUMNS}
+    runs = {c: [] for c in columns}
     tables = {}
     for r in range(repeats):
-        order = COLUMNS[r % len(COLUMNS):] + COLUMNS[:r % len(COLUMNS)]
+        order = columns[r % len(columns):] + columns[:r % len(columns)]
         for column in order:
             out, timing = _timed(run(column))
             runs[column].append(timing)
-            count = len(out) if column == "naive" else len(out.records)
+            count = len(out) if column.startswith("naive") else len(out.records)
             if count != len(records):
                 raise RuntimeError(f"{name} {column}: {count} of {len(records)} clips extracted")
-            if column != "naive":
+            if not column.startswith("naive"):
                 tables[column] = out
     for column in ("parallel_warm", "parallel_cold"):  # the same table as the serial loop
         if any(not np.array_equal(a, b) for a, b in zip(tables[column].features[name], tables["serial"].features[name])):
@@ -172,7 +207,9 @@ def measure(name, records, repeats: int) -> dict:
             "median_seconds": med,
             "median_cpu_seconds": {c: float(np.median([t["cpu_seconds"] for t in v])) for c, v in runs.items()},
             "speedup_warm": med["serial"] / med["parallel_warm"], "speedup_cold": med["serial"] / med["parallel_cold"],
-            "zoo_vs_naive": med["naive"] / med["serial"], "parity_max_abs_diff": parity}
+            "zoo_vs_naive": None if control else med["naive"] / med["serial"],
+            "zoo_vs_naive_1_thread": None if control else med["naive_1_thread"] / med["serial"],
+            "parity_max_abs_diff": parity}
 
 
 # --------------------------------------------------------------------- report
@@ -205,9 +242,10 @@ def markdown(results: dict) -> str:
              f"{meta['load_min']:.2f}-{meta['load_max']:.2f} before the measurements, on "
              f"{m['cpu_cores']} cores. " + (meta["note"] or ""), "",
              results["description"], "",
-             "| extractor | 1 worker s | 2 workers s: warm, cold | naive loop s | 2 workers speed-up: warm, cold "
-             f"(≥ {TARGET_SPEEDUP}x?) | zoo (1 worker) vs naive (≥ 1x?) | CPU s: 1 w, 2 w warm, naive | "
-             "cores used (CPU s / s): 1 w, 2 w warm | load before: min-max | max abs diff vs naive |",
+             "| extractor | 1 worker s | 2 workers s: warm, cold | naive loop s: default, 1 BLAS thread | "
+             f"2 workers speed-up: warm, cold (≥ {TARGET_SPEEDUP}x?) | zoo (1 worker) vs naive: default "
+             "(≥ 1x?), 1 BLAS thread | CPU s: 1 w, 2 w warm, naive | cores used (CPU s / s): 1 w, 2 w warm | "
+             "load before: min-max | max abs diff vs naive |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for row in results["rows"]:
         if "error" in row:
@@ -215,13 +253,17 @@ def markdown(results: dict) -> str:
             continue
         s, c = row["median_seconds"], row["median_cpu_seconds"]
         loads = [t["load"] for v in row["runs"].values() for t in v]
+        naive = (f"{s['naive']:.2f}, {s['naive_1_thread']:.2f}" if "naive" in s else "-")
+        versus = (f"{row['zoo_vs_naive']:.2f}x ({'yes' if row['zoo_vs_naive'] >= 1 else 'no'}), "
+                  f"{row['zoo_vs_naive_1_thread']:.2f}x" if "naive" in s else "-")
+        cpu = f"{c['serial']:.1f}, {c['parallel_warm']:.1f}" + (f", {c['naive']:.1f}" if "naive" in c else "")
+        parity = row["parity_max_abs_diff"]
         lines.append(
             f"| {row['extractor']} | {s['serial']:.2f} | {s['parallel_warm']:.2f}, {s['parallel_cold']:.2f} | "
-            f"{s['naive']:.2f} | {row['speedup_warm']:.2f}x, {row['speedup_cold']:.2f}x "
-            f"({'yes' if row['speedup_warm'] >= TARGET_SPEEDUP else 'no'}) | {row['zoo_vs_naive']:.2f}x "
-            f"({'yes' if row['zoo_vs_naive'] >= 1 else 'no'}) | {c['serial']:.1f}, {c['parallel_warm']:.1f}, "
-            f"{c['naive']:.1f} | {c['serial'] / s['serial']:.2f}, {c['parallel_warm'] / s['parallel_warm']:.2f} | "
-            f"{min(loads):.2f}-{max(loads):.2f} | {row['parity_max_abs_diff']:.2g} |")
+            f"{naive} | {row['speedup_warm']:.2f}x, {row['speedup_cold']:.2f}x "
+            f"({'yes' if row['speedup_warm'] >= TARGET_SPEEDUP else 'no'}) | {versus} | {cpu} | "
+            f"{c['serial'] / s['serial']:.2f}, {c['parallel_warm'] / s['parallel_warm']:.2f} | "
+            f"{min(loads):.2f}-{max(loads):.2f} | {'-' if parity is None else format(parity, '.2g')} |")
     return "\n".join(lines)
 
 
@@ -238,7 +280,8 @@ def parse_args(argv=None):
     p.add_argument("--root", help="corpus folder (default $ZOO_SHARED_DATA/<corpus> or ../shared/data/<corpus>)")
     p.add_argument("--limit", type=int, help="first N clips (sorted by path)")
     p.add_argument("--repeats", type=int, default=2)
-    p.add_argument("--extractors", nargs="+", choices=EXTRACTORS, default=list(EXTRACTORS))
+    p.add_argument("--extractors", nargs="+", choices=EXTRACTORS + ("sleep_5ms",),
+                   default=list(EXTRACTORS) + ["sleep_5ms"])
     p.add_argument("--quick", action="store_true", help="12 clips, 1 repeat: checks the code, not speed")
     p.add_argument("--note", default="", help="a sentence for the top of the markdown")
     p.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "results"))
