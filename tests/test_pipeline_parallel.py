@@ -187,6 +187,15 @@ def test_no_main_guard_needed(tmp_path):
     assert run.stdout.split() == ["2"]  # printed once: the worker did not re-run the script
 
 
+def test_release_workers_then_start_again(tmp_path):
+    pipeline.compute_features([rec(k) for k in range(2)], {"pid": Pid()}, workers=2)
+    pipeline.release_workers()
+    pipeline.release_workers()  # nothing left to stop: no error
+    table = pipeline.compute_features([rec(k) for k in range(4)], {"pid": PidAfterWorker(tmp_path / "ran")},
+                                      workers=2)
+    assert len({int(x[0]) for x in table.features["pid"]}) == 2
+
+
 def test_default_workers_and_what_stays_in_this_process():
     few = [rec(k) for k in range(pipeline.PARALLEL_MIN_RECORDS - 1)]
     table = pipeline.compute_features(few, {"pid": Pid()})  # workers=None: too few to start workers
