@@ -317,7 +317,10 @@ _EXECUTORS: list = []
 def release_workers() -> None:
     """Stop the feature worker processes now (idle ones stop by themselves after a minute)."""
     while _EXECUTORS:
-        _EXECUTORS.pop().shutdown(wait=True, kill_workers=True)
+        # Not kill_workers=True: loky then sets an exception on pending futures, also on the
+        # ones _parallel_outcomes cancelled (InvalidStateError in its manager thread). Running
+        # chunks end first.
+        _EXECUTORS.pop().shutdown(wait=True)
 
 
 def _parallel_outcomes(records, rows, names, extractors, specs, cache, workers: int, stop_at_error: bool) -> dict:
