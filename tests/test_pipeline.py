@@ -123,9 +123,14 @@ def test_bucketing_groups_similar_lengths():
     for inputs, _ in batches(ds):
         batch_lengths = np.any(inputs["seq"] != 0, axis=-1).sum(axis=1)
         assert (batch_lengths < 10).all() or (batch_lengths >= 10).all(), batch_lengths
-        assert inputs["seq"].shape[1] == batch_lengths.max()  # padded to the bucket's batch max
+        # padded to the bucket's longest utterance (6 or 44), not the batch's: one shape per bucket
+        assert inputs["seq"].shape[1] == (6 if batch_lengths.max() < 10 else 44)
         seen.extend(batch_lengths.tolist())
     assert sorted(seen) == sorted(lengths)
+    own = pipeline.make_dataset(table, LABELS, batch_size=2, shuffle=True, seed=1, bucket_boundaries=[10],
+                                pad_to_bucket=False)
+    for inputs, _ in batches(own):
+        assert inputs["seq"].shape[1] == np.any(inputs["seq"] != 0, axis=-1).sum(axis=1).max()  # batch max
     auto = pipeline.make_dataset(table, LABELS, batch_size=5, bucket_boundaries="auto")
     widths = sorted(b[0]["seq"].shape[1] for b in batches(auto))
     assert widths == [6, 44]  # short and long utterances never share a batch
@@ -230,6 +235,20 @@ def test_average_chunk_posteriors_by_hand():
     np.testing.assert_allclose(out[0], [0.7, 0.3])
     np.testing.assert_allclose(out[2], [0.2, 0.8])
     assert np.isnan(out[1]).all() and np.isnan(out[3]).all()  # utterances without chunks
+    assert pipeline.average_chunk_posteriors(np.zeros((0, 3)), []).shape == (0, 3)
+
+
+def test_chunk_helpers_live_beside_the_chunker():
+    """Model modules import them from zoo.features.spectral, which must not load the pipeline."""
+    import subprocess
+    import sys
+
+    from zoo.features import spectral
+
+    assert pipeline.average_chunk_posteriors is spectral.average_chunk_posteriors  # re-exported
+    code = "import sys, zoo.features.spectral; print('zoo.pipeline' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True).stdout.strip() == "False"
 
 
 def test_class_weights_and_sample_weights():
@@ -283,3 +302,158 @@ def test_keras_fit_and_masking_ignore_padding():
     history = model.fit(pipeline.make_dataset(table, LABELS, batch_size=3, shuffle=True, seed=0),
                         epochs=1, verbose=0, class_weight=pipeline.class_weights(table, LABELS))
     assert np.isfinite(history.history["loss"][0])
+
+
+def seq_value_table(n=60, seed=0):
+    """Frames of random lengths 3..80 and token ids of independent random lengths 1..30."""
+    rng = np.random.default_rng(seed)
+    records = [rec(k, n=int(rng.integers(3, 81)), tokens=int(rng.integers(1, 31)), label=LABELS[k % 4])
+               for k in range(n)]
+    return pipeline.compute_features(records, {"seq": Frames(), "text": Tokens()}, workers=1)
+
+
+def check_exact_rows(inputs, table):
+    """Every row is its record's features followed by zeros only (masks follow)."""
+    by_k = {r.extra["k"]: i for i, r in enumerate(table.records)}
+    for row in range(inputs["seq"].shape[0]):
+        i = by_k[int(inputs["seq"][row, 0, 0]) // 100]
+        for name in ("seq", "text"):
+            x, n = table.features[name][i], table.features[name][i].shape[0]
+            np.testing.assert_array_equal(inputs[name][row, :n], x)
+            assert not inputs[name][row, n:].any()
+
+
+def test_one_padded_shape_per_bucket():
+    table = seq_value_table()
+    plain = pipeline.make_dataset(table, LABELS, batch_size=4, shuffle=True, seed=0)
+    assert len(pipeline.distinct_shapes(plain)) > 5  # batch-max padding: a new shape almost every batch
+    for count in (2, 4):
+        got = batches(pipeline.make_dataset(table, LABELS, batch_size=4, shuffle=True, seed=0, bucket_count=count,
+                                            drop_remainder=True))
+        assert 2 <= len(pipeline.distinct_shapes(got, with_batch=True)) <= count and len(got) >= 60 // 4 - count
+        for inputs, _ in got:
+            check_exact_rows(inputs, table)
+    # one bucket: everything padded to the longest row of each input, also the last partial batch
+    ((shape, n),) = pipeline.distinct_shapes(pipeline.make_dataset(table, LABELS, batch_size=7, bucket_count=1)).items()
+    assert dict(shape) == {"seq": (table.lengths("seq").max(), 2), "text": (table.lengths("text").max(),)}
+    assert n == 9
+
+
+def test_bucket_lengths_by_hand():
+    lengths = {"seq": np.array([3, 12, 5, 20, 11]), "text": np.array([9, 2, 1, 4, 7])}
+    by_bucket = pipeline.bucket_lengths(lengths, "seq", [10, 15])  # buckets [..10) [10..15) [15..)
+    np.testing.assert_array_equal(by_bucket["seq"], [5, 12, 20])
+    np.testing.assert_array_equal(by_bucket["text"], [9, 7, 4])
+    ordered = pipeline.bucket_lengths(lengths, "seq", [10, 15], keep_order=True)
+    np.testing.assert_array_equal(ordered["text"], [9, 9, 9])  # a batch may mix shorter buckets' rows
+
+
+def test_ordered_batch_lengths_by_hand():
+    lengths = {"seq": np.array([3, 50, 4, 5, 6, 7, 60, 2, 9]), "text": np.array([1, 2, 30, 4, 5, 6, 7, 8, 9])}
+    # batches of 2 in order: seq maxima 50, 5, 7, 60, 9; text maxima 2, 30, 6, 8, 9.
+    # Two levels: the median and the largest batch maximum, 9 and 60.
+    two = pipeline.ordered_batch_lengths(lengths, "seq", 2, batch_size=2)
+    np.testing.assert_array_equal(two["seq"], [60, 9, 9, 60, 9])
+    np.testing.assert_array_equal(two["text"], [8, 30, 30, 8, 30])  # longest text of the level's batches
+    five = pipeline.ordered_batch_lengths(lengths, "seq", 5, batch_size=2)
+    np.testing.assert_array_equal(five["seq"], [50, 5, 7, 60, 9])  # a level per batch: its own maximum
+    one = pipeline.ordered_batch_lengths(lengths, "seq", 1, batch_size=4, drop_remainder=True)
+    np.testing.assert_array_equal(one["seq"], [60, 60])
+    np.testing.assert_array_equal(one["text"], [30, 30])
+
+
+def test_tf_function_traces_once_per_bucket():
+    table = seq_value_table()
+
+    def traces(ds):
+        traced = []
+
+        @tf.function  # retraces for every new input shape (no reduce_retracing)
+        def step(inputs):
+            traced.append(1)
+            return tf.reduce_sum(inputs["seq"]) + tf.cast(tf.reduce_sum(inputs["text"]), tf.float32)
+
+        for inputs, _ in ds:
+            step(inputs)
+        assert len(traced) == len(pipeline.distinct_shapes(ds, with_batch=True))
+        return len(traced)
+
+    options = dict(batch_size=8, shuffle=True, seed=0, drop_remainder=True)
+    assert traces(pipeline.make_dataset(table, LABELS, bucket_count=3, **options)) <= 3
+    assert traces(pipeline.make_dataset(table, LABELS, **options)) > 3  # batch-max padding
+
+
+def test_bucket_count_validation_and_text_bucketing():
+    table = seq_value_table(20)
+    with pytest.raises(ValueError, match="bucket_count"):
+        pipeline.make_dataset(table, LABELS, bucket_boundaries=[10, 20], bucket_count=3)
+    with pytest.raises(ValueError, match="bucket_count"):
+        pipeline.make_dataset(table, LABELS, bucket_count=0)
+    with pytest.raises(ValueError, match="pad_to"):
+        pipeline.make_dataset(table, LABELS, bucket_count=2, bucket_by="seq", pad_to={"seq": 80})
+    # int token ids bucket like frames: grouped by token count, zero padded to the bucket
+    ds = pipeline.make_dataset(table, LABELS, batch_size=4, bucket_boundaries=[10, 20], bucket_by="text")
+    widths = {}
+    for inputs, _ in batches(ds):
+        n_tokens = (inputs["text"] != 0).sum(axis=1)
+        bucket = int(np.searchsorted([10, 20], n_tokens.max(), side="right"))
+        assert (np.searchsorted([10, 20], n_tokens, side="right") == bucket).all()
+        widths.setdefault(bucket, set()).add(inputs["text"].shape[1])
+        check_exact_rows(inputs, table)
+    assert all(len(w) == 1 for w in widths.values()) and len(widths) == 3
+
+
+def test_dser_word_ids_bucket_unless_padded_to_max_length():
+    from zoo.features.text import Vocabulary, WordIds
+
+    texts = ["a b c", "a", "b c d e f g h", "c d", "e f g h i j k l m n", "a b"] * 3
+    records = [Record(utterance_id=f"t{i}", corpus="toy", label=LABELS[i % 4], transcript=t)
+               for i, t in enumerate(texts)]
+    vocab = Vocabulary.build(texts)
+    table = pipeline.compute_features(records, {"text": WordIds(vocab, max_length=554)})
+    ds = pipeline.make_dataset(table, LABELS, batch_size=3, bucket_count=3, bucket_by="text")
+    shapes = pipeline.distinct_shapes(ds)
+    assert 1 < len(shapes) <= 3 and max(s[0][1][0] for s in shapes) == 10  # the longest transcript
+    for inputs, _ in batches(ds):
+        for row in inputs["text"]:
+            n = int((row != 0).sum())
+            assert n and not row[n:].any()  # ids first, zeros after
+    padded = pipeline.compute_features(records, {"text": WordIds(vocab, max_length=554, pad_to_max_length=True)})
+    with pytest.raises(ValueError, match="not a variable-length input"):
+        pipeline.make_dataset(padded, LABELS, bucket_boundaries="auto", bucket_by="text")
+
+
+def test_fold_prediction_keeps_order_and_training_boundaries():
+    import keras
+
+    table = seq_value_table(48, seed=1)
+    records = table.records
+    fold = Fold("f", np.arange(32), np.array([], dtype=np.int64), np.arange(32, 48), tuple(records))
+    out = pipeline.fold_datasets(fold, table, LABELS, batch_size=4, bucket_boundaries="auto", bucket_count=3)
+    train_shapes = pipeline.distinct_shapes(out["train"])
+    test_shapes = pipeline.distinct_shapes(out["test"])
+    assert len(train_shapes) <= 3 and len(test_shapes) <= 3
+    stream = tf.data.Dataset.range(0, 2).flat_map(out["train_by_epoch"])  # as zoo.train.fit streams epochs
+    assert set(pipeline.distinct_shapes(stream)) == set(train_shapes)
+    # test batches in fold order, each padded to the smallest of at most 3 levels that holds it
+    test_table = out["tables"]["test"]
+    got = batches(out["test"])
+    widths = [inputs["seq"].shape[1] for inputs, _ in got]
+    assert len(set(widths)) <= len(pipeline._auto_boundaries(out["tables"]["train"].lengths("seq"), 4, n_buckets=3)) + 1
+    seen = []
+    for (inputs, _), width in zip(got, widths):
+        check_exact_rows(inputs, table)
+        longest = np.any(inputs["seq"] != 0, axis=-1).sum(axis=1).max()
+        assert width == min(w for w in widths if w >= longest)
+        seen.extend((inputs["seq"][:, 0, 0] // 100).astype(int).tolist())
+    assert seen == [r.extra["k"] for r in test_table.records]
+    # Keras predictions on these batches equal those on batch-max padding (masks follow the zeros)
+    seq = keras.Input((None, 2), name="seq")
+    text = keras.Input((None,), name="text", dtype="int32")
+    pooled = keras.layers.GlobalAveragePooling1D()(keras.layers.Masking(0.0)(seq))
+    words = keras.layers.GlobalAveragePooling1D()(keras.layers.Embedding(32, 3, mask_zero=True)(text))
+    model = keras.Model({"seq": seq, "text": text}, keras.layers.Concatenate()([pooled, words]))
+    bucketed = model.predict(out["test"], verbose=0)
+    plain = model.predict(pipeline.make_dataset(test_table, LABELS, batch_size=4), verbose=0)
+    np.testing.assert_allclose(bucketed, plain, rtol=1e-6)
+    assert model.predict_function.experimental_get_tracing_count() <= 3

@@ -2,7 +2,8 @@
 
 Two steps:
 
-1. :func:`compute_features` runs every extractor once per record (through an optional
+1. :func:`compute_features` runs every extractor once per record (over ``workers``
+   processes, default one per core, with the serial loop's result; through an optional
    cache with ``get_or_compute(extractor, record)``, e.g. ``zoo.features.cache.FeatureCache``),
    checks shape, dtype and finiteness, and returns a :class:`FeatureTable`. A record whose
    extractor raises :class:`~zoo.features.base.FeatureError` (or gives NaN/inf) is either an
@@ -13,7 +14,8 @@ Two steps:
    float32 values for ``"valence"``/``"arousal"``/``"dominance"`` (a dict when several).
 
 Padding convention (project-wide): variable-length inputs (extractor shape ``(None, ...)``)
-are padded with the extractor's ``pad_value`` (0) to the batch maximum (or ``pad_to``);
+are padded with the extractor's ``pad_value`` (0) to the batch maximum (or ``pad_to``; with
+length bucketing, to the bucket's length, so that there is one batch shape per bucket);
 models derive masks from the zero padding (``Masking(0.0)`` / ``mask_zero=True``).
 
 The data live in the graph as a few tensors (one flat array + row splits per variable
@@ -29,28 +31,40 @@ an overlap; :func:`chunk_table` does it and keeps the utterance of every chunk, 
 """
 from __future__ import annotations
 
+import collections
 import dataclasses
+import functools
 import logging
+import os
+import pickle
+import traceback
+from pathlib import Path
 from typing import Dict, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from zoo.features.spectral import average_chunk_posteriors  # noqa: F401  (re-exported)
 
 from zoo.data.records import LoadReport, Record
 from zoo.features.base import Extractor, FeatureError
-from zoo.features.spectral import chunk_frames
+from zoo.features.spectral import average_chunk_posteriors, chunk_frames  # re-exported
 
 __all__ = [
     "InputSpec",
     "FeatureTable",
     "compute_features",
+    "resolve_workers",
+    "PARALLEL_MIN_RECORDS",
+    "WorkerTraceback",
+    "release_workers",
     "label_ids",
     "class_weights",
     "chunk_sequence",
     "chunk_table",
     "average_chunk_posteriors",
     "make_dataset",
+    "bucket_lengths",
+    "ordered_batch_lengths",
+    "distinct_shapes",
     "fold_datasets",
     "REGRESSION_TARGETS",
 ]
@@ -180,32 +194,283 @@ def _check_array(name: str, spec: InputSpec, extractor: Extractor, record: Recor
     return array
 
 
+#: Below this many records to compute, the default ``workers=None`` stays serial: starting a
+#: worker process (a fresh interpreter importing numpy, librosa ...) costs about a second.
+PARALLEL_MIN_RECORDS = 32
+#: Worker processes left idle this long stop (the next call starts them again).
+WORKER_IDLE_SECONDS = 60
+#: Extractors that name one of these libraries run in the calling process only: a worker would
+#: import TensorFlow and load its model (keras-hub tokenizer, video ResNet) once per process.
+_IN_PROCESS_LIBRARIES = ("tensorflow", "keras", "keras-hub", "keras_hub", "tensorflow-text", "torch")
+
+
+def _one_blas_thread(fn):
+    """Run ``fn`` with one BLAS thread (``threadpoolctl``), in the caller and in every worker.
+
+    OpenBLAS rounding follows its thread count (mel filterbank products differ by ~1e-5 dB in
+    float32 between 1 and 2 threads), so a fixed count makes the arrays independent of
+    ``workers``; and BLAS threads of several processes would compete for the same cores
+    (OpenBLAS's waiting threads spin: twice the CPU seconds, measured). Parallelism comes
+    from processes. TensorFlow's own thread pools are not BLAS and are left alone.
+    """
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1, user_api="blas"):
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
+def _extract_row(record: Record, names, extractors: Mapping[str, Extractor], specs, cache):
+    """Inputs ``names`` of one record, in order: ``(row, None, None)``, or
+    ``(partial row, failing input name, FeatureError)`` at the first :class:`FeatureError`."""
+    row = {}
+    for name in names:
+        ex = extractors[name]
+        try:
+            raw = cache.get_or_compute(ex, record) if cache is not None else ex.extract(record)
+            row[name] = _check_array(name, specs[name], ex, record, raw)
+        except FeatureError as err:
+            return row, name, err
+    return row, None, None
+
+
+def _extract_rows(records, names, extractors, specs, cache, stop_at_error: bool) -> list:
+    """:func:`_extract_row` over ``records`` as picklable outcomes: ``("ok", row)``,
+    ``("feature_error", row, name, path, problem)`` (a ``FeatureError`` does not survive
+    pickling: its ``__init__`` takes two arguments) or ``("error", exception, traceback text)``
+    for anything else (a contract violation); stops after the first error when
+    ``stop_at_error`` (``on_error="raise"``: later records would not be looked at)."""
+    out = []
+    for record in records:
+        try:
+            row, name, err = _extract_row(record, names, extractors, specs, cache)
+        except Exception as error:  # re-raised by the caller at this record, in record order
+            out.append(("error", error, traceback.format_exc()))
+            break
+        if err is None:
+            out.append(("ok", row))
+            continue
+        out.append(("feature_error", row, name, err.path, err.problem))
+        if stop_at_error:
+            break
+    return out
+
+
+class WorkerTraceback(Exception):
+    """The traceback of an exception raised in a feature worker process (its ``__cause__``)."""
+
+
+def _stats_snapshot(cache) -> Optional[dict]:
+    stats = getattr(cache, "stats", None)
+    return dataclasses.asdict(stats) if dataclasses.is_dataclass(stats) else None
+
+
+@_one_blas_thread
+def _worker_chunk(records, names, extractors, specs, cache, stop_at_error: bool):
+    """One chunk in a worker: outcomes and the change of the cache's counters (hits, misses ...)."""
+    before = _stats_snapshot(cache)
+    out = _extract_rows(records, names, extractors, specs, cache, stop_at_error)
+    after = _stats_snapshot(cache)
+    delta = None if before is None else {k: after[k] - before[k] for k in before}
+    return out, delta
+
+
+def _picklable(obj) -> bool:
+    try:
+        pickle.dumps(obj)
+        return True
+    except Exception:
+        return False
+
+
+def _runs_in_workers(extractor: Extractor) -> bool:
+    libraries = {str(lib).lower() for lib in getattr(extractor, "libraries", ())}
+    return not libraries.intersection(_IN_PROCESS_LIBRARIES) and _picklable(extractor)
+
+
+def _cached(cache, names, extractors, record) -> bool:
+    """Whether every input ``names`` of ``record`` is already in ``cache`` (a ``FeatureCache``:
+    its ``path``); then reading them here beats sending the record to a worker."""
+    path_of = getattr(cache, "path", None)
+    if not callable(path_of):
+        return False
+    try:
+        return all(Path(path_of(extractors[n], record)).exists() for n in names)
+    except Exception:  # e.g. a missing source file: the in-order pass reports it as serial would
+        return False
+
+
+def resolve_workers(workers: Optional[int]) -> int:
+    """``workers=None`` -> ``os.cpu_count()``; otherwise a positive int."""
+    if workers is None:
+        return max(1, os.cpu_count() or 1)
+    if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
+        raise ValueError(f"workers must be a positive int or None (the number of cores); got {workers!r}")
+    return int(workers)
+
+
+_EXECUTORS: list = []
+
+
+def release_workers() -> None:
+    """Stop the feature worker processes now (idle ones stop by themselves after a minute)."""
+    while _EXECUTORS:
+        # Not kill_workers=True: loky then sets an exception on pending futures, also on the
+        # ones _parallel_outcomes cancelled (InvalidStateError in its manager thread). Running
+        # chunks end first.
+        _EXECUTORS.pop().shutdown(wait=True)
+
+
+def _parallel_outcomes(records, rows, names, extractors, specs, cache, workers: int, stop_at_error: bool) -> dict:
+    """Outcomes (as :func:`_extract_rows`) of inputs ``names`` for ``records[i]``, ``i`` in ``rows``,
+    computed by this process and ``workers - 1`` worker processes. A chunk after the first one
+    with an exception (or, with ``stop_at_error``, any error) is not started.
+
+    The workers are loky's reusable executor (vendored in joblib, as scikit-learn uses it):
+    fresh interpreters (fork + exec, never a bare fork: a forked child of a process running
+    TensorFlow's threads can deadlock), that do not re-import the caller's ``__main__`` (no
+    ``if __name__ == "__main__"`` guard needed), kept for a minute between calls so the next
+    call does not wait for them to start again (:data:`WORKER_IDLE_SECONDS`,
+    :func:`release_workers`). Workers import ``zoo.pipeline`` and the
+    extractors' modules (no TensorFlow; extractors that need it stay here, see
+    :func:`compute_features`). This process takes chunks too, and at the end computes the
+    chunks still pending in workers itself (their results are then dropped), so a worker's
+    start-up is never waited for. Every process extracts with one BLAS thread (:func:`_one_blas_thread`).
+    """
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    from joblib.externals.loky import get_reusable_executor
+
+    from zoo.features.cache import FeatureCache
+
+    per_chunk = int(np.clip(np.ceil(len(rows) / (16 * workers)), 1, 16))
+    chunks = [rows[i:i + per_chunk] for i in range(0, len(rows), per_chunk)]
+    results: Dict[int, list] = {}
+    first_error = [len(chunks)]
+
+    def store(c, out):
+        results[c] = out
+        if any(o[0] == "error" or (stop_at_error and o[0] != "ok") for o in out):
+            first_error[0] = min(first_error[0], c)
+
+    remote = {n: extractors[n] for n in names}
+    # A FeatureCache travels as a new one on the same folder: not its per-process digest memo.
+    shipped = FeatureCache(cache.root) if type(cache) is FeatureCache else cache
+    stats = getattr(cache, "stats", None)
+    executor = get_reusable_executor(max_workers=workers - 1, timeout=WORKER_IDLE_SECONDS)
+    if executor not in _EXECUTORS:
+        _EXECUTORS[:] = [executor]
+    inflight, queue = {}, list(range(len(chunks)))[::-1]  # pop() gives the next chunk in order
+
+    def collect(done):
+        for future in done:
+            out, delta = future.result()
+            if delta and stats is not None:
+                for k, v in delta.items():
+                    setattr(stats, k, getattr(stats, k) + v)
+            store(inflight.pop(future), out)
+
+    def compute_here(c):
+        store(c, _extract_rows([records[i] for i in chunks[c]], names, extractors, specs, cache, stop_at_error))
+
+    try:
+        while queue or inflight:
+            while queue and queue[-1] < first_error[0] and len(inflight) < 2 * (workers - 1):
+                c = queue.pop()
+                inflight[executor.submit(_worker_chunk, [records[i] for i in chunks[c]], names, remote,
+                                         specs, shipped, stop_at_error)] = c
+            if queue and queue[-1] < first_error[0]:
+                compute_here(queue.pop())
+                collect([f for f in list(inflight) if f.done()])
+            elif any(f.done() for f in inflight):
+                collect([f for f in list(inflight) if f.done()])
+            elif inflight:
+                # Nothing left to hand out: rather than wait for a worker (still starting, or
+                # busy), compute its last pending chunk here too and drop the worker's copy.
+                future, c = max(inflight.items(), key=lambda item: item[1])
+                if c < first_error[0]:
+                    del inflight[future]
+                    future.cancel()
+                    compute_here(c)
+                else:
+                    collect(wait(list(inflight), return_when=FIRST_COMPLETED).done)
+            else:
+                break
+    finally:
+        for future in inflight:
+            future.cancel()
+    outcomes = {}
+    for c in sorted(results):
+        outcomes.update(zip(chunks[c], results[c]))
+    return outcomes
+
+
+@_one_blas_thread
 def compute_features(records: Sequence[Record], extractors: Mapping[str, Extractor], cache=None,
-                     on_error: str = "raise") -> FeatureTable:
+                     on_error: str = "raise", workers: Optional[int] = None) -> FeatureTable:
     """Every extractor on every record, once; returns a :class:`FeatureTable`.
 
     Args:
         extractors: ``{model_input_name: Extractor}``.
-        cache: optional object with ``get_or_compute(extractor, record) -> np.ndarray``.
+        cache: optional object with ``get_or_compute(extractor, record) -> np.ndarray``
+            (e.g. ``zoo.features.cache.FeatureCache``, whose atomic writes let processes
+            share its folder). Workers get a copy (a ``FeatureCache``: a new one on the same
+            folder); the counters of its ``stats`` dataclass are summed back into ``cache``.
         on_error: ``"raise"`` re-raises a record's :class:`FeatureError` (also raised for
             empty or non-finite features); ``"skip"`` leaves the record out and counts it
             in ``table.report`` by reason with examples.
+        workers: processes that extract: ``None`` (default) = ``os.cpu_count()`` when at
+            least :data:`PARALLEL_MIN_RECORDS` records are to compute (fewer: serial),
+            ``1`` = serial in this process, ``N`` = this process and ``N - 1`` worker
+            processes (fresh interpreters, see :func:`_parallel_outcomes`). The table (rows,
+            order, arrays, report, errors raised) is the same for every value. Extractors
+            that cannot be pickled or that name TensorFlow / Keras in ``libraries`` run in
+            this process; records whose entries are all in a ``FeatureCache`` already are
+            read here. Extraction runs with one BLAS thread per process, for every value of
+            ``workers`` (so that the arrays do not depend on it).
     """
     if on_error not in ("raise", "skip"):
         raise ValueError(f"on_error must be 'raise' or 'skip'; got {on_error!r}")
     if not extractors:
         raise ValueError("no extractors given")
+    explicit = workers is not None
+    workers = resolve_workers(workers)
     specs = {name: InputSpec.of(ex) for name, ex in extractors.items()}
+    records = list(records)
     table = FeatureTable([], {name: [] for name in extractors}, specs)
-    for record in records:
-        row = {}
-        try:
-            for name, ex in extractors.items():
-                raw = cache.get_or_compute(ex, record) if cache is not None else ex.extract(record)
-                row[name] = _check_array(name, specs[name], ex, record, raw)
-        except FeatureError as err:
+
+    outcomes: dict = {}
+    remote = ([n for n, ex in extractors.items() if _runs_in_workers(ex)]
+              if workers > 1 and (cache is None or _picklable(cache)) else [])
+    if remote:
+        rows = [i for i, r in enumerate(records) if not _cached(cache, remote, extractors, r)]
+        if len(rows) >= (2 if explicit else PARALLEL_MIN_RECORDS):
+            outcomes = _parallel_outcomes(records, rows, remote, extractors, specs, cache,
+                                          min(workers, len(rows)), stop_at_error=on_error == "raise")
+
+    for i, record in enumerate(records):
+        # In input order, exactly as the serial loop: the first failing input decides the skip.
+        done = outcomes.get(i)
+        if done is not None and done[0] == "error":
+            raise done[1] from WorkerTraceback(done[2])
+        row, err = {}, None
+        for name in extractors:  # at a FeatureError, ``name`` is the input that failed
+            if done is not None and name in remote:
+                if done[0] == "feature_error" and done[2] == name:
+                    err = FeatureError(done[3], done[4])
+                    break
+                row[name] = done[1][name]
+                continue
+            part, _, err = _extract_row(record, [name], extractors, specs, cache)
+            if err is not None:
+                break
+            row.update(part)
+        if err is not None:
             if on_error == "raise":
-                raise
+                raise err
             kind = err.reason or ("non-finite values" if "non-finite" in err.problem else "feature error")
             table.report.skip(f"{kind} ({name})", f"{record.utterance_id}: {err}")
             continue
@@ -342,14 +607,132 @@ def chunk_table(table: FeatureTable, length: int, overlap: int, drop_short: bool
 # ----------------------------------------------------------------------------- datasets
 
 
-def _auto_boundaries(lengths: np.ndarray, batch_size: int, max_buckets: int = 8) -> list:
-    """Bucket boundaries at length quantiles (about one bucket per batch, at most 8)."""
-    n_buckets = int(min(max_buckets, max(1, np.ceil(len(lengths) / batch_size))))
+def _auto_boundaries(lengths: np.ndarray, batch_size: int, max_buckets: int = 8,
+                     n_buckets: Optional[int] = None) -> list:
+    """Bucket boundaries at length quantiles: ``n_buckets`` buckets, or by default about one
+    per batch, at most ``max_buckets`` (fewer when lengths repeat)."""
+    if n_buckets is None:
+        n_buckets = int(min(max_buckets, max(1, np.ceil(len(lengths) / batch_size))))
     if n_buckets < 2 or len(lengths) == 0:
         return []
     cuts = np.quantile(lengths, np.linspace(0, 1, n_buckets + 1)[1:-1])
     bounds = np.unique(np.ceil(cuts).astype(np.int64) + 1)
     return [int(b) for b in bounds if lengths.min() < b <= lengths.max()]
+
+
+def _step_lengths(table: FeatureTable, pad_lengths: dict, keep: dict) -> Dict[str, np.ndarray]:
+    """Length of every variable input per row after ``truncate`` (``keep``), checked against
+    ``pad_to`` (``pad_lengths``)."""
+    lengths = {}
+    for n in pad_lengths:
+        lens = table.lengths(n)
+        if keep[n] is not None:
+            lens = np.minimum(lens, keep[n])
+        if pad_lengths[n] is not None and lens.max() > pad_lengths[n]:
+            i = int(np.argmax(lens > pad_lengths[n]))
+            raise ValueError(f"utterance {table.records[i].utterance_id!r}: input {n!r} has {lens[i]} "
+                             f"steps, more than pad_to={pad_lengths[n]} (use truncate= to cut)")
+        lengths[n] = lens
+    return lengths
+
+
+def _bucket_layout(lengths: Dict[str, np.ndarray], pad_lengths: dict, bucket_boundaries, bucket_by,
+                   bucket_count, batch_size: int):
+    """``(key input, boundaries)`` of length bucketing, or ``(None, [])`` without it.
+
+    The key is ``bucket_by`` or the variable input with the most steps in all, among those
+    without ``pad_to`` (a padded input has one length: nothing to bucket by)."""
+    if bucket_count is not None:
+        if isinstance(bucket_count, bool) or not isinstance(bucket_count, (int, np.integer)) or bucket_count < 1:
+            raise ValueError(f"bucket_count must be a positive int; got {bucket_count!r}")
+        if bucket_boundaries is None:
+            bucket_boundaries = "auto"
+        elif not (isinstance(bucket_boundaries, str) and bucket_boundaries == "auto"):
+            raise ValueError("bucket_count sets the number of 'auto' buckets; explicit bucket_boundaries "
+                             f"{list(bucket_boundaries)} already fix it")
+    if bucket_boundaries is None:
+        return None, []
+    if isinstance(bucket_boundaries, str) and bucket_boundaries != "auto":
+        raise ValueError(f"bucket_boundaries: expected None, 'auto' or increasing lengths; got {bucket_boundaries!r}")
+    free = {n: lens for n, lens in lengths.items() if pad_lengths[n] is None}
+    if bucket_by is not None:
+        if bucket_by not in lengths:
+            raise ValueError(f"bucket_by={bucket_by!r} is not a variable-length input {sorted(lengths)}")
+        if bucket_by not in free:
+            raise ValueError(f"bucket_by={bucket_by!r} is padded to pad_to={pad_lengths[bucket_by]}: "
+                             f"every batch has that length, nothing to bucket by")
+        key = bucket_by
+    elif free:
+        key = max(free, key=lambda k: int(free[k].sum()))
+    else:
+        return None, []
+    if isinstance(bucket_boundaries, str):
+        bounds = _auto_boundaries(free[key], batch_size, n_buckets=bucket_count)
+    else:
+        bounds = [int(b) for b in bucket_boundaries]
+    if any(b2 <= b1 for b1, b2 in zip(bounds, bounds[1:])):
+        raise ValueError(f"bucket_boundaries must increase; got {bounds}")
+    return key, bounds
+
+
+def bucket_lengths(lengths: Dict[str, np.ndarray], key: str, bounds: Sequence[int],
+                   keep_order: bool = False) -> Dict[str, np.ndarray]:
+    """The padded length of every input in ``lengths`` per bucket: ``{input: (len(bounds) + 1,)}``.
+
+    Row ``i`` is in bucket ``searchsorted(bounds, lengths[key][i], side="right")`` (bucket ``b``
+    holds key lengths in ``[bounds[b - 1], bounds[b])``, as ``bucket_by_sequence_length``).
+    A bucket's length is the longest of its rows; with ``keep_order`` (batches in data order,
+    whose rows come from this bucket and shorter ones) the longest of its rows and of the
+    shorter buckets'. One padded shape per bucket: what a ``tf.function`` traces once.
+    """
+    owner = np.searchsorted(np.asarray(bounds, dtype=np.int64), lengths[key], side="right")
+    out = {}
+    for name, lens in lengths.items():
+        per = np.zeros(len(bounds) + 1, dtype=np.int64)
+        np.maximum.at(per, owner, lens)
+        out[name] = np.maximum.accumulate(per) if keep_order else per
+    return out
+
+
+def ordered_batch_lengths(lengths: Dict[str, np.ndarray], key: str, levels: int, batch_size: int,
+                          drop_remainder: bool = False) -> Dict[str, np.ndarray]:
+    """Padded lengths of the batches of rows in order (``batch_size`` consecutive rows each):
+    ``{input: (n_batches,)}`` with at most ``levels`` distinct values per input.
+
+    The levels of ``key`` are the ``i / levels`` quantiles of the batches' longest ``key``
+    elements (``inverted_cdf``: values that occur; fewer when they repeat); a batch is padded to the smallest level that holds it, its other inputs to the
+    longest of theirs among the batches of that level. In data order most batches hold one
+    long element, so length buckets of the rows would pad nearly every batch to the top
+    bucket, the longest row; levels of the batch maxima pad little more than each batch's own.
+    """
+    n = len(lengths[key])
+    n_batches = n // batch_size if drop_remainder else -(-n // batch_size)
+    if n_batches == 0:
+        return {name: np.zeros(0, np.int64) for name in lengths}
+    starts = np.arange(n_batches) * batch_size
+    maxima = {name: np.maximum.reduceat(lens[:n_batches * batch_size] if drop_remainder else lens, starts)
+              for name, lens in lengths.items()}
+    marks = np.unique(np.quantile(maxima[key], np.arange(1, levels + 1) / levels, method="inverted_cdf"))
+    level = np.searchsorted(marks, maxima[key])  # smallest mark >= the batch's longest
+    out = {}
+    for name, m in maxima.items():
+        per_level = np.zeros(len(marks), dtype=np.int64)
+        np.maximum.at(per_level, level, m)
+        out[name] = per_level[level]
+    return out
+
+
+def distinct_shapes(dataset, with_batch: bool = False) -> collections.Counter:
+    """How many batches of ``dataset`` (or of a list of its batches) have each input shape
+    (``{input: shape}`` as a sorted tuple, without the batch axis unless ``with_batch``): the
+    traces a ``tf.function`` fed with these batches makes (Keras ``predict``,
+    ``train_on_batch`` and ``model(x)`` trace per new shape)."""
+    counts = collections.Counter()
+    for batch in dataset:
+        inputs = batch[0]
+        counts[tuple(sorted((name, tuple(int(d) for d in x.shape[0 if with_batch else 1:]))
+                            for name, x in inputs.items()))] += 1
+    return counts
 
 
 def _sample_weights(sample_weights, table: FeatureTable, targets, label_set) -> Optional[np.ndarray]:
@@ -390,6 +773,7 @@ def make_dataset(data, label_set: Optional[Sequence[str]] = None, *,
                  targets: Sequence[str] = ("label",), batch_size: int = 32, shuffle: bool = False,
                  seed: Optional[int] = None, epoch=None,
                  bucket_boundaries: Union[None, str, Sequence[int]] = None, bucket_by: Optional[str] = None,
+                 bucket_count: Optional[int] = None, keep_order: bool = False, pad_to_bucket: bool = True,
                  pad_to: Union[None, int, Mapping[str, int]] = None,
                  truncate: Union[None, int, Mapping[str, int]] = None,
                  drop_remainder: bool = False, sample_weights=None,
@@ -406,10 +790,27 @@ def make_dataset(data, label_set: Optional[Sequence[str]] = None, *,
         shuffle, seed, epoch: with ``epoch`` (int or scalar tensor) the order is a function
             of ``(seed, epoch)``; with ``epoch=None`` a seeded shuffle reshuffles on each
             iteration. Same seed, same order.
-        bucket_boundaries: ``None``, ``"auto"`` (length quantiles) or increasing lengths;
-            batches then hold elements of one length bucket (``bucket_by_sequence_length``
-            on ``bucket_by``, default the variable input with the longest sequences).
-            Bucketing reorders elements: not for predictions that must line up with records.
+        bucket_boundaries: ``None``, ``"auto"`` (length quantiles of this table) or
+            increasing lengths; batches then hold elements of one length bucket
+            (``bucket_by_sequence_length`` on ``bucket_by``, default the variable input with
+            the most steps, among those without ``pad_to``), and every variable input is
+            zero-padded to its bucket's length (:func:`bucket_lengths`: the bucket's longest
+            row), not to the batch's: one shape per bucket, so a ``tf.function`` fed with the
+            batches traces once per bucket. Bucketing reorders elements unless ``keep_order``.
+        bucket_count: the number of ``"auto"`` buckets (implies ``"auto"``); default about
+            one per batch, at most 8; fewer when lengths repeat.
+        keep_order: with bucketing, keep the data order (no grouping): for predictions that
+            must line up with records (:func:`fold_datasets` does it for validation and test).
+            Each batch is padded to one of as many lengths as there are buckets: levels of
+            the batches' longest elements (:func:`ordered_batch_lengths`), or with
+            ``shuffle`` the length of the bucket of its longest element
+            (:func:`bucket_lengths` with ``keep_order``).
+        pad_to_bucket: ``False`` pads bucketed batches to their own longest element, as
+            before: fewer padded steps (about 20% fewer recurrent steps on IEMOCAP-like
+            lengths with 8 buckets), a new shape almost every batch. Keras ``fit`` on a
+            dataset traces once either way (its step function sees ``(None, None, D)``);
+            ``predict`` and XLA-compiled steps (``jit_compile``, on by default on a GPU)
+            compile per shape.
         pad_to: pad variable inputs to this length (int, or dict per input) instead of the
             batch maximum; a longer sequence is an error naming the utterance.
         truncate: keep at most this many steps (int, or dict per input), e.g. AMH's
@@ -448,15 +849,9 @@ def make_dataset(data, label_set: Optional[Sequence[str]] = None, *,
     keep = _resolve_pad_to(truncate, specs)
 
     # Lengths after truncation, checked against pad_to before anything is built.
-    lengths = {n: table.lengths(n) for n in pad_lengths}
-    for n, lens in lengths.items():
-        if keep[n] is not None:
-            lens = np.minimum(lens, keep[n])
-            lengths[n] = lens
-        if pad_lengths[n] is not None and lens.max() > pad_lengths[n]:
-            i = int(np.argmax(lens > pad_lengths[n]))
-            raise ValueError(f"utterance {table.records[i].utterance_id!r}: input {n!r} has {lens[i]} "
-                             f"steps, more than pad_to={pad_lengths[n]} (use truncate= to cut)")
+    lengths = _step_lengths(table, pad_lengths, keep)
+    key_input, bounds = _bucket_layout(lengths, pad_lengths, bucket_boundaries, bucket_by, bucket_count,
+                                       batch_size)
 
     packed = table.packed()
     n = len(table)
@@ -508,17 +903,7 @@ def make_dataset(data, label_set: Optional[Sequence[str]] = None, *,
         structure_shapes += (scalar,)
         structure_values += (pad_spec(0, tf.float32),)
 
-    if bucket_boundaries is not None and lengths:
-        key_input = bucket_by or max(lengths, key=lambda k: int(lengths[k].sum()))
-        if key_input not in lengths:
-            raise ValueError(f"bucket_by={key_input!r} is not a variable-length input {sorted(lengths)}")
-        bounds = (_auto_boundaries(lengths[key_input], batch_size) if bucket_boundaries == "auto"
-                  else [int(b) for b in bucket_boundaries])
-        if any(b2 <= b1 for b1, b2 in zip(bounds, bounds[1:])):
-            raise ValueError(f"bucket_boundaries must increase; got {bounds}")
-    else:
-        bounds = []
-    if bounds:
+    if key_input is not None and not keep_order:
         dataset = dataset.bucket_by_sequence_length(
             lambda inputs, *rest: tf.shape(inputs[key_input])[0],
             bucket_boundaries=bounds, bucket_batch_sizes=[batch_size] * (len(bounds) + 1),
@@ -527,6 +912,39 @@ def make_dataset(data, label_set: Optional[Sequence[str]] = None, *,
     else:
         dataset = dataset.padded_batch(batch_size, padded_shapes=structure_shapes,
                                        padding_values=structure_values, drop_remainder=drop_remainder)
+    if key_input is not None and pad_to_bucket:
+        # Batches come padded to their longest element; pad on to the bucket's length (zeros
+        # appended: the masks models derive from zero padding stay exact).
+        free = {n: lens for n, lens in lengths.items() if pad_lengths[n] is None}
+
+        def pad(inputs, steps):
+            padded = dict(inputs)
+            for name, length in steps.items():
+                x = inputs[name]
+                extra = tf.maximum(length - tf.shape(x)[1], 0)
+                paddings = [[0, 0], [0, extra]] + [[0, 0]] * (x.shape.rank - 2)
+                padded[name] = tf.pad(x, paddings, constant_values=padding_values[name])
+            return padded
+
+        if keep_order and not shuffle:
+            # The batches are known: pad each to the level of its longest key element.
+            with tf.init_scope():
+                per_batch = {n: tf.constant(v, tf.int32) for n, v in
+                             ordered_batch_lengths(free, key_input, len(bounds) + 1, batch_size, drop_remainder).items()}
+            dataset = tf.data.Dataset.zip((tf.data.Dataset.range(len(next(iter(per_batch.values())))), dataset))
+            dataset = dataset.map(lambda j, batch: (pad(batch[0], {n: v[j] for n, v in per_batch.items()}), *batch[1:]),
+                                  num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        else:
+            with tf.init_scope():
+                caps = {n: tf.constant(v, tf.int32) for n, v in bucket_lengths(free, key_input, bounds, keep_order).items()}
+                bound_tensor = tf.constant(bounds, tf.int32)
+
+            def pad_by_bucket(inputs, *rest):
+                steps = tf.reshape(tf.shape(inputs[key_input])[1], [1])
+                bucket = tf.searchsorted(bound_tensor, steps, side="right")[0] if bounds else 0
+                return (pad(inputs, {n: cap[bucket] for n, cap in caps.items()}), *rest)
+
+            dataset = dataset.map(pad_by_bucket, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     if prefetch:
         dataset = dataset.prefetch(tf.data.AUTOTUNE)
     return dataset
@@ -538,14 +956,29 @@ def fold_datasets(fold, table: FeatureTable, label_set: Optional[Sequence[str]] 
 
     Returns ``train`` (shuffled, reshuffled on each iteration), ``train_by_epoch``
     (``epoch -> Dataset``, for ``zoo.train.fit``), ``validation`` (None when the fold has
-    none) and ``test`` (in fold order: no shuffling, bucketing, sample weights or dropped
-    remainder, so predictions line up with the records), and the three sub-tables under
-    ``tables`` (their reports count records missing from ``table``).
+    none) and ``test`` (in fold order: no shuffling, grouping by length, sample weights or
+    dropped remainder, so predictions line up with the records), and the three sub-tables
+    under ``tables`` (their reports count records missing from ``table``). With bucketing,
+    the boundaries (``"auto"``: length quantiles) come from the training part; validation
+    and test batches, in fold order, get as many padded lengths as training has buckets
+    (``keep_order``), so prediction also traces once per bucket.
     """
-    options = {k: v for k, v in options.items() if k not in ("shuffle", "epoch")}
+    options = {k: v for k, v in options.items() if k not in ("shuffle", "epoch", "keep_order")}
     tables = {part: table.select(fold.part_records(part)) for part in ("train", "validation", "test")}
     eval_options = {k: v for k, v in options.items()
-                    if k not in ("sample_weights", "bucket_boundaries", "bucket_by", "drop_remainder")}
+                    if k not in ("sample_weights", "bucket_boundaries", "bucket_by", "bucket_count", "drop_remainder")}
+    bucketing = options.get("bucket_boundaries") is not None or options.get("bucket_count") is not None
+    if bucketing and options.get("chunking") is None and len(tables["train"]):
+        # Boundaries from the training part; validation and test keep fold order with as many
+        # padded lengths as there are buckets.
+        specs = tables["train"].specs
+        pad_lengths = _resolve_pad_to(options.get("pad_to"), specs)
+        lengths = _step_lengths(tables["train"], pad_lengths, _resolve_pad_to(options.get("truncate"), specs))
+        key, bounds = _bucket_layout(lengths, pad_lengths, options.get("bucket_boundaries"), options.get("bucket_by"),
+                                     options.get("bucket_count"), options.get("batch_size", 32))
+        if key is not None:
+            options.update(bucket_boundaries=bounds, bucket_by=key, bucket_count=None)
+            eval_options.update(bucket_boundaries=bounds, bucket_by=key, keep_order=True)
 
     def train_by_epoch(epoch):
         return make_dataset(tables["train"], label_set, shuffle=True, seed=seed, epoch=epoch, **options)

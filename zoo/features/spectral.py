@@ -70,6 +70,29 @@ def chunk_frames(x: np.ndarray, length: int, overlap: int = 10, drop_short: bool
     return x[starts[:, None] + np.arange(length)]
 
 
+def average_chunk_posteriors(posteriors, utterance_index, n_utterances: Optional[int] = None) -> np.ndarray:
+    """Mean of the chunk posteriors of each utterance: ``(n_utterances, C)`` (Jalal et al. 2020
+    §4.3.2: the utterance posterior is the mean over its chunks).
+
+    ``utterance_index[i]`` is the utterance of chunk ``i`` (what :func:`chunk_frames` cut from
+    it, e.g. ``zoo.pipeline.FeatureTable.utterance_index``). Utterances without any chunk get a
+    row of NaN. Here, beside the chunker, so that model modules need not import the pipeline.
+    """
+    posteriors = np.asarray(posteriors, dtype=np.float64)
+    owners = np.asarray(utterance_index, dtype=np.int64).reshape(-1)
+    if posteriors.ndim != 2 or posteriors.shape[0] != owners.size:
+        raise ValueError(f"need (n_chunks, C) posteriors for {owners.size} chunks; got {posteriors.shape}")
+    if n_utterances is None:
+        n = int(owners.max()) + 1 if owners.size else 0
+    else:
+        n = int(n_utterances)
+    sums = np.zeros((n, posteriors.shape[1]))
+    np.add.at(sums, owners, posteriors)
+    counts = np.bincount(owners, minlength=n)[:, None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+
+
 class _Stft(AudioExtractor):
     """Common STFT parameters (librosa's defaults) and the optional mean pooling."""
 
@@ -299,21 +322,3 @@ class LogMelImage(_Stft):
         old = np.linspace(0.0, 1.0, frames)
         new = np.linspace(0.0, 1.0, self.size)
         return np.stack([np.interp(new, old, band) for band in db])
-
-
-def average_chunk_posteriors(posteriors, utterance_index, n_utterances: Optional[int] = None) -> np.ndarray:
-    """Mean of the chunk posteriors of each utterance: ``(n_utterances, C)``.
-
-    ``utterance_index[i]`` is the utterance of chunk ``i`` (``FeatureTable.utterance_index``).
-    Utterances without any chunk get a row of NaN.
-    """
-    posteriors = np.asarray(posteriors, dtype=np.float64)
-    owners = np.asarray(utterance_index, dtype=np.int64).reshape(-1)
-    if posteriors.ndim != 2 or posteriors.shape[0] != owners.size:
-        raise ValueError(f"need (n_chunks, C) posteriors for {owners.size} chunks; got {posteriors.shape}")
-    n = int(owners.max()) + 1 if n_utterances is None else int(n_utterances)
-    sums = np.zeros((n, posteriors.shape[1]))
-    np.add.at(sums, owners, posteriors)
-    counts = np.bincount(owners, minlength=n)[:, None]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
