@@ -466,12 +466,13 @@ class UtteranceCMVN(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="zoo")
 class ChunkFrames(keras.layers.Layer):
-    """``[features (B, T, D), frames (B,)]`` -> ``[chunks (B, C, length, D), counts (B,)]``.
+    """``[features (B, T, D), frames (B,)]`` -> ``[chunks (B * C, length, D), counts (B,)]``.
 
     The chunks of :func:`zoo.features.spectral.chunk_frames` (Jalal et al. 2020 Sec. 4.3.2, CSA):
     ``length`` frames every ``length - overlap``, whole chunks only, a row shorter than one chunk
-    gives none (``drop_short``). ``C`` is the batch's largest count; a row's chunks after its own
-    ``counts[b]`` are filler for :class:`MaskedMean` to leave out.
+    gives none (``drop_short``). ``C`` is the batch's largest count (row ``b``'s chunks are rows
+    ``b * C ... b * C + C - 1``); a row's chunks after its own ``counts[b]`` are filler that
+    :class:`MaskedMean` leaves out.
     """
 
     def __init__(self, length: int, overlap: int = 10, **kwargs):
@@ -487,10 +488,10 @@ class ChunkFrames(keras.layers.Layer):
         chunks = ops.maximum(1 + (total - self.length) // hop, 0)
         index = ops.arange(chunks)[:, None] * hop + ops.arange(self.length)[None, :]  # (C, length)
         out = ops.take(x, index, axis=1)  # (B, C, length, D)
+        out = ops.reshape(out, (-1, self.length, *x.shape[2:]))
         frames = ops.cast(ops.reshape(frames, (-1,)), "int32")
         counts = ops.where(frames >= self.length, 1 + (frames - self.length) // hop, 0)
         return [out, counts]
-
 
     def get_config(self):
         return {**super().get_config(), "length": self.length, "overlap": self.overlap}
@@ -498,15 +499,17 @@ class ChunkFrames(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="zoo")
 class MaskedMean(keras.layers.Layer):
-    """``[values (B, C, K), counts (B,)]`` -> mean of each row's first ``counts[b]`` values ``(B, K)``
-    (the utterance posterior of CSA's chunks, :func:`zoo.features.spectral.average_chunk_posteriors`);
-    a row with no chunk gives NaN, as there."""
+    """``[values (B * C, K), counts (B,)]`` -> the mean of each row's first ``counts[b]`` values
+    ``(B, K)``: the utterance posterior of CSA's chunks (as
+    :func:`zoo.features.spectral.average_chunk_posteriors`); a row with no chunk gives NaN, as there."""
 
     def call(self, inputs):
         values, counts = inputs
-        valid = _valid(ops.cast(ops.reshape(counts, (-1,)), "int32"), ops.shape(values)[1])
-        return _mean_over(ops.cast(values, "float32"), valid)
-
+        counts = ops.cast(ops.reshape(counts, (-1,)), "int32")
+        batch = ops.shape(counts)[0]
+        values = ops.cast(values, "float32")
+        values = ops.reshape(values, (batch, ops.shape(values)[0] // batch, values.shape[-1]))
+        return _mean_over(values, _valid(counts, ops.shape(values)[1]))
 
 
 _LAYERS = {"fbank": FBank, "logmel": LogMel, "mfcc": MFCC, "mfcc_deltas": MFCCDeltas, "logmel_image": LogMelImage}
