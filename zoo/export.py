@@ -17,9 +17,10 @@ averaged, as :func:`zoo.predict.predict` with ``window=0`` (the artefact never c
 into windows: cut long recordings before calling it). Variable lengths: by default every row is
 one whole utterance of N samples (one utterance per call, or a batch of equal-length clips);
 ``lengths=True`` adds an int32 input ``lengths`` ``(B,)`` of real samples per zero-padded row, and
-each row's output is what it gets alone. A row shorter than the sidecar's ``min_samples`` (the
-extractors' 0.25 s, or one CSA chunk) gives NaN probabilities (the extractors refuse it with
-``TooShortError``; a graph cannot raise). Features that have no in-graph front-end (chroma,
+each row's output is what it gets alone. Rows shorter than the sidecar's ``min_samples`` (the
+extractors' 0.25 s floor, or one CSA chunk) are outside the contract: the Python path refuses
+them (``TooShortError``), a graph cannot raise, so such a row gives NaN when it yields no frame
+(no CSA chunk) and otherwise an output from too few frames. Features that have no in-graph front-end (chroma,
 pyAudioAnalysis HSF, word/BERT tokens, images, video) are an :class:`ExportError` naming the input;
 export such a model with its feature inputs (``waveform=False``).
 
@@ -484,7 +485,8 @@ def _sidecar(src: Source, keras_model, info: Optional[dict], fmt: str, out: Path
                  "min_seconds": round(info["min_samples"] / rate, 6),
                  "notes": ("each row one utterance of N samples" if not info["lengths"] else
                            f"rows zero-padded to N; input {LENGTHS_INPUT!r} (B,) int32 gives each row's real "
-                           "samples") + "; a row shorter than min_samples gives NaN probabilities"}
+                           "samples") + "; rows shorter than min_samples are refused by the Python path (TooShortError): here they give "
+                          "NaN when they yield no frame (no chunk), otherwise an output from too few frames"}
         if info["lengths"]:
             entry["inputs"] = [{"name": WAVEFORM_INPUT, "shape": shape, "dtype": "float32"},
                                {"name": LENGTHS_INPUT, "shape": [batch], "dtype": "int32"}]

@@ -59,14 +59,18 @@ __all__ = ["Frontend", "FBank", "LogMel", "MFCC", "MFCCDeltas", "LogMelImage", "
            "ChunkFrames", "MaskedMean", "NotInGraphError", "frontend_for", "TOLERANCES", "NOT_IN_GRAPH"]
 
 #: Largest differences to the librosa extractors that the tests accept, per feature (absolute,
-#: in the feature's own unit): float32 DFT and log in the graph against librosa's float32 STFT.
+#: in the feature's own unit), about ten times the largest seen on synthetic signals and EmoDB
+#: clips (float32 DFT and log in the graph against librosa's float32 STFT): fbank 2.2e-5,
+#: logmel 6e-4 dB, mfcc 1.4e-3, mfcc_deltas 1.8e-4, logmel_image 6e-6, CMVN of fbank 3e-4. For
+#: scale: a symmetric instead of periodic Hamming window moves fbank by 0.07, HTK instead of
+#: Slaney mel by 12.
 TOLERANCES = {
-    "fbank": 2e-3,          # natural log of mel power
-    "logmel": 1e-2,         # dB
-    "mfcc": 2e-2,           # DCT of dB
-    "mfcc_deltas": 2e-2,    # MFCC, delta and delta-delta of dB
+    "fbank": 2e-4,          # natural log of mel power
+    "logmel": 5e-3,         # dB
+    "mfcc": 1e-2,           # DCT of dB
+    "mfcc_deltas": 5e-3,    # MFCC, delta and delta-delta of dB
     "logmel_image": 1e-4,   # [0, 1] image
-    "cmvn": 2e-3,           # of fbank, normalised (unit variance)
+    "cmvn": 3e-3,           # of fbank, normalised (unit variance)
 }
 
 #: Extractors without an in-graph front-end, and why.
