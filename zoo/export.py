@@ -55,6 +55,7 @@ import os
 import re
 import shutil
 import sys
+import warnings
 from pathlib import Path
 from typing import Dict, List, Optional, Union
 
@@ -447,8 +448,10 @@ def export(source, format: str, out, *, waveform: bool = False, lengths: bool = 
             # Builtin ops only: the artefact runs on the plain LiteRT interpreter (no Flex delegate).
             options["target_spec"] = {"supported_ops": [tf.lite.OpsSet.TFLITE_BUILTINS]}
         try:
-            keras_model.export(str(tmp), format=FORMATS[format], verbose=verbose, input_signature=signature,
-                               **options)
+            with warnings.catch_warnings():  # Keras' tf2onnx shim probes np.object (a FutureWarning)
+                warnings.simplefilter("ignore", FutureWarning)
+                keras_model.export(str(tmp), format=FORMATS[format], verbose=verbose, input_signature=signature,
+                                   **options)
         except Exception as error:  # noqa: BLE001 - the converter's own error, reworded with the op names
             if format == "litert" and type(error).__name__ == "ConverterError":
                 ops = _unsupported_litert(str(error))
@@ -494,6 +497,10 @@ def _sidecar(src: Source, keras_model, info: Optional[dict], fmt: str, out: Path
         entry = {"kind": "features", "inputs": _describe_inputs(keras_model, batch)}
     endpoint = {"saved_model": {"endpoint": "serve"}, "litert": {"signature": "serving_default"},
                 "onnx": {}}[fmt]
+    structure = getattr(keras_model, "_inputs_struct", None)
+    endpoint["inputs"] = ("dict" if isinstance(structure, dict) else
+                          "list" if isinstance(structure, (list, tuple)) and len(structure) > 1 else "single")
+    endpoint["input_names"] = [_tensor_name(t) for t in keras_model.inputs]
     return {
         "kind": KIND, "schema": SCHEMA, "format": fmt, "artefact": out.name,
         "source": {"name": src.name, "release": src.release, "model": src.model_name},
@@ -577,7 +584,11 @@ class Artefact:
             import tensorflow as tf
 
             args = {k: tf.constant(v) for k, v in feeds.items()}
-            out = self._serve(args if len(args) > 1 else next(iter(args.values())))
+            structure = self.sidecar["runtime"]["inputs"]
+            if structure == "list":  # the serve endpoint takes the model's inputs as one list, in order
+                out = self._serve([args[n] for n in self.sidecar["runtime"]["input_names"]])
+            else:
+                out = self._serve(args if structure == "dict" else next(iter(args.values())))
         elif self.format == "litert":
             out = self._runner(**feeds)
         else:
