@@ -560,6 +560,9 @@ class Artefact:
         else:
             ort = require("onnxruntime", "onnx")
             options = ort.SessionOptions()
+            # No spin-waiting of idle worker threads after a call: on a few shared cores it takes
+            # the CPU from whatever runs next (seen here: zoo.predict 4x slower beside it).
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             if threads:
                 options.intra_op_num_threads = int(threads)
                 options.inter_op_num_threads = 1
