@@ -656,8 +656,10 @@ def main(args, stdout=None, stderr=None) -> int:
         shape = f"waveform ({entry['batch'] or 'B'}, N) float32 at {entry['sample_rate']} Hz" + (
             " + lengths (B,) int32" if entry.get("lengths") else "")
     else:
-        shape = ", ".join(f"{i['name']} {tuple('B' if d is None and k == 0 else d for k, d in enumerate(i['shape']))}"
-                          for i in entry["inputs"])
+        def dims(shape):
+            return "(" + ", ".join(("B" if k == 0 else "T") if d is None else str(d) for k, d in enumerate(shape)) + ")"
+
+        shape = ", ".join(f"{i['name']} {dims(i['shape'])} {i['dtype']}" for i in entry["inputs"])
     labels = side["outputs"].get("labels")
     print(f"wrote {path} ({size / 1e6:.1f} MB, {args.format}): {shape} -> "
           + (f"{len(labels)} probabilities ({', '.join(labels)})" if labels else "outputs"), file=stdout)
