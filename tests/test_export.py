@@ -7,7 +7,8 @@ converters' float32 kernels differ from TensorFlow's in summation order only). T
 runtime is an optional extra (LiteRT: ai-edge-litert; ONNX: tf2onnx + onnx + onnxruntime) skip
 with the reason when it is absent. Each export takes a few seconds (TensorFlow tracing and the
 converters), shared by the tests of the module: by default CSA in every format and BLSTMATT in
-LiteRT (its batch-1 path); BLSTMATT's SavedModel and ONNX and a feature-input export are ``slow``.
+LiteRT (its batch-1 path); BLSTMATT's SavedModel and ONNX and the feature-input exports (gru_bert,
+DSER's three heads) are ``slow``.
 """
 import json
 
@@ -173,6 +174,23 @@ def test_feature_input_export_of_a_model_without_frontends(tmp_path):
     x = {name: extractors[name].extract(signal, sample_rate=SR)[None] for name in ("mel", "mfcc", "chroma")}
     model = zoo.weights.load(release)
     np.testing.assert_allclose(run(x), np.asarray(model(x)), rtol=0, atol=ATOL)
+
+
+@pytest.mark.slow
+def test_multi_output_regression_export():
+    """DSER (HSF + words -> valence, arousal, dominance heads): columns side by side in the sidecar's order."""
+    release = "dser-synthetic-smoke"
+    model = zoo.weights.load(release)
+    rng = np.random.default_rng(0)
+    x = {"hsf": rng.standard_normal((3, 68)).astype(np.float32), "text": rng.integers(0, 200, (3, 32)).astype(np.int32)}
+    expected = np.concatenate([np.asarray(o) for o in model(x)], axis=1)
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        run = export.load_artefact(export.export(release, "saved_model", f"{folder}/dser"))
+        np.testing.assert_allclose(run(x), expected, rtol=0, atol=ATOL)
+    assert run.sidecar["outputs"]["names"] == model.output_names == ["valence", "arousal", "dominance"]
+    assert run.sidecar["outputs"]["targets"] == zoo.weights.labels(release)
 
 
 # ----------------------------------------------------------------------------- errors, files, CLI

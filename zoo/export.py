@@ -136,12 +136,13 @@ def _spec_of(model_name: Optional[str]):
 
 def _recipe_features(variant, input_names) -> Dict[str, Optional[dict]]:
     from zoo import features
+    from zoo.layers.frontends import NOT_IN_GRAPH
 
     out = {}
     for name in input_names:
         spec = variant.recipe.features.get(name) if variant is not None else None
-        if spec is None or spec.extractor in ("word_ids",):
-            out[name] = None if spec is None else {"name": spec.extractor, **spec.options}
+        if spec is None or spec.extractor in NOT_IN_GRAPH:  # named only (a tokeniser may need its files)
+            out[name] = None if spec is None else {"name": spec.extractor}
             continue
         out[name] = features.get(spec).config()
     return out
@@ -477,8 +478,14 @@ def export(source, format: str, out, *, waveform: bool = False, lengths: bool = 
 
 def _sidecar(src: Source, keras_model, info: Optional[dict], fmt: str, out: Path, batch) -> dict:
     outputs = {"kind": src.kind, "shape": [batch, *keras_model.outputs[0].shape[1:]]}
+    if len(keras_model.outputs) > 1:  # run() concatenates them, in this order, along the last axis
+        outputs["names"] = list(keras_model.output_names)
+        outputs["shapes"] = [[batch, *t.shape[1:]] for t in keras_model.outputs]
+        del outputs["shape"]
     if src.kind == "classes":
         outputs["labels"] = list(src.labels or [])
+    elif src.kind == "regression":
+        outputs["targets"] = list(src.labels or [])
     if info is not None:
         rate = info["sample_rate"]
         shape = [batch, None]
@@ -532,7 +539,9 @@ def read_sidecar(out) -> dict:
 
 # ----------------------------------------------------------------------------- running artefacts
 class Artefact:
-    """An exported artefact in its own runtime: ``run(x)`` -> ``(B, outputs)`` float32.
+    """An exported artefact in its own runtime: ``run(x)`` -> ``(B, outputs)`` float32 (a model with
+    several outputs, e.g. DSER's valence/arousal/dominance heads: their columns side by side, in the
+    sidecar's ``outputs.names`` order).
 
     ``x``: waveforms ``(B, N)`` (with ``lengths=`` for a ``lengths`` model), or for a feature model
     one array (single input) or ``{input: array}``. A batch-1 artefact runs a batch row by row.
@@ -597,10 +606,10 @@ class Artefact:
         else:
             names = [i.name for i in self._session.get_inputs()]
             out = self._session.run(None, {n: feeds[n] for n in names})
-        if isinstance(out, dict):
-            out = list(out.values())
+        if isinstance(out, dict):  # LiteRT: output_0, output_1, ... in the model's output order
+            out = [out[k] for k in sorted(out, key=lambda k: int(re.sub(r"\D", "", k) or 0))]
         if isinstance(out, (list, tuple)):
-            out = out[0]
+            out = np.concatenate([np.asarray(o, dtype=np.float32).reshape(len(o), -1) for o in out], axis=1)
         return np.asarray(out, dtype=np.float32)
 
     def __call__(self, x, lengths=None) -> np.ndarray:
