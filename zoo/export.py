@@ -640,7 +640,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--out", required=True, help="artefact path (.tflite, .onnx, or a SavedModel directory); "
                         "the sidecar goes to <out>.json")
     parser.add_argument("--waveform", action="store_true",
-                        help="waveform-in: float32 16 kHz mono (B, N) -> probabilities (in-graph front-ends)")
+                        help="waveform-in: float32 mono (B, N) at the features' rate (16 kHz for BLSTMATT, CSA) -> "
+                             "probabilities, with the front-ends in the graph")
     parser.add_argument("--lengths", action="store_true",
                         help="with --waveform: a second input 'lengths' (B,) int32 for zero-padded batches")
     parser.add_argument("--model", metavar="NAME[:VARIANT]",
