@@ -1,7 +1,8 @@
 """``python -m zoo models``: the markdown table of every registered model and variant;
 ``python -m zoo cards``: one model card per model (docs/models/<model>.md);
 ``python -m zoo predict``: emotions of audio files with a released model (:mod:`zoo.predict`);
-``python -m zoo finetune``: fine-tune a release on one's own manifest CSV (:mod:`zoo.finetune`)."""
+``python -m zoo finetune``: fine-tune a release on one's own manifest CSV (:mod:`zoo.finetune`);
+``python -m zoo export``: a release or .keras file as SavedModel, LiteRT or ONNX, optionally waveform-in (:mod:`zoo.export`)."""
 from __future__ import annotations
 
 import argparse
@@ -23,6 +24,10 @@ def main(argv=None) -> int:
     from zoo.predict import add_arguments as predict_arguments
 
     predict_arguments(predict)
+    export = sub.add_parser("export", help="export a release or .keras file to SavedModel, LiteRT or ONNX (zoo.export)")
+    from zoo.export import add_arguments as export_arguments
+
+    export_arguments(export)
     args = parser.parse_args(argv)
     from zoo.cli import quiet_tensorflow
 
@@ -44,6 +49,10 @@ def main(argv=None) -> int:
         from zoo.predict import main as predict_main
 
         return predict_main(args)
+    elif args.command == "export":
+        from zoo.export import main as export_main
+
+        return export_main(args)
     return 0
 
 

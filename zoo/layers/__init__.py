@@ -6,3 +6,4 @@ from zoo.layers.gated_attention import *  # noqa: F401,F403  BLSTMATT global-con
 from zoo.layers.conv_attention import *  # noqa: F401,F403  CSA convolutional self-attention with gamma
 from zoo.layers.fusion import *  # noqa: F401,F403  ParallelNet softmax-weighted late fusion
 from zoo.layers.outputs import *  # noqa: F401,F403  the classifier output carrying its label names
+from zoo.layers.frontends import *  # noqa: F401,F403  in-graph audio front-ends (waveform -> the zoo's spectral features)
