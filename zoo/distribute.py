@@ -152,7 +152,7 @@ def barrier(strategy) -> None:
 def check_model(model, strategy) -> None:
     """A clear error when ``model`` was not built under ``strategy.scope()`` (its variables
     would live on one device, and Keras would fail or silently not distribute)."""
-    built = getattr(model, "_distribute_strategy", None)
+    built = getattr(model, "_distribute_strategy", None)  # what Keras recorded at construction (None: none)
     if built is not strategy:
         where = "outside any strategy scope" if built is None else f"under another strategy ({type(built).__name__})"
         raise ValueError(f"model {model.name!r} was built {where}; build and compile it inside "

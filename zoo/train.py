@@ -26,15 +26,17 @@ ends with the same weights as an uninterrupted run. What makes that hold:
   restored after Keras resets it in ``on_train_begin``.
 
 Under a ``tf.distribute`` strategy (``fit(..., strategy=...)``, :mod:`zoo.distribute`) the
-same holds, with the recipe's batch size as the global batch: only the chief
-(``strategy.extended.should_checkpoint``) writes the run folder; the other workers save
-where the chief saves too (saving runs collective operations), into a temporary folder of
-their own that they delete at once. Every worker resumes from the chief's files (the run
-folder must be storage they all see; one all-reduce checks that they resume from the same
-epoch), and copies
-that replicas update on their own (BatchNormalization moving statistics) are averaged at
-every epoch end, before anything reads or saves them. A killed worker stops the job; started
-again, every worker resumes from the last epoch the chief committed.
+same holds, with the recipe's batch size as the global batch:
+
+- only the chief (``strategy.extended.should_checkpoint``) writes the run folder; the other
+  workers save where the chief saves too (saving runs collective operations, all must take
+  part), into a temporary folder of their own that they delete at once;
+- every worker resumes from the chief's files (the run folder must be storage they all see);
+  one all-reduce checks that they all resume from the same epoch;
+- the copies that replicas update on their own (BatchNormalization moving statistics) are
+  averaged at every epoch end, before anything reads or saves them;
+- a killed worker stops the job (the others' collectives fail within seconds, TensorFlow's
+  heartbeat); started again, every worker resumes from the last epoch the chief committed.
 """
 from __future__ import annotations
 
