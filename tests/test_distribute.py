@@ -466,3 +466,23 @@ def test_an_experiment_under_a_one_device_strategy_predicts_like_the_plain_one(t
     np.testing.assert_allclose(shared["runs"][0]["posteriors"], plain["runs"][0]["posteriors"], atol=1e-6)
     assert shared["setup"]["strategy"].startswith("MirroredStrategy: 1 replicas on 1 worker(s), global batch 16")
     assert "strategy" not in plain["setup"]
+
+
+def test_the_speed_report_combines_rounds_and_says_there_was_no_gpu():
+    from benchmarks.perf import distribute as bench
+
+    def row(arm, seconds, cpu):
+        return {"arm": arm, "model": "csa", "replicas": 2 if "2" in arm else 1, "global_batch": 64, "steps": 4,
+                "samples": 64, "epoch_seconds": seconds, "cpu_seconds": cpu, "steps_per_second": 4 / seconds[0],
+                "size": "filters=(32,)"}
+
+    rows = [bench._combine([row(bench.CPU_ARMS[0], [2.0, 2.0], [1.0, 1.0]), row(bench.CPU_ARMS[0], [4.0], [1.0])]),
+            bench._combine([row(bench.CPU_ARMS[2], [1.0, 1.0], [1.2, 1.2]),
+                            {"arm": bench.CPU_ARMS[2], "model": "csa", "error": "boom"}])]
+    assert rows[0]["steps_per_second"] == 2.0 and rows[0]["round_steps_per_second"] == [2.0, 1.0]
+    assert rows[1]["failed_rounds"] == 1 and rows[1]["cpu_ms_per_step"] == 300.0
+    text = bench.markdown({"meta": {"command": "python -m benchmarks.perf.distribute", "date": "d", "wall_seconds": 1,
+                                    "load_start": 1.0, "load_end": 1.0, "machine": "m", "models": ["csa"],
+                                    "sizes": {"csa": "filters=(32,)"}, "gpu": False}, "rows": rows})
+    assert "| csa | mirrored, 2 logical CPUs | 2 | 64 | 4 | 2 | 4.00 | 4.00 | 2.00x | 300 | 1.20x |" in text
+    assert "**No GPU was available**" in text
