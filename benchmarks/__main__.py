@@ -3,6 +3,7 @@
     python -m benchmarks                                  # smoke profile, built-in corpus
     python -m benchmarks --profile paper --corpus iemocap --root /data/IEMOCAP_full_release
     python -m benchmarks --models blstmatt csa --corpus emodb --root ../shared/data/emodb/wav
+    python -m benchmarks --profile paper --iemocap /data/IEMOCAP_full_release --strategy mirrored
 
 Writes ``results.json``, ``results.md`` and one confusion-matrix PNG per run under
 ``--out`` (default ``runs/results/<profile>-<corpus>``, outside the tracked files; ``--publish``
@@ -49,6 +50,10 @@ def parse_args(argv=None):
     p.add_argument("--cache", default=os.environ.get("ZOO_FEATURE_CACHE", os.path.expanduser("~/.cache/zoo/features")),
                    help="feature cache folder")
     p.add_argument("--mixed-precision", action="store_true", help="mixed_float16 (GPUs; slower on CPU)")
+    p.add_argument("--strategy", choices=("default", "mirrored", "multiworker"), default="default",
+                   help="tf.distribute strategy: default (one device), mirrored (every local GPU), multiworker "
+                        "(the cluster of TF_CONFIG or of the Slurm job; every worker runs this command, --runs "
+                        "and --cache on shared storage). The recipe's batch size is the global batch")
     p.add_argument("--deterministic", action="store_true",
                    help="TF op determinism and fixed thread counts (what the committed smoke results use)")
     p.add_argument("--utterances", type=int, help="size of the built-in corpus (default: the profile's, 500)")
@@ -74,7 +79,9 @@ def main(argv=None) -> int:
 
     if args.mixed_precision:
         keras.mixed_precision.set_global_policy("mixed_float16")
-    from zoo import profiles
+    from zoo import distribute, profiles
+
+    strategy = distribute.make_strategy(args.strategy)  # before any model: a multi-worker one must come first
 
     # Keras' progress bar on a terminal; in a log, the experiment's per-run lines (with an ETA) only.
     verbose = args.verbose if args.verbose is not None else (1 if sys.stdout.isatty() else 0)
@@ -93,12 +100,16 @@ def main(argv=None) -> int:
         classes = None if not args.classes else ("all" if args.classes == ["all"] else args.classes)
         results[name] = runner.run_model(name, args.corpus, args.root, profile=profile, out_runs=runs_dir,
                                          cache_dir=Path(args.cache), protocol=args.protocol, seeds=args.seeds,
-                                         max_folds=args.folds, verbose=verbose, classes=classes)
+                                         max_folds=args.folds, verbose=verbose, classes=classes,
+                                         strategy=strategy if distribute.is_distributed(strategy) else None)
         results[name]["setup"]["wall_seconds"] = round(time.perf_counter() - t0, 1)
     command = "python -m benchmarks " + " ".join(argv if argv is not None else sys.argv[1:])
     meta = {"command": command.strip(), "profile": profile.name, "profile_description": profile.description,
             "corpus": args.corpus, "machine": runner.machine(),
             "date": datetime.date.today().isoformat(), "wall_seconds": round(time.perf_counter() - started, 1)}
+    if not distribute.is_chief(strategy):  # the chief writes the results; a worker only trained its share
+        logging.info("worker %d of %d: results are written by the chief", *distribute.task(strategy))
+        return 0
     markdown = report.write(out, results, meta)
     print(markdown)
     return 0

@@ -16,15 +16,16 @@ from zoo import experiment, registry
 
 def run_model(name: str, corpus: str, root: Optional[str], *, profile, out_runs: Path, cache_dir: Path,
               protocol: Optional[str] = None, seeds: Optional[Sequence[int]] = None,
-              max_folds: Optional[int] = None, verbose=0, classes=None) -> dict:
+              max_folds: Optional[int] = None, verbose=0, classes=None, strategy=None) -> dict:
     """Every fold and seed of one model, or classic baseline (``svm_hsf``, ``tfidf_lr``: on the
-    folds the zoo's models get): ``{"runs": [...], "setup": {...}}``."""
+    folds the zoo's models get): ``{"runs": [...], "setup": {...}}``. ``strategy``: the
+    ``tf.distribute.Strategy`` the models train under (baselines ignore it)."""
     if experiment.is_baseline(name):
         return experiment.prepare_baseline(name, corpus, root, profile=profile, protocol=protocol,
                                            max_folds=max_folds, cache_dir=cache_dir, classes=classes).run(
             seeds=seeds)
     exp = experiment.prepare(name, corpus, root, profile=profile, protocol=protocol, max_folds=max_folds,
-                             cache_dir=cache_dir, classes=classes)
+                             cache_dir=cache_dir, classes=classes, strategy=strategy)
     return exp.run(out_runs, seeds=seeds, verbose=verbose)
 
 

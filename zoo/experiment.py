@@ -224,6 +224,7 @@ class Experiment:
     input_names: list
     cache: object
     feature_overrides: dict
+    strategy: object = None  # a tf.distribute.Strategy (zoo.distribute.make_strategy); None: one device
 
     # -- the profile's view of the recipe
     @property
@@ -334,7 +335,7 @@ class Experiment:
         return train.fit(model, datasets["train_by_epoch"], epochs=self.epochs, run_dir=Path(run_dir),
                          validation_data=datasets["validation"],
                          callbacks=self.callbacks(datasets["validation"] is not None), seed=seed, verbose=verbose,
-                         class_weight=class_weight)
+                         class_weight=class_weight, strategy=self.strategy)
 
     def run_fold(self, fold, seed: int, run_dir, *, table=None, extractors=None, verbose=0) -> dict:
         """Train and evaluate one (fold, seed); resumable through ``run_dir``."""
@@ -344,9 +345,12 @@ class Experiment:
             extractors = self.extractors(fold.train_records)
         if table is None:
             table = self.features(fold.records, extractors)
+        from zoo import distribute
+
         keras.utils.set_random_seed(seed)
         datasets = self.datasets(fold, table, seed)
-        model = self.compile(self.build(extractors, seed))
+        with distribute.scope(self.strategy):  # variables (model, optimizer) mirrored on every replica
+            model = self.compile(self.build(extractors, seed))
         started = time.perf_counter()
         fitted = self.fit(model, datasets, seed, run_dir, verbose=verbose)
         seconds = time.perf_counter() - started
@@ -402,9 +406,29 @@ class Experiment:
         values = {f"ccc_{t}": float(metrics.ccc(truth[t], predictions[t].reshape(-1))) for t in targets}
         return {"metrics": values, **extra}
 
+    def warm_cache(self, shard=None) -> dict:
+        """Extract this process' share (``shard=(index, count)``, default
+        :func:`zoo.distribute.current_shard`) of every fold's features into the shared cache
+        (:func:`zoo.distribute.warm_cache`); the summed counts of the folds."""
+        from zoo import distribute
+
+        shard = shard if shard is not None else distribute.current_shard(self.strategy)
+        total = {"shard": list(shard), "records": 0, "computed": 0, "hits": 0, "skipped": 0}
+        for fold in self.folds:
+            done = distribute.warm_cache(fold.records, self.extractors(fold.train_records), self.cache, shard=shard)
+            for key in ("records", "computed", "hits", "skipped"):
+                total[key] += done[key]
+        return total
+
     def run(self, runs_dir, seeds: Optional[Sequence[int]] = None, verbose=0) -> dict:
         """Every fold and seed: ``{"runs": [...], "setup": {...}}``; a finished (fold, seed) resumes
-        from its checkpoints without training again."""
+        from its checkpoints without training again. Under a multi-worker strategy each worker
+        first extracts its share of the features into the (shared) cache, then all read it."""
+        from zoo import distribute
+
+        if distribute.workers(self.strategy) > 1:
+            self.warm_cache(distribute.current_shard(self.strategy))
+            distribute.barrier(self.strategy)
         runs, table = [], None
         seeds = list(seeds or self.profile.seeds)
         total, started = len(self.folds) * len(seeds), time.perf_counter()
@@ -441,7 +465,15 @@ class Experiment:
                 "callbacks": [list(c) for c in (self.profile.callbacks_for(self.model) or self.recipe.callbacks)],
                 "class_weights": self.profile.class_weights,
                 "augment": self.profile.augment.describe() if self.profile.augment is not None else None,
-                "cache": _dc.asdict(self.cache.stats)}
+                "cache": _dc.asdict(self.cache.stats), **self._strategy_setup()}
+
+    def _strategy_setup(self) -> dict:
+        from zoo import distribute
+
+        if not distribute.is_distributed(self.strategy):
+            return {}
+        return {"strategy": f"{type(self.strategy).__name__}: {self.strategy.num_replicas_in_sync} replicas on "
+                            f"{distribute.workers(self.strategy)} worker(s), global batch {self.batch_size}"}
 
 
 def input_names(name: str, build_args: dict) -> List[str]:
@@ -460,14 +492,16 @@ def input_names(name: str, build_args: dict) -> List[str]:
 
 def prepare(name: str, corpus: str = "synthetic", root: Optional[str] = None, *, profile="smoke",
             protocol: Optional[str] = None, max_folds: Optional[int] = None, cache_dir=None,
-            loaded=None, classes=None, probe: bool = True) -> Experiment:
+            loaded=None, classes=None, probe: bool = True, strategy=None) -> Experiment:
     """Prepare ``"<model>[:<variant>]"`` on ``corpus`` under ``protocol`` (default: the recipe's on
     IEMOCAP, speaker k-fold elsewhere) and ``profile`` (a name of :data:`zoo.profiles.PROFILES` or
     a :class:`~zoo.profiles.Profile`). ``cache_dir``: the feature cache (default
     ``$ZOO_FEATURE_CACHE`` or ``~/.cache/zoo/features``). ``loaded``: an already loaded corpus.
     ``classes``: None (the recipe's label set when the corpus has it, else the corpus' own),
     ``"all"`` (every label of the corpus) or the label names to use. ``probe=False`` skips the
-    trial build that finds the input names (for callers that only need the folds)."""
+    trial build that finds the input names (for callers that only need the folds).
+    ``strategy``: a ``tf.distribute.Strategy`` (:func:`zoo.distribute.make_strategy`) the folds
+    build, compile and train under; the recipe's batch size is the global batch."""
     import os
 
     from zoo import features
@@ -501,7 +535,8 @@ def prepare(name: str, corpus: str = "synthetic", root: Optional[str] = None, *,
         name=name, spec=spec, variant=variant, recipe=recipe, profile=profile, corpus=corpus, root=root,
         protocol=protocol_name, label_set=label_set, loaded=loaded, records=records, folds=folds,
         build_args=build_args, input_names=input_names(name, build_args) if probe else [],
-        cache=features.FeatureCache(cache_dir), feature_overrides=dict(profile.features.get(spec.name, {})))
+        cache=features.FeatureCache(cache_dir), feature_overrides=dict(profile.features.get(spec.name, {})),
+        strategy=strategy)
 
 
 # ----------------------------------------------------------------------------- classic baselines

@@ -24,6 +24,19 @@ ends with the same weights as an uninterrupted run. What makes that hold:
   ``SeedGenerator`` of the model is re-keyed from ``(seed, epoch)`` at each epoch start.
 - The state of EarlyStopping / ReduceLROnPlateau (``wait``, ``best``, ...) is saved and
   restored after Keras resets it in ``on_train_begin``.
+
+Under a ``tf.distribute`` strategy (``fit(..., strategy=...)``, :mod:`zoo.distribute`) the
+same holds, with the recipe's batch size as the global batch:
+
+- only the chief (``strategy.extended.should_checkpoint``) writes the run folder; the other
+  workers save where the chief saves too (saving runs collective operations, all must take
+  part), into a temporary folder of their own that they delete at once;
+- every worker resumes from the chief's files (the run folder must be storage they all see);
+  one all-reduce checks that they all resume from the same epoch;
+- the copies that replicas update on their own (BatchNormalization moving statistics) are
+  averaged at every epoch end, before anything reads or saves them;
+- a killed worker stops the job (the others' collectives fail within seconds, TensorFlow's
+  heartbeat); started again, every worker resumes from the last epoch the chief committed.
 """
 from __future__ import annotations
 
@@ -38,6 +51,7 @@ from typing import Callable, List, Optional, Sequence, Tuple, Union
 import keras
 import numpy as np
 
+from zoo import distribute
 from zoo import io as zio
 
 STATE_FILE = "state.json"
@@ -87,6 +101,21 @@ def _save_weights(model: keras.Model, path: Path) -> dict:
         model.save_weights(tmp)
         record = _record(tmp)
     return record
+
+
+def _save_weights_and_discard(model: keras.Model) -> None:
+    """What a worker that is not the chief does where the chief saves: saving runs collective
+    operations under a multi-worker strategy, so every worker must save; it writes to a
+    temporary folder of its own, deleted at once (TensorFlow's multi-worker pattern, as in
+    Keras' BackupAndRestore)."""
+    import shutil
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="zoo-worker-")
+    try:
+        model.save_weights(str(Path(folder) / "discarded.weights.h5"))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _state_digest(state: dict) -> str:
@@ -286,17 +315,32 @@ class _Reseed(keras.callbacks.Callback):
         reseed(self.model, self.seed, epoch)
 
 
+class _SyncReplicas(keras.callbacks.Callback):
+    """Averages the replica copies of BatchNormalization moving statistics at each epoch end
+    (:func:`zoo.distribute.sync_replica_copies`), before the user's callbacks (EarlyStopping's
+    best weights) and the checkpoint read them. Placed first; every worker runs it."""
+
+    def __init__(self, strategy):
+        super().__init__()
+        self.strategy = strategy
+
+    def on_epoch_end(self, epoch, logs=None):
+        distribute.sync_replica_copies(self.model, self.strategy)
+
+
 class _Checkpoint(keras.callbacks.Callback):
     """Writes weights + optimizer, best weights, then the state files, atomically, every epoch.
 
     Placed after the user's callbacks so that, on resume, its ``on_train_begin`` runs
-    after theirs and restores the state they have just reset.
+    after theirs and restores the state they have just reset. With ``write=False`` (a worker
+    that is not the chief) it keeps the history and restores callback state, but writes nothing.
     """
 
-    def __init__(self, run_dir: Path, watched: list, history: list, restore: Optional[dict], keep: int = KEEP):
+    def __init__(self, run_dir: Path, watched: list, history: list, restore: Optional[dict], keep: int = KEEP,
+                 write: bool = True):
         super().__init__()
         self.run_dir, self.watched, self.history = run_dir, watched, history
-        self.restore, self.keep = restore, keep
+        self.restore, self.keep, self.write = restore, keep, write
         self.last_state: Optional[dict] = None
 
     def on_train_begin(self, logs=None):
@@ -320,6 +364,9 @@ class _Checkpoint(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.history.append({"epoch": epoch, **{k: _json_value(v) for k, v in (logs or {}).items()}})
+        if not self.write:
+            _save_weights_and_discard(self.model)
+            return
         name = _ckpt_name(epoch)
         files = {name: _save_weights(self.model, self.run_dir / name)}
         callbacks = []
@@ -360,12 +407,32 @@ def _finish(model, run_dir: Path, state: dict, history: list) -> dict:
 
 
 # --------------------------------------------------------------------------- fit
-def _finish_interrupted(model, run_dir: Path, state: dict, callbacks) -> None:
+def _finish_interrupted(model, run_dir: Path, state: dict, callbacks, write: bool = True) -> None:
     watched = [cb for cb in callbacks if any(hasattr(cb, k) for k in _CALLBACK_STATE)]
     for cb, saved in zip(watched, state.get("callbacks", [])):
         if getattr(cb, "restore_best_weights", False) and "best_weights_file" in saved:
             model.set_weights(_load_weight_list(run_dir / saved["best_weights_file"]))
-    _finish(model, run_dir, state, state["history"])
+    if write:
+        _finish(model, run_dir, state, state["history"])
+    else:
+        _save_weights_and_discard(model)
+
+
+def _check_same_resume_point(strategy, run_dir: Path, state: Optional[dict]) -> None:
+    """Every worker must resume from the same epoch: one all-reduce (sums of the code and of its
+    square: equal codes iff their variance is 0). A worker that sees another folder, or none,
+    would otherwise train from other weights or hang the job."""
+    import tensorflow as tf
+
+    mine = -1 if state is None else 2 * state["epoch"] + int(bool(state.get("finished")))
+    value = tf.constant([mine, mine * mine], tf.float64)
+    total, squares = strategy.reduce(tf.distribute.ReduceOp.SUM, strategy.run(lambda: value), axis=None).numpy()
+    n = strategy.num_replicas_in_sync
+    if total != n * mine or squares != n * mine * mine:
+        where = "none" if mine < 0 else f"epoch {mine // 2}" + (" (finished)" if mine % 2 else "")
+        raise ResumeError(f"{run_dir}: the workers do not see the same training state (this one resumes from "
+                          f"{where}, the mean over the workers is not that). The run folder must be storage "
+                          f"every worker sees (a shared file system), at the same path.")
 
 
 def _count_batches(dataset) -> int:
@@ -375,7 +442,7 @@ def _count_batches(dataset) -> int:
 
 def fit(model: keras.Model, train_data: Callable, *, epochs: int, run_dir: Union[str, Path],
         validation_data=None, callbacks: Sequence = (), seed: int = 0, verbose="auto",
-        class_weight: Optional[dict] = None) -> dict:
+        class_weight: Optional[dict] = None, strategy=None) -> dict:
     """Fit a compiled model, checkpointing every epoch and resuming from ``run_dir``.
 
     Args:
@@ -385,6 +452,10 @@ def fit(model: keras.Model, train_data: Callable, *, epochs: int, run_dir: Union
         run_dir: checkpoint folder; a run found there is resumed from its newest epoch
             whose files verify; a finished run returns its history without training.
         callbacks: Keras callbacks (EarlyStopping, ReduceLROnPlateau, ... ).
+        strategy: a ``tf.distribute.Strategy`` (:func:`zoo.distribute.make_strategy`) that
+            ``model`` was built and compiled under (``strategy.scope()``); the batches of
+            ``train_data`` are global batches, split across the replicas (and auto-sharded by
+            DATA across workers). None: the strategy the model was built under, if any.
 
     Returns:
         dict with ``history`` (one row per epoch), ``resumed_from`` (epoch or None),
@@ -393,16 +464,35 @@ def fit(model: keras.Model, train_data: Callable, *, epochs: int, run_dir: Union
     Raises:
         ResumeError: ``run_dir`` holds training state but no checkpoint in it verifies,
             or its checkpoint does not fit ``model``.
+        ValueError: ``model`` was not built under ``strategy.scope()``.
     """
+    if not distribute.is_distributed(strategy):
+        built = getattr(model, "_distribute_strategy", None)
+        if strategy is not None and distribute.is_distributed(built):
+            distribute.check_model(model, strategy)  # built under a strategy, another one passed: the error
+        strategy = built if distribute.is_distributed(built) else None
+    if strategy is not None:
+        distribute.prepare_model(model, strategy)
+    with distribute.scope(strategy):
+        return _fit(model, train_data, epochs=epochs, run_dir=Path(run_dir), validation_data=validation_data,
+                    callbacks=callbacks, seed=seed, verbose=verbose, class_weight=class_weight, strategy=strategy)
+
+
+def _fit(model, train_data, *, epochs, run_dir: Path, validation_data, callbacks, seed, verbose, class_weight,
+         strategy) -> dict:
     import tensorflow as tf
 
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    state, skipped = _resume_point(run_dir)
+    chief = distribute.is_chief(strategy)
+    if chief:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    state, skipped = _resume_point(run_dir) if run_dir.is_dir() else (None, [])
     if skipped:
         warnings.warn(f"{run_dir}: resuming from epoch {state['epoch'] if state else None}, skipping what "
-                      f"did not verify: " + "; ".join(skipped), ResumeWarning, stacklevel=2)
-    _clean(run_dir, state)
+                      f"did not verify: " + "; ".join(skipped), ResumeWarning, stacklevel=3)
+    if distribute.workers(strategy) > 1:
+        _check_same_resume_point(strategy, run_dir, state)
+    if chief:
+        _clean(run_dir, state)
     start, history = 0, []
     if state is not None:
         if not model.optimizer.built:
@@ -415,7 +505,7 @@ def fit(model: keras.Model, train_data: Callable, *, epochs: int, run_dir: Union
         _load(model, run_dir, state["checkpoint"])
         if stopped or start >= epochs:
             # Killed after the last epoch's checkpoint but before the run was closed.
-            _finish_interrupted(model, run_dir, state, callbacks)
+            _finish_interrupted(model, run_dir, state, callbacks, write=chief)
             return {"history": history, "resumed_from": state["epoch"], "epochs_run": 0, "stopped_early": stopped}
 
     if callable(train_data) and not isinstance(train_data, tf.data.Dataset):
@@ -427,17 +517,23 @@ def fit(model: keras.Model, train_data: Callable, *, epochs: int, run_dir: Union
         stream = tf.data.Dataset.range(start, epochs).flat_map(tf.autograph.experimental.do_not_convert(train_data))
     else:
         stream, steps = train_data, None
+    if strategy is not None:  # each worker takes its part of every global batch
+        stream, validation_data = distribute.shard_by_data(stream), distribute.shard_by_data(validation_data)
 
     watched = [cb for cb in callbacks if any(hasattr(cb, k) for k in _CALLBACK_STATE)]
-    checkpoint = _Checkpoint(run_dir, watched, history, state)
-    all_callbacks = [_Reseed(seed), *callbacks, checkpoint]
+    checkpoint = _Checkpoint(run_dir, watched, history, state, write=chief)
+    synced = [_SyncReplicas(strategy)] if strategy is not None else []
+    all_callbacks = [_Reseed(seed), *synced, *callbacks, checkpoint]
     keras.utils.set_random_seed(seed + start)
     model.fit(stream, epochs=epochs, initial_epoch=start, steps_per_epoch=steps,
               validation_data=validation_data, callbacks=all_callbacks, verbose=verbose,
               class_weight=class_weight, shuffle=False)  # the datasets shuffle per (seed, epoch)
     # The final weights (after EarlyStopping's restore_best_weights) and the finished flag.
     last = checkpoint.last_state or state or {"epoch": start - 1, "history": history}
-    _finish(model, run_dir, last, history)
+    if chief:
+        _finish(model, run_dir, last, history)
+    else:
+        _save_weights_and_discard(model)
     return {"history": history, "resumed_from": None if state is None else state["epoch"],
             "epochs_run": len(history) - (0 if state is None else state["epoch"] + 1),
             "stopped_early": bool(model.stop_training)}
