@@ -398,3 +398,14 @@ def test_every_committed_release_loads_with_its_own_features(name):
     weights.check_features(name, extractors)
     assert sorted(extractors) == sorted(t.name.split(":")[0] for t in model.inputs)
     keras.backend.clear_session()
+
+
+def test_build_classes_may_be_the_label_names_themselves():
+    entry = REPO[next(iter(REPO))]
+    if entry["outputs"]["kind"] != "classes":
+        pytest.skip("first release is not a classifier")
+    labels = entry["outputs"]["labels"]
+    ok = {**entry, "build": {**entry["build"], "classes": list(labels)}}
+    assert manifest.validate_entry(ok) == []
+    bad = {**entry, "build": {**entry["build"], "classes": list(reversed(labels))}}
+    assert any("outputs.labels" in p for p in manifest.validate_entry(bad))

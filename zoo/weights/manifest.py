@@ -127,6 +127,9 @@ def validate_entry(entry: dict) -> List[str]:
         labels = outputs.get("labels")
         if not isinstance(labels, list) or len(labels) < 2 or len(set(labels)) != len(labels):
             problems.append("outputs.labels must be >= 2 distinct class names")
+        elif isinstance(entry["build"].get("classes"), list):
+            if entry["build"]["classes"] != labels:
+                problems.append(f"build.classes={entry['build']['classes']} but outputs.labels={labels}")
         elif entry["build"].get("classes", len(labels)) != len(labels):
             problems.append(f"build.classes={entry['build'].get('classes')} but {len(labels)} labels")
     elif outputs.get("kind") == "regression":
