@@ -47,6 +47,13 @@ class Profile:
         return self.callbacks.get(model, self.callbacks.get("*"))
 
 
+# ParallelNet on a CPU: frozen random MobileNetV2 backbones (their BatchNorm momentum 0.999 cannot
+# settle in a few dozen steps), 64x64 inputs, a faster-settling projection BatchNorm.
+_CPU_PARALLELNET = {"speech_backbone": "mobilenetv2", "image_backbone": "mobilenetv2",
+                    "trainable_backbones": False, "bn_momentum": 0.9,
+                    "speech_shape": (64, 64, 1), "image_shape": (64, 64, 3),
+                    "fusion_dim": 128, "head_units": (128, 128)}
+
 PROFILES = {
     "smoke": Profile(
         name="smoke",
@@ -58,12 +65,7 @@ PROFILES = {
         build={
             "gru_bert": {"text_trainable": False},
             "amh": {"modalities": ("audio", "text")},
-            # Frozen random MobileNetV2 (its BatchNorm momentum 0.999 cannot settle in a few
-            # dozen steps), 64x64 inputs, faster-settling projection BatchNorm.
-            "parallelnet": {"speech_backbone": "mobilenetv2", "image_backbone": "mobilenetv2",
-                            "trainable_backbones": False, "bn_momentum": 0.9,
-                            "speech_shape": (64, 64, 1), "image_shape": (64, 64, 3),
-                            "fusion_dim": 128, "head_units": (128, 128)},
+            "parallelnet": dict(_CPU_PARALLELNET),
             "blstmatt": {"lstm_units": 64, "attention_units": 32},
             "csa": {"filters": (32, 32, 32)},
             # 554 padded text steps cost ~1 GMAC per utterance; built-in transcripts are ~10 words.
@@ -89,10 +91,7 @@ PROFILES = {
         build={
             "gru_bert": {"text_trainable": False},
             "amh": {"modalities": ("audio", "text")},
-            "parallelnet": {"speech_backbone": "mobilenetv2", "image_backbone": "mobilenetv2",
-                            "trainable_backbones": False, "bn_momentum": 0.9,
-                            "speech_shape": (64, 64, 1), "image_shape": (64, 64, 3),
-                            "fusion_dim": 128, "head_units": (128, 128)},
+            "parallelnet": dict(_CPU_PARALLELNET),
             "blstmatt": {"lstm_units": 128, "attention_units": 64, "dropout": 0.2},
             "csa": {"filters": (64, 64, 64)},
             "dser": {"max_length": None},
