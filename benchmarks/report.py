@@ -66,8 +66,7 @@ def system_combinations(results: dict) -> dict:
 
 def _caption(setup: dict, meta: dict) -> str:
     overrides = setup.get("build_overrides") or {}
-    skipped = sum((setup.get("skipped_by_features") or {}).get("skipped", {}).values()) \
-        if isinstance((setup.get("skipped_by_features") or {}).get("skipped"), dict) else 0
+    skipped = (setup.get("skipped_by_features") or {}).get("total_skipped", 0)  # LoadReport.to_dict()
     used = f"{setup['records']} utterances" + (f", {skipped} of them skipped by the features" if skipped else "")
     bits = [f"corpus `{meta['corpus']}` ({used}"
             + (f", classes {', '.join(setup['label_set'])}" if setup.get("label_set") else "") + ")",

@@ -114,7 +114,7 @@ def build(include_top: bool = True, weights: Optional[str] = None, classes: Unio
     return model
 
 
-def make_chunks(frames: np.ndarray, chunk_frames: int = 30, overlap: int = CHUNK_OVERLAP,
+def make_chunks(frames: np.ndarray, chunk_frames: int = CHUNK_FRAMES, overlap: int = CHUNK_OVERLAP,
                 pad_short: bool = False) -> np.ndarray:
     """Cut one utterance ``(T, D)`` into ``(n, chunk_frames, D)`` chunks overlapping by ``overlap``.
 
@@ -129,7 +129,7 @@ def make_chunks(frames: np.ndarray, chunk_frames: int = 30, overlap: int = CHUNK
     return _chunk_frames(frames, chunk_frames, overlap, drop_short=not pad_short or len(frames) == 0)
 
 
-def chunk_utterances(utterances: Sequence[np.ndarray], chunk_frames: int = 30, overlap: int = CHUNK_OVERLAP,
+def chunk_utterances(utterances: Sequence[np.ndarray], chunk_frames: int = CHUNK_FRAMES, overlap: int = CHUNK_OVERLAP,
                      pad_short: bool = False):
     """Chunk many utterances: ``(chunks, utterance_index, left_out)``.
 
