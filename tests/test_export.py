@@ -249,6 +249,40 @@ def test_keras_file_source_takes_features_from_the_registry(tmp_path):
     np.testing.assert_allclose(np.asarray(model(x[None]))[0], expected, rtol=0, atol=ATOL)
 
 
+def test_build_waveform_input_from_the_recipe():
+    """``zoo.build(name, waveform_input=True)``: the recipe's fbank in the graph, then the model itself;
+    the inner model's output on librosa's features equals the wrapper's on the waveform."""
+    from zoo import features
+
+    model = zoo.build("blstmatt", lstm_units=8, attention_units=4, waveform_input=True, lengths=True)
+    assert sorted(t.name.split(":")[0] for t in model.inputs) == ["lengths", "waveform"]
+    inner = model.zoo_export["source"].model
+    x = clip(24000, seed=3)
+    fbank = features.get("fbank").extract(x, sample_rate=SR)
+    expected = np.asarray(inner(fbank[None]))
+    got = np.asarray(model({"waveform": x[None], "lengths": np.array([len(x)], np.int32)}))
+    assert got.shape == (1, 4)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-4)
+
+
+def test_build_waveform_input_with_release_weights_and_a_new_head(models):
+    """With ``weights=<release>`` the release's features are used; a new head keeps them."""
+    same = zoo.build("csa", weights=CSA, waveform_input=True)
+    x = clip(40000, 180.0, 1)[None]
+    np.testing.assert_allclose(np.asarray(same(x)), np.asarray(models[CSA](x)), rtol=0, atol=1e-6)
+    assert same.zoo_export["source"].chunking == models[CSA].zoo_export["source"].chunking
+    headed = zoo.build("csa", weights=CSA, classes=["low", "high"], new_head=True, waveform_input=True)
+    assert np.asarray(headed(x)).shape == (1, 2)
+    assert headed.zoo_export["source"].labels == ["low", "high"]
+
+
+def test_build_waveform_input_refuses_what_has_no_front_end():
+    with pytest.raises(export.ExportError, match="chroma"):
+        zoo.build("gru_bert:audio_only", waveform_input=True)
+    with pytest.raises(TypeError, match="waveform_input"):
+        zoo.build("blstmatt", lengths=True)
+
+
 def test_cli_export_and_its_errors(tmp_path, capsys):
     from zoo.__main__ import main
 

@@ -10,7 +10,8 @@
 Waveform-in (:func:`waveform_model`): each model input gets the in-graph front-end of its
 release's extractor (:mod:`zoo.layers.frontends`, equal to the librosa extractors within the
 tolerances stated there), so the model reads float32 mono waveforms ``(B, N)`` at the extractors'
-rate (16 kHz for every committed waveform-capable release; no resampling in the graph) and returns
+rate (16 kHz for every committed waveform-capable release, and for extractors that keep each file's own
+rate; no resampling in the graph) and returns
 ``(B, classes)`` in the release's label order. A spec with ``chunking`` (CSA, Jalal et al. 2020
 Sec. 4.3.2) gets it in the graph: fixed-length chunks of each utterance, the chunk posteriors
 averaged, as :func:`zoo.predict.predict` with ``window=0`` (the artefact never cuts a recording
@@ -72,6 +73,8 @@ EXTRAS = {"saved_model": {}, "litert": {"run": "ai_edge_litert"},
 EXTRA_NAMES = {"litert": "litert", "onnx": "onnx"}
 WAVEFORM_INPUT = "waveform"
 LENGTHS_INPUT = "lengths"
+#: The rate of a waveform-in model whose extractors keep each file's own rate (gru_bert's default).
+WAVEFORM_RATE = 16000
 
 
 class ExportError(ValueError):
@@ -217,6 +220,24 @@ def resolve(source, model: Optional[str] = None) -> Source:
                   {k: int(v) for k, v in variant.recipe.truncate.items()} if variant is not None else {})
 
 
+def source_of_build(model, name: str, weights=None) -> Source:
+    """The :class:`Source` of a model ``zoo.build(name, weights=weights, ...)`` returned: the features,
+    chunking and truncation of the release or fine-tuned file ``weights`` names (the model itself
+    may have a new head or frozen layers), else of ``name``'s recipe."""
+    from zoo import labels_of, weights as releases
+
+    if weights is not None and (str(weights) in releases.releases() or str(weights).endswith(".weights.h5")):
+        try:
+            known = resolve(weights)
+        except ExportError:  # a plain weights file without a sidecar: the recipe's features
+            known = None
+        if known is not None:
+            labels = labels_of(model)
+            return dataclasses.replace(known, model=model, name=f"{known.name} ({model.name})",
+                                       labels=list(labels) if labels is not None else known.labels)
+    return resolve(model, name)
+
+
 # ----------------------------------------------------------------------------- waveform-in
 def _min_samples(layer, config: dict, chunk: Optional[int]) -> int:
     """Fewest samples a row needs: the extractor's floor (0.25 s and its analysis), and one chunk."""
@@ -263,7 +284,8 @@ def waveform_model(source, *, lengths: bool = False, model: Optional[str] = None
                             "file or a registered model name gives one)")
             continue
         try:
-            layers[input_name] = frontends.frontend_for(config, name=f"{input_name}_frontend", return_frames=True)
+            layers[input_name] = frontends.frontend_for(config, sample_rate=WAVEFORM_RATE,
+                                                        name=f"{input_name}_frontend", return_frames=True)
         except frontends.NotInGraphError as error:
             problems.append(f"input {input_name!r}: {error}")
     if problems:
