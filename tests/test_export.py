@@ -1,7 +1,8 @@
 """zoo.export: waveform-in models equal the Python prediction path, and every exported artefact,
 run in its own runtime, equals the Keras model it came from.
 
-Tolerances: waveform-in Keras model vs ``zoo.predict(window=0)``: 1e-5 (same features within the
+Real speech: CSA exported in every format runs on EmoDB and RAVDESS recordings (skipped without the
+development corpora). Tolerances: waveform-in Keras model vs ``zoo.predict(window=0)``: 1e-5 (same features within the
 front-end tolerances, same weights); artefact vs Keras model: 1e-5 on probabilities (the
 converters' float32 kernels differ from TensorFlow's in summation order only). The formats whose
 runtime is an optional extra (LiteRT: ai-edge-litert; ONNX: tf2onnx + onnx + onnxruntime) skip
@@ -18,6 +19,7 @@ import pytest
 pytest.importorskip("tensorflow")
 
 import zoo  # noqa: E402
+from tests import shared_data  # noqa: E402
 from zoo import export  # noqa: E402
 
 SR = 16000
@@ -147,6 +149,37 @@ def test_csa_artefact_matches_keras(fmt, artefacts, models):
     assert side["chunking"] == {"frames": 30, "overlap": 10, "drop_short": True,
                                 "utterance": "mean of the chunk posteriors (in the graph)"}
     assert side["features"]["fbank"]["n_mels"] == 23 and side["input"]["min_samples"] == 5040
+
+
+def real_clips():
+    """The first two EmoDB and two RAVDESS recordings of at least 2 s, at 16 kHz, cut to 2 s so
+    that they stack."""
+    from zoo.features.audio import load_audio
+
+    signals, paths = [], []
+    for corpus in (sorted((shared_data.corpus("emodb") / "wav").glob("*.wav")),
+                   sorted(shared_data.corpus("ravdess").rglob("*.wav"))):
+        taken = 0
+        for path in corpus:
+            samples = load_audio(str(path), SR)[0]
+            if len(samples) >= 32000 and taken < 2:
+                signals.append(samples[:32000])
+                paths.append(path)
+                taken += 1
+    return np.stack(signals), paths
+
+
+@shared_data.needs("emodb")
+@shared_data.needs("ravdess")
+@pytest.mark.parametrize("fmt", sorted(RUNTIMES))
+def test_artefacts_on_real_clips(fmt, artefacts, models):
+    """Real speech, in every format's own runtime: the artefact equals the waveform-in Keras model
+    (1e-5) and the Python path (zoo.predict on the same samples)."""
+    x, paths = real_clips()
+    assert x.shape == (4, 32000), [str(p.name) for p in paths]
+    expected = np.asarray(models[CSA](x))
+    np.testing.assert_allclose(export.load_artefact(artefacts(CSA, fmt))(x), expected, rtol=0, atol=ATOL)
+    np.testing.assert_allclose(expected, python_path(CSA, list(x)), rtol=0, atol=ATOL)
 
 
 @pytest.mark.parametrize("fmt", [pytest.param("saved_model", marks=pytest.mark.slow), "litert",
