@@ -36,8 +36,8 @@ def split_by_speaker(g, test_speakers):
 # ----------------------------------------------------------------------------- registry
 
 def test_registry_states_inputs_and_captions_as_data():
-    assert set(BASELINES) == {"svm_hsf", "tfidf_lr"}
-    assert BASELINES["svm_hsf"].features == {"hsf": FeatureSpec("paa_hsf")}
+    assert set(BASELINES) == {"svm_hsf", "svm_hsf_sn", "tfidf_lr"}
+    assert BASELINES["svm_hsf"].features == BASELINES["svm_hsf_sn"].features == {"hsf": FeatureSpec("paa_hsf")}
     assert BASELINES["tfidf_lr"].features == {"text": RecordField("transcript")}
     for name, cls in BASELINES.items():
         assert cls.name == name and len(cls.description) > 20
@@ -178,6 +178,33 @@ def test_svm_inputs_are_the_paa_hsf_of_each_record(tmp_path):
     assert X.shape == (2, 68) and X.dtype == np.float32
     np.testing.assert_allclose(X[1], features.get("paa_hsf")(records[1]), rtol=1e-6)
     assert not np.allclose(X[0], X[1])
+
+
+def test_svm_hsf_sn_standardises_each_speakers_hsf_by_its_own_statistics(tmp_path):
+    """Two speakers, one an octave higher: after speaker normalisation each speaker's HSF vectors
+    have mean 0 per dimension, and the pitch range no longer separates them."""
+    from zoo.baselines import SvmHSFSpeakerNorm
+
+    sr = 16000
+    t = np.arange(int(0.4 * sr)) / sr
+    records = []
+    for speaker, octave in (("s1", 1.0), ("s2", 2.0)):
+        for i, f0 in enumerate((180.0, 200.0, 220.0)):
+            path = tmp_path / f"{speaker}-{i}.wav"
+            x = 0.2 * np.sin(2 * np.pi * octave * f0 * t) * (1 + 0.3 * np.sin(9 * t))
+            sf.write(str(path), x, sr, subtype="FLOAT")
+            records.append(Record(utterance_id=f"{speaker}-{i}", corpus="toy", audio_path=str(path),
+                                  sample_rate=sr, speaker=speaker))
+    plain, normed = SvmHSF.inputs(records), SvmHSFSpeakerNorm.inputs(records)
+    for rows in (slice(0, 3), slice(3, 6)):
+        np.testing.assert_allclose(normed[rows].mean(axis=0), 0, atol=1e-4)
+    zcr = 0  # column of the zero-crossing rate mean (twice the crossings an octave up)
+    assert plain[3:, zcr].min() > plain[:3, zcr].max()  # the raw HSF tell the speakers apart
+    assert not (normed[3:, zcr].min() > normed[:3, zcr].max())
+    assert SvmHSFSpeakerNorm.inputs(records[:3]) == pytest.approx(normed[:3], abs=1e-5)  # per speaker, not global
+    with pytest.raises(ValueError, match="needs speakers"):
+        SvmHSFSpeakerNorm.inputs([Record(utterance_id="x", corpus="toy", audio_path=records[0].audio_path,
+                                         sample_rate=sr)])
 
 
 # ----------------------------------------------------------------------------- tfidf_lr

@@ -52,3 +52,28 @@ def test_a_built_in_corpus_at_root_is_used_whatever_its_size(corpus):
     experiment.prepare("blstmatt", "synthetic", root, profile=TINY, cache_dir=cache, probe=False)  # 40 utterances
     again = experiment.prepare("blstmatt", "synthetic", root, profile="smoke", cache_dir=cache, probe=False)
     assert len(again.loaded.records) <= 40  # the smoke profile's 500 did not refuse or regenerate it
+
+
+def test_speaker_normalising_profile_normalises_every_fold_table_per_speaker(corpus):
+    """``normalize="speaker"``: each speaker's fbank frames (test speakers too) have mean 0 and
+    std 1 per dimension over that speaker's recordings; the plain profile leaves them raw."""
+    import dataclasses
+
+    root, cache = corpus
+    normed = dataclasses.replace(TINY, name="tiny_sn", normalize="speaker")
+    plain_exp = experiment.prepare("blstmatt", "synthetic", root, profile=TINY, cache_dir=cache)
+    sn_exp = experiment.prepare("blstmatt", "synthetic", root, profile=normed, cache_dir=cache)
+    fold = sn_exp.folds[0]
+    extractors = sn_exp.extractors(fold.train_records)
+    plain, table = plain_exp.features(fold.records, extractors), sn_exp.features(fold.records, extractors)
+    test_speakers = {r.speaker for r in fold.test_records}
+    for speaker in {r.speaker for r in table.records}:
+        rows = [i for i, r in enumerate(table.records) if r.speaker == speaker]
+        frames = np.concatenate([table.features["fbank"][i] for i in rows])
+        np.testing.assert_allclose(frames.mean(axis=0), 0, atol=1e-4)
+        np.testing.assert_allclose(frames.std(axis=0), 1, atol=1e-2)
+        raw = np.concatenate([plain.features["fbank"][i] for i in rows])
+        assert np.abs(raw.mean(axis=0)).max() > 1.0
+    assert test_speakers and test_speakers <= {r.speaker for r in table.records}
+    assert sn_exp.setup()["normalize"] == "speaker" and plain_exp.setup()["normalize"] is None
+    assert profiles.get("real_sn").normalize == "speaker" and profiles.get("real").normalize is None

@@ -2,6 +2,9 @@
 
 - ``svm_hsf``: the 68-d pyAudioAnalysis HSF (``paa_hsf``: mean and std of 34 short-term
   features, Atmaja & Akagi 2020 §III-B, Table I) -> ``StandardScaler`` -> RBF ``SVC``.
+- ``svm_hsf_sn``: the same on speaker-normalised HSF (each speaker's vectors standardised by
+  that speaker's own mean and std, :func:`zoo.features.normalize.speaker_cmvn`; labels unused),
+  the baseline beside models trained with ``normalize="speaker"`` profiles.
 - ``tfidf_lr``: TF-IDF of word 1-2 grams with sublinear tf (``1 + log tf``) -> multinomial
   logistic regression, on transcripts (the text branches, e.g. MELD).
 
@@ -32,7 +35,7 @@ import numpy as np
 
 from zoo.recipe import FeatureSpec
 
-__all__ = ["RecordField", "Baseline", "SvmHSF", "TfidfLR", "BASELINES", "get"]
+__all__ = ["RecordField", "Baseline", "SvmHSF", "SvmHSFSpeakerNorm", "TfidfLR", "BASELINES", "get"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,6 +64,8 @@ class Baseline:
     features: Dict[str, Any] = {}
     param_grid: Dict[str, Sequence] = {}
     classifier_step: str = ""
+    #: Standardise each speaker's inputs by that speaker's statistics (feature inputs only).
+    speaker_normalize: bool = False
 
     def __init__(self, cv: int = 5, class_weight: Any = "balanced", param_grid: Optional[dict] = None,
                  seed: Optional[int] = 0, n_jobs: Optional[int] = None):
@@ -105,6 +110,13 @@ class Baseline:
 
         extractor = features.get(spec)
         rows = [cache.get_or_compute(extractor, r) if cache is not None else extractor(r) for r in records]
+        if cls.speaker_normalize and rows:
+            from zoo.features.normalize import speaker_cmvn
+
+            missing = [r.utterance_id for r in records if not r.speaker]
+            if missing:
+                raise ValueError(f"{cls.name}: speaker normalisation needs speakers; {missing[0]!r} has none")
+            rows = speaker_cmvn(rows, [(r.corpus, r.speaker) for r in records])
         return np.stack(rows).astype(np.float32) if rows else np.zeros((0,) + extractor.shape, np.float32)
 
     # -- fitting ------------------------------------------------------------------------
@@ -234,6 +246,17 @@ class SvmHSF(Baseline):
         return X
 
 
+class SvmHSFSpeakerNorm(SvmHSF):
+    """:class:`SvmHSF` on speaker-normalised HSF: the inputs of each speaker (the records passed
+    to :meth:`inputs` together) minus that speaker's mean, over its std, then the same pipeline."""
+
+    name = "svm_hsf_sn"
+    description = ("RBF SVM on the 68-d pyAudioAnalysis HSF, speaker-normalised (each speaker's vectors "
+                   "standardised by its own mean and std, labels unused) then standardised; C and gamma by "
+                   "speaker-grouped CV on the training speakers")
+    speaker_normalize = True
+
+
 class TfidfLR(Baseline):
     """TF-IDF (word 1-2 grams, sublinear tf, scikit-learn's default tokenizer and l2 rows)
     -> multinomial ``LogisticRegression`` (L2; the newton-cg solver, several times faster than lbfgs
@@ -260,7 +283,7 @@ class TfidfLR(Baseline):
         return np.asarray(list(X), dtype=object)
 
 
-BASELINES = {cls.name: cls for cls in (SvmHSF, TfidfLR)}
+BASELINES = {cls.name: cls for cls in (SvmHSF, SvmHSFSpeakerNorm, TfidfLR)}
 
 
 def get(name: str, **options) -> Baseline:

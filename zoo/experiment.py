@@ -268,7 +268,13 @@ class Experiment:
     def features(self, records, extractors):
         from zoo import pipeline
 
-        return pipeline.compute_features(records, extractors, cache=self.cache, on_error="skip")
+        table = pipeline.compute_features(records, extractors, cache=self.cache, on_error="skip")
+        if self.profile.normalize == "speaker":
+            table = table.normalized_by_speaker()
+        elif self.profile.normalize is not None:
+            raise ValueError(f"profile {self.profile.name!r}: unknown normalize={self.profile.normalize!r} "
+                             "(known: 'speaker')")
+        return table
 
     def model_args(self, extractors, seed: int, portable: bool = False) -> dict:
         """The builder arguments of a fold: the variant's, the profile's, the label set, the
@@ -463,7 +469,7 @@ class Experiment:
                 "text_embedding": self.text_embedding(),
                 "chunking": list(self.chunking) if self.chunking else None,
                 "callbacks": [list(c) for c in (self.profile.callbacks_for(self.model) or self.recipe.callbacks)],
-                "class_weights": self.profile.class_weights,
+                "class_weights": self.profile.class_weights, "normalize": self.profile.normalize,
                 "augment": self.profile.augment.describe() if self.profile.augment is not None else None,
                 "cache": _dc.asdict(self.cache.stats), **self._strategy_setup()}
 

@@ -150,6 +150,24 @@ class FeatureTable:
         table.report = report
         return table
 
+    def normalized_by_speaker(self, names: Optional[Sequence[str]] = None, eps: float = 1e-5) -> "FeatureTable":
+        """A copy whose float frame ``(T, D)`` and vector ``(D,)`` inputs (or ``names``) are
+        standardised per ``Record.speaker`` (:func:`zoo.features.normalize.speaker_cmvn`): each
+        speaker's statistics come from that speaker's rows of this table only, labels unused.
+        Images and token ids are left as they are."""
+        from zoo.features.normalize import speaker_cmvn
+
+        if names is None:
+            names = [n for n, s in self.specs.items() if s.dtype.startswith("float") and len(s.shape) <= 2]
+        speakers = []
+        for r in self.records:
+            if not r.speaker:
+                raise ValueError(f"speaker normalisation: utterance {r.utterance_id!r} ({r.corpus}) has no speaker")
+            speakers.append((r.corpus, r.speaker))
+        features = {k: (speaker_cmvn(v, speakers, eps) if k in names else list(v)) for k, v in self.features.items()}
+        return FeatureTable(list(self.records), features, dict(self.specs), LoadReport().merge(self.report),
+                            self.utterance_index)
+
     def packed(self):
         """Graph tensors of the table (built once, eagerly, so that a dataset built inside a
         traced function captures them by reference instead of embedding constants)."""

@@ -24,7 +24,10 @@ class Profile:
     ``callbacks``: per-model ``(Keras callback class, options)`` pairs that replace the recipe's
     (key ``"*"``: every model without its own); ``class_weights``: ``"balanced"`` weighs each
     training utterance by the inverse frequency of its class; ``augment``: a
-    :class:`zoo.augment.SpecAugment` applied to the training batches' frame inputs.
+    :class:`zoo.augment.SpecAugment` applied to the training batches' frame inputs;
+    ``normalize``: ``"speaker"`` standardises every float frame / vector input per speaker
+    (:meth:`zoo.pipeline.FeatureTable.normalized_by_speaker`: each speaker, test speakers too, by
+    the statistics of its own recordings; labels unused).
     """
 
     name: str
@@ -41,6 +44,7 @@ class Profile:
     callbacks: Dict[str, tuple] = dataclasses.field(default_factory=dict)
     class_weights: Optional[str] = None
     augment: Optional[object] = None
+    normalize: Optional[str] = None
 
     def callbacks_for(self, model: str):
         """The profile's callbacks for ``model`` (None: keep the recipe's)."""
@@ -114,6 +118,15 @@ PROFILES = {
         build={"parallelnet": {"backbone_weights": "imagenet"}},
     ),
 }
+
+
+# Speaker normalisation on top of `real`: what the field does with a speaker's recordings at hand.
+PROFILES["real_sn"] = dataclasses.replace(
+    PROFILES["real"], name="real_sn", normalize="speaker",
+    description=("The `real` profile with speaker normalisation: every float frame / vector input standardised "
+                 "per speaker by the mean and std of that speaker's own recordings (test speakers too, from their "
+                 "unlabelled recordings; labels never used). It needs several recordings of each speaker at "
+                 "prediction time; `real` does not."))
 
 
 def get(name) -> Profile:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from .base import Extractor, FeatureError
 from .cache import CacheStats, FeatureCache
-from .normalize import Normalized, utterance_cmvn
+from .normalize import Normalized, speaker_cmvn, utterance_cmvn
 from .paa import PaaFrames, PaaHSF, high_level_statistics
 from .spectral import MFCC, Chroma, FBank, LogMel, LogMelImage, MFCCDeltas, chunk_frames
 from .text import BertTokens, Vocabulary, WordIds, embedding_matrix, offline_minilm_path, tokenize

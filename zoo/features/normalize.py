@@ -1,4 +1,4 @@
-"""Per-utterance mean and variance normalisation (CMVN) of frame features.
+"""Mean and variance normalisation of features: per utterance (CMVN) or per speaker.
 
 Small acted corpora carry large differences of level and channel between speakers and sessions;
 normalising each utterance's frames to zero mean and unit variance per dimension removes them
@@ -16,6 +16,8 @@ import numpy as np
 from .base import Extractor
 
 MODES = ("utterance",)
+#: What :func:`speaker_cmvn` normalises by; stored as a profile's / release's ``normalize``.
+SPEAKER = "speaker"
 
 
 def utterance_cmvn(frames: np.ndarray, eps: float = 1e-5) -> np.ndarray:
@@ -56,3 +58,34 @@ class Normalized(Extractor):
         if item == "inner":
             raise AttributeError(item)
         return getattr(self.inner, item)
+
+
+def speaker_cmvn(arrays, speakers, eps: float = 1e-5):
+    """Per-speaker standardisation: every array of speaker ``s`` minus the mean, over the frames
+    (rows) of all of ``s``'s arrays, divided by their std, per dimension; ``(T, D)`` frames and
+    ``(D,)`` vectors alike. Returns float32 arrays in the input order.
+
+    Speaker normalisation (Busso et al. 2011; the "SN" of Schuller et al.'s cross-corpus
+    benchmarks) removes a speaker's level, pitch range and channel from every utterance while it
+    keeps the differences between that speaker's utterances (unlike per-utterance CMVN, which
+    removes each utterance's level, the arousal cue). Only feature values are used, never labels:
+    on unseen speakers the statistics come from their own (unlabelled) recordings.
+    """
+    arrays = [np.asarray(a) for a in arrays]
+    speakers = list(speakers)
+    if len(arrays) != len(speakers):
+        raise ValueError(f"{len(arrays)} arrays but {len(speakers)} speakers")
+    out = [None] * len(arrays)
+    groups: dict = {}
+    for i, speaker in enumerate(speakers):
+        groups.setdefault(speaker, []).append(i)
+    for speaker, rows in groups.items():
+        frames = [arrays[i].reshape(-1, arrays[i].shape[-1]) if arrays[i].ndim else arrays[i].reshape(1, 1)
+                  for i in rows]
+        stacked = np.concatenate(frames).astype(np.float64)
+        if not len(stacked):
+            raise ValueError(f"speaker {speaker!r}: no frames to normalise by")
+        mean, std = stacked.mean(axis=0), np.sqrt(stacked.var(axis=0) + eps)
+        for i in rows:
+            out[i] = ((arrays[i] - mean) / std).astype(np.float32)
+    return out
