@@ -98,7 +98,8 @@ def _rows(root: Path, folder: str):
 
 def make_manifest(base: Path) -> Path:
     root = base / "mine"
-    rows = ["path,label,speaker,text"] + [f"{rel},{label},{spk},{text}" for spk, label, rel, text in _rows(root, "audio")]
+    rows = ["path,label,speaker,text"]
+    rows += [f"{rel},{label},{spk},{text}" for spk, label, rel, text in _rows(root, "audio")]
     return write_text(root / "manifest.csv", "\n".join(rows) + "\n")
 
 

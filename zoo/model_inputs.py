@@ -193,9 +193,15 @@ def check_element_spec(model, element_spec, *, where: str = "", owner: str = "")
 
     class _Shaped:  # a TensorSpec's shape and dtype, as check_batch reads them
         def __init__(self, tensor_spec):
-            self.shape = tuple(tensor_spec.shape.as_list()) if tensor_spec.shape.rank is not None else ()
+            self.shape = tuple(tensor_spec.shape.as_list())
             self.dtype = tensor_spec.dtype
 
+    if isinstance(spec, Mapping):
+        parts = list(spec.values())
+    else:
+        parts = list(spec) if isinstance(spec, (list, tuple)) else [spec]
+    if not all(getattr(getattr(p, "shape", None), "rank", None) is not None for p in parts):
+        return  # a nested structure or an unknown rank (none of the zoo's inputs): left to Keras
     if isinstance(spec, Mapping):
         shaped: Union[dict, list, object] = {k: _Shaped(v) for k, v in spec.items()}
     elif isinstance(spec, (list, tuple)):
