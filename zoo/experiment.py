@@ -28,6 +28,7 @@ import numpy as np
 
 from zoo import profiles as _profiles
 from zoo import registry
+from zoo.model_inputs import check_dataset
 
 log = logging.getLogger("zoo.experiment")
 
@@ -177,8 +178,11 @@ def _unwrap(dataset):
 
 
 # ----------------------------------------------------------------------------- results
-def predict(model, dataset):
-    """Predictions keyed by output name for multi-output models, else one array."""
+def predict(model, dataset, where: str = "dataset"):
+    """Predictions keyed by output name for multi-output models, else one array. The dataset's
+    features are checked against the model's inputs first, and an empty dataset refused
+    (:func:`zoo.model_inputs.check_dataset`)."""
+    check_dataset(model, dataset, where=where)
     out = model.predict(dataset, verbose=0)
     if isinstance(out, dict):
         return {k: np.asarray(v) for k, v in out.items()}
@@ -338,6 +342,8 @@ class Experiment:
         ``class_weight``)."""
         from zoo import train
 
+        for part in ("train", "validation"):  # the features against the model's inputs, before any step
+            check_dataset(model, datasets.get(part), where=f"the {part} part")
         return train.fit(model, datasets["train_by_epoch"], epochs=self.epochs, run_dir=Path(run_dir),
                          validation_data=datasets["validation"],
                          callbacks=self.callbacks(datasets["validation"] is not None), seed=seed, verbose=verbose,
@@ -385,7 +391,8 @@ class Experiment:
         dataset = datasets[part] if part != "train" else pipeline.make_dataset(
             table, self.label_set, batch_size=self.batch_size, targets=self.recipe.targets,
             **({"chunking": self.chunking} if self.chunking else {}))
-        predictions = predict(model, dataset if part != "train" or len(table.specs) > 1 else _unwrap(dataset))
+        predictions = predict(model, dataset if part != "train" or len(table.specs) > 1 else _unwrap(dataset),
+                              where=f"the {part} part")
         extra = {} if part == "test" else {"evaluated_on": part}
         if "label" in self.recipe.targets:
             y_true = pipeline.label_ids(table.records, self.label_set)

@@ -635,6 +635,16 @@ class Artefact:
         return np.asarray(out, dtype=np.float32)
 
     def __call__(self, x, lengths=None) -> np.ndarray:
+        from zoo.model_inputs import check_batch
+
+        entry = self.sidecar["input"]  # the sidecar's input shapes (batch axis first) against x
+        if entry["kind"] == "waveform":
+            expected, given = {WAVEFORM_INPUT: (None,)}, {WAVEFORM_INPUT: x}
+            if lengths is not None:
+                expected[LENGTHS_INPUT], given[LENGTHS_INPUT] = (), lengths
+        else:
+            expected, given = {i["name"]: tuple(i["shape"][1:]) for i in entry["inputs"]}, x
+        check_batch(expected, given, where=str(self.path), owner=f"the {self.format} artefact")
         feeds = self._feeds(x, lengths)
         size = len(next(iter(feeds.values())))
         if self.batch is None or size == self.batch:

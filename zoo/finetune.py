@@ -47,6 +47,8 @@ from collections import Counter
 from pathlib import Path
 from typing import List, Optional, Sequence, Union
 
+from zoo.model_inputs import check_dataset
+
 SCHEMA = 1
 KIND = "zoo.finetune"
 WEIGHTS_SUFFIX = ".weights.h5"
@@ -469,6 +471,8 @@ def finetune(release: str, manifest, out, *, labels: Optional[Sequence[str]] = N
     keras.utils.set_random_seed(seed)
     datasets = exp.datasets(work, table, seed)
     model, head = _build(entry, name, build_args, label_set, freeze, weights_manifest)
+    for part in ("train", "validation"):  # the manifest's features against the release's inputs, before training
+        check_dataset(model, datasets[part], where=f"{manifest} ({part} part, features of release {release!r})")
     exp.compile(model)
     weights_of = pipeline.class_weights(datasets["tables"]["train"], label_set) if class_weight else None
 

@@ -56,6 +56,8 @@ from typing import Dict, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
+from zoo.model_inputs import InputShapeError, check_batch, expected_shapes
+
 #: The release :func:`predict` uses when none is named: the BLSTM-attention model (Jalal et al.
 #: 2020) trained on EmoDB, real acted speech, 4 classes (angry, happy, sad, neutral); a smoke-
 #: profile release (reduced widths, few epochs), research use only as EmoDB is.
@@ -71,8 +73,9 @@ TEXT_EXTRACTORS = ("word_ids", "bert_tokens")
 INPUT_ERRORS = (ValueError, OSError, TypeError)
 
 
-class InputError(ValueError):
-    """An input :func:`predict` cannot use (empty, wrong shape, no rate, ...); names the input."""
+class InputError(InputShapeError):
+    """An input :func:`predict` cannot use (empty, wrong shape, no rate, ...); names the input.
+    A :class:`zoo.model_inputs.InputShapeError` (so a ``ValueError``)."""
 
 
 @dataclasses.dataclass
@@ -97,13 +100,22 @@ class Predictor:
 
     def expected_shape(self, name: str) -> tuple:
         """The model input's shape without the batch axis (``None``: any length)."""
-        tensor = self.model.inputs[self.input_names.index(name)]
-        return tuple(tensor.shape[1:])
+        return expected_shapes(self.model)[name]
+
+    def check(self, batch, *, batched: bool = True, where: str = "batch") -> None:
+        """:class:`InputError` naming ``where``, the input and the shapes unless ``batch`` (or one
+        item, ``batched=False``) fits the model (:func:`zoo.model_inputs.check_batch`)."""
+        try:
+            check_batch(self.model, batch, batched=batched, where=where, owner=f"release {self.release!r}")
+        except InputShapeError as error:
+            raise InputError(*error.__reduce__()[1]) from None
 
     def __call__(self, batch: Mapping[str, np.ndarray]) -> np.ndarray:
-        """``(B, C)`` posteriors, or ``(B, targets)`` values, of a batch of equal-shape items."""
+        """``(B, C)`` posteriors, or ``(B, targets)`` values, of a batch of equal-shape items
+        (:class:`InputError` when the batch does not fit the model, see :meth:`check`)."""
         import tensorflow as tf
 
+        self.check(batch)
         if self._fn is None:
             model = self.model
             self._fn = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
@@ -237,18 +249,6 @@ def spans(duration: float, window: Optional[float] = None, hop: Optional[float] 
     return out
 
 
-def _check_shape(predictor: Predictor, name: str, input_name: str, array: np.ndarray) -> None:
-    """A clear error, naming the input, when a feature does not fit the model's input."""
-    expected = predictor.expected_shape(input_name)
-    shape = tuple(array.shape)
-    fits = len(shape) == len(expected) and all(e is None or e == s for e, s in zip(expected, shape))
-    if not fits or array.size == 0:
-        pretty = "(" + ", ".join("any" if e is None else str(e) for e in expected) + ")"
-        raise InputError(f"{name}: model input {input_name!r} of release {predictor.release!r} expects "
-                         f"features of shape {pretty}, got {shape}"
-                         + (" (empty)" if array.size == 0 else ""))
-
-
 def _renamed(error, name: str):
     """A :class:`FeatureError` about ``<array>`` (a piece cut from an input) about ``name`` instead."""
     cls, args = error.__reduce__()[:2]
@@ -295,9 +295,8 @@ def _items(predictor: Predictor, name: str, signals: Dict, rate: int, start: flo
                                 f"{len(arrays[variable[0]])} {extractor.name} frames, fewer than one "
                                 f"{frames}-frame chunk (needs at least {need:.3f} s)", end - start, need)
         items = [{n: (chunks[n][c] if n in chunks else arrays[n]) for n in arrays} for c in range(count)]
-    for item in items:
-        for input_name, array in item.items():
-            _check_shape(predictor, name, input_name, array)
+    for item in items:  # each feature against the model's input, naming the recording
+        predictor.check(item, batched=False, where=name)
     return items
 
 

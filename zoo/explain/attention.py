@@ -27,6 +27,8 @@ from typing import Dict, Iterable, List, Mapping, Sequence, Tuple
 
 import numpy as np
 
+from zoo.model_inputs import check_batch
+
 __all__ = ["Segment", "read_alignment", "frame_timing", "frame_centres", "phones_of_frames",
            "phone_class", "attention_weights", "attention_inputs", "vowel_consonant_attention",
            "VOWELS", "ALIGNMENT_FRAME_S"]
@@ -148,6 +150,8 @@ def attention_weights(model, spec, inputs: Mapping[str, np.ndarray], probe=None)
 
     attention = probe if probe is not None else spec.attention.probe(model)
     names = [t.name.split(":")[0] for t in attention.inputs]
+    check_batch(attention, {n: inputs[n] for n in names if n in inputs}, batched=False, where="attention_weights",
+                owner=f"{spec.name}'s attention probe")
     feed = {n: np.asarray(inputs[n])[None] for n in names}
     call = getattr(attention, "_zoo_explain_call", None)
     if call is None:  # one graph for every length (reduce_retracing relaxes the time axis)

@@ -23,6 +23,8 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from zoo.model_inputs import check_batch
+
 __all__ = ["IntersectionResult", "class_intervals", "interval_overlap", "intersection_from_intervals",
            "embed", "intersection_from_embedding", "layer_outputs", "intersection_matrix", "default_layers"]
 
@@ -185,8 +187,9 @@ def layer_outputs(model, layers: Sequence[str], data) -> Tuple[dict, np.ndarray]
     call = tf.function(lambda x: probe(x, training=False), reduce_retracing=True)
     outputs = {n: [] for n in layers}
     labels = []
-    for batch in batches:
+    for i, batch in enumerate(batches):
         x, y = batch[0], batch[1]
+        check_batch(model, x, where=f"layer_outputs: batch {i}")
         values = call(x)
         values = values if isinstance(values, (list, tuple)) else [values]
         for n, v in zip(layers, values):

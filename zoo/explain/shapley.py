@@ -37,6 +37,8 @@ from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Uni
 
 import numpy as np
 
+from zoo.model_inputs import check_batch
+
 __all__ = ["Part", "ShapleyResult", "partition", "divide_and_conquer_shapley", "time_importance",
            "keep_mask", "samples_mask", "kept_audio", "transcribe", "AsrUnavailable",
            "SPEECH_PERCENTILE"]
@@ -192,6 +194,7 @@ def divide_and_conquer_shapley(model, inputs: Mapping[str, np.ndarray], target: 
             ``{name: array}``.
         score: ``f(model outputs, target) -> (B,)`` instead of the ``target`` column.
     """
+    check_batch(model, inputs, batched=False, where="divide_and_conquer_shapley")
     names = list(inputs)
     arrays = {n: np.asarray(inputs[n]) for n in names}
     shapes = {n: a.shape for n, a in arrays.items()}
