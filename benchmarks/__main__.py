@@ -38,7 +38,7 @@ def parse_args(argv=None):
                         "msp_podcast, sier, manifest")
     p.add_argument("--root", help="corpus root (IEMOCAP_full_release folder, manifest CSV, ...)")
     p.add_argument("--iemocap", metavar="PATH", help="shorthand for --corpus iemocap --root PATH")
-    p.add_argument("--protocol", help="override the recipe's protocol (loso, session5, amh_10fold, speaker_kfold)")
+    p.add_argument("--protocol", help="override the recipe's protocol (loso, session5, amh_10fold, speaker_kfold; text_safe: the text-safe form of each model's own protocol)")
     p.add_argument("--classes", nargs="+", help="label set: 'all' (every label of the corpus) or label names "
                                                 "(default: the recipe's when the corpus has them)")
     p.add_argument("--seeds", nargs="+", type=int, help="override the profile's seeds")

@@ -77,3 +77,13 @@ def test_speaker_normalising_profile_normalises_every_fold_table_per_speaker(cor
     assert test_speakers and test_speakers <= {r.speaker for r in table.records}
     assert sn_exp.setup()["normalize"] == "speaker" and plain_exp.setup()["normalize"] is None
     assert profiles.get("real_sn").normalize == "speaker" and profiles.get("real").normalize is None
+
+
+def test_text_safe_override_picks_each_recipes_own_text_safe_protocol():
+    from zoo import registry
+
+    assert experiment.protocol_for(registry.recipe_of("dser"), "iemocap", "text_safe") == "session5_text_safe"
+    assert experiment.protocol_for(registry.recipe_of("amh"), "iemocap", "text_safe") == "amh_10fold_text_safe"
+    assert experiment.protocol_for(registry.recipe_of("gru_bert"), "synthetic", "text_safe") == "loso_text_safe"
+    with pytest.raises(ValueError, match="'speaker_kfold' has no text-safe form"):
+        experiment.protocol_for(registry.recipe_of("blstmatt"), "ravdess", "text_safe")

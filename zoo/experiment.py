@@ -85,7 +85,18 @@ def label_set_for(recipe, corpus: str, records) -> Optional[list]:
 
 
 def protocol_for(recipe, corpus: str, override: Optional[str] = None) -> str:
-    """The protocol: ``override``, the recipe's on IEMOCAP, speaker k-fold elsewhere."""
+    """The protocol: ``override``, the recipe's on IEMOCAP, speaker k-fold elsewhere.
+    ``override="text_safe"``: the text-safe form of the protocol the model would get
+    (``loso`` -> ``loso_text_safe``, ``session5`` -> ``session5_text_safe``, ...)."""
+    if override == "text_safe":
+        base = protocol_for(recipe, corpus)
+        from zoo.data import protocols
+
+        safe = f"{base}_text_safe"
+        if safe not in protocols.PROTOCOLS:
+            raise ValueError(f"protocol {base!r} has no text-safe form (known: "
+                             f"{', '.join(p for p in protocols.PROTOCOLS if p.endswith('_text_safe'))})")
+        return safe
     if override:
         return override
     if corpus in IEMOCAP_LAYOUT:
