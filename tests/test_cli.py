@@ -34,3 +34,17 @@ def test_benchmark_user_errors_are_one_line_not_a_traceback():
     assert done.returncode == 2
     assert "error: a corpus root is needed for corpus 'ravdess' (--root)" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_quiet_start_drops_tensorflows_retracing_warning_only(caplog, monkeypatch):
+    import logging
+
+    from zoo.cli import quiet_tensorflow
+
+    monkeypatch.delenv("ZOO_TF_LOGS", raising=False)
+    quiet_tensorflow()
+    logger = logging.getLogger("tensorflow")
+    with caplog.at_level(logging.WARNING, logger="tensorflow"):
+        logger.warning("5 out of the last 9 calls to <function f> triggered tf.function retracing. Tracing is ...")
+        logger.warning("something else")
+    assert [r.getMessage() for r in caplog.records] == ["something else"]

@@ -3,11 +3,15 @@
 TensorFlow prints C++ start-up lines on every run (the oneDNN notice, and on machines without a
 GPU the CUDA probe's "failed call to cuInit" error) before any Python logging is set up;
 :func:`quiet_tensorflow` imports it and probes the devices with those lines sent to /dev/null.
-``ZOO_TF_LOGS=1`` keeps them (e.g. to debug a GPU set-up). Python warnings and errors are not
-touched.
+``ZOO_TF_LOGS=1`` keeps them (e.g. to debug a GPU set-up). It also drops TensorFlow's
+"triggered tf.function retracing" warning: a command that trains or evaluates one fresh model per
+fold and seed makes a new predict function each time, which that counter (shared by every model's
+function) reports as retracing; the zoo's own datasets give one padded shape per bucket. Other
+Python warnings and errors are not touched.
 """
 from __future__ import annotations
 
+import logging
 import os
 import sys
 
@@ -29,7 +33,12 @@ def deterministic(threads: int = DETERMINISTIC_THREADS) -> None:
 def quiet_tensorflow(deterministic_mode: bool = False) -> None:
     """Import TensorFlow and list its devices with the C++ log lines of that start silenced
     (and switch on :func:`deterministic` first when asked)."""
-    if os.environ.get("ZOO_TF_LOGS") or "tensorflow" in sys.modules:
+    if os.environ.get("ZOO_TF_LOGS"):
+        if deterministic_mode:
+            deterministic()
+        return
+    if "tensorflow" in sys.modules:
+        _drop_retracing_warnings()
         if deterministic_mode:
             deterministic()
         return
@@ -38,6 +47,7 @@ def quiet_tensorflow(deterministic_mode: bool = False) -> None:
     try:
         fd = sys.stderr.fileno()
     except (AttributeError, OSError, ValueError):  # no real stderr (e.g. captured): nothing to hide
+        _drop_retracing_warnings()
         if deterministic_mode:
             deterministic()
         return
@@ -50,7 +60,20 @@ def quiet_tensorflow(deterministic_mode: bool = False) -> None:
         if deterministic_mode:
             deterministic()
         tf.config.list_physical_devices()
+        _drop_retracing_warnings()
     finally:
         os.dup2(saved, fd)
         os.close(null)
         os.close(saved)
+
+
+class _NoRetracingWarnings(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+def _drop_retracing_warnings() -> None:
+    """Filter TensorFlow's per-process retracing warning out of its Python logger (once)."""
+    logger = logging.getLogger("tensorflow")
+    if not any(isinstance(f, _NoRetracingWarnings) for f in logger.filters):
+        logger.addFilter(_NoRetracingWarnings())
