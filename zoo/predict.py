@@ -58,10 +58,10 @@ import numpy as np
 
 from zoo.model_inputs import InputShapeError, check_batch, expected_shapes
 
-#: The release :func:`predict` uses when none is named: the BLSTM-attention model (Jalal et al.
-#: 2020) trained on EmoDB, real acted speech, 4 classes (angry, happy, sad, neutral); a smoke-
-#: profile release (reduced widths, few epochs), research use only as EmoDB is.
-DEFAULT_MODEL = "blstmatt-emodb-smoke"
+#: The release :func:`predict` uses when none is named: gru_bert's audio branches (Kumar et al.
+#: 2021) trained with the `real` profile on all ten EmoDB speakers, real acted German speech,
+#: 4 classes (angry, happy, sad, neutral); research use only, as EmoDB is.
+DEFAULT_MODEL = "gru_bert-audio_only-emodb-real"
 #: Recordings longer than this (seconds) are cut into windows by default.
 LONG_INPUT_SECONDS = 10.0
 #: Default window length and hop (seconds) for long recordings.
