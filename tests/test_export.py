@@ -329,3 +329,12 @@ def test_cli_export_and_its_errors(tmp_path, capsys):
                  "--out", str(bad)]) == 2
     assert "chroma" in capsys.readouterr().err
     assert not bad.exists() and not export.sidecar_path(bad).exists()
+
+
+def test_speaker_normalised_release_is_not_made_waveform_in(monkeypatch):
+    from zoo import weights
+
+    entry = dict(weights.get(CSA), normalize="speaker")
+    monkeypatch.setattr(weights, "get", lambda name, manifest_path=None: entry)
+    with pytest.raises(export.ExportError, match="standardised per speaker.*without --waveform"):
+        export.waveform_model(CSA)

@@ -251,3 +251,33 @@ def test_the_predict_benchmark_runs_and_writes_its_table(tmp_path, capsys):
     assert "command: `python -m benchmarks.perf.predict --releases csa-synthetic-smoke --repeats 1" in text
     (row,) = [line for line in text.splitlines() if line.startswith(f"| `{CSA}`")]
     assert len(row.split("|")[2:-1]) == 4  # 16 kHz mono, 44.1 kHz stereo, load, first call
+
+
+def test_speaker_normalised_release_uses_the_statistics_of_each_speakers_recordings(monkeypatch):
+    """A release trained with ``normalize: speaker``: each input's features are standardised by the
+    mean/std of every frame of its speaker's recordings (not its own alone, not every input's)."""
+    from zoo.features.normalize import speaker_statistics
+
+    predictor = zoo.predict.load(BLSTMATT)
+    monkeypatch.setattr(predictor, "normalize", "speaker")
+    a, b, c = tone(1.5, 16000, 4), 3.0 * tone(2.0, 16000, 5), tone(1.2, 16000, 6)
+    fbank = weights.extractors(BLSTMATT)["fbank"]
+    feats = [fbank.extract(x, sample_rate=16000) for x in (a, b, c)]
+
+    def expected(rows):
+        mean, std = speaker_statistics([feats[i] for i in rows])
+        return [np.asarray(predictor.model.predict_on_batch(((feats[i] - mean) / std).astype(np.float32)[None]))[0]
+                for i in rows]
+
+    got = zoo.predict([a, b, c], model=BLSTMATT, sample_rate=16000, speakers=["s", "s", "s"])
+    for result, want in zip(got, expected([0, 1, 2])):
+        np.testing.assert_allclose(probabilities(result), want, atol=1e-5)
+        assert result["speaker"] == "s"
+    default = zoo.predict([a, b, c], model=BLSTMATT, sample_rate=16000)  # one speaker by default
+    np.testing.assert_allclose(probabilities(default[1]), probabilities(got[1]), atol=1e-6)
+    split = zoo.predict([a, b, c], model=BLSTMATT, sample_rate=16000, speakers=["s", "s", "t"])
+    np.testing.assert_allclose(probabilities(split[0]), expected([0, 1])[0], atol=1e-5)
+    with pytest.warns(UserWarning, match="speaker 't' has one recording"):
+        zoo.predict([a, b, c], model=BLSTMATT, sample_rate=16000, speakers=["s", "s", "t"])
+    with pytest.raises(ValueError, match="speakers has 2 entries for 3 inputs"):
+        zoo.predict([a, b, c], model=BLSTMATT, sample_rate=16000, speakers=["s", "t"])

@@ -220,6 +220,13 @@ def resolve(source, model: Optional[str] = None) -> Source:
                   {k: int(v) for k, v in variant.recipe.truncate.items()} if variant is not None else {})
 
 
+def _normalization(src: Source) -> Optional[str]:
+    """The release's per-speaker normalisation (None for other sources)."""
+    from zoo import weights
+
+    return weights.normalization(src.release) if src.release else None
+
+
 def source_of_build(model, name: str, weights=None) -> Source:
     """The :class:`Source` of a model ``zoo.build(name, weights=weights, ...)`` returned: the features,
     chunking and truncation of the release or fine-tuned file ``weights`` names (the model itself
@@ -276,6 +283,10 @@ def waveform_model(source, *, lengths: bool = False, model: Optional[str] = None
     from zoo.layers import frontends
 
     src = resolve(source, model)
+    if _normalization(src):
+        raise ExportError(f"{src.name}: its features are standardised per speaker (normalize: speaker), which needs "
+                          "several recordings of the speaker, not one waveform; export it with its feature inputs "
+                          "(without --waveform) and standardise them per speaker as zoo.features.speaker_cmvn does")
     problems, layers = [], {}
     for input_name in src.input_names:
         config = src.features.get(input_name)
@@ -542,6 +553,7 @@ def _sidecar(src: Source, keras_model, info: Optional[dict], fmt: str, out: Path
         "chunking": (None if not src.chunking else
                      {"frames": src.chunking[0], "overlap": src.chunking[1], "drop_short": src.chunking[2],
                       "utterance": "mean of the chunk posteriors" + (" (in the graph)" if info else "")}),
+        "normalize": _normalization(src),
         "runtime": endpoint,
         "date": datetime.date.today().isoformat(),
         "versions": _versions(fmt),

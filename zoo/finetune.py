@@ -449,7 +449,8 @@ def finetune(release: str, manifest, out, *, labels: Optional[Sequence[str]] = N
     profile = profiles.Profile(
         name="finetune", description=f"fine-tuning release {release} on {manifest}", seeds=(seed,),
         epochs={model_key: int(epochs)}, batch_size={model_key: int(batch_size)},
-        learning_rate={model_key: float(learning_rate)}, validation=validation)
+        learning_rate={model_key: float(learning_rate)}, validation=validation,
+        normalize=entry.get("normalize"))  # the release's speaker normalisation applies to the new data too
     build_args = json.loads(json.dumps({**entry["build"], "classes": list(label_set)}))
     cache_dir = cache_dir or os.environ.get("ZOO_FEATURE_CACHE", os.path.expanduser("~/.cache/zoo/features"))
     exp = experiment.Experiment(

@@ -40,6 +40,13 @@ transcript per input; a Record's own ``transcript`` is used when ``texts`` is no
 releases predict whole recordings (the transcript belongs to the whole recording), so
 ``window=`` with them is an error.
 
+Speaker normalisation: a release trained with features standardised per speaker (``normalize:
+"speaker"`` in its manifest entry, the ``real_sn`` profile) gets the same at prediction: the
+inputs of one speaker (``speakers=``, one name per input; default: every input of the call is one
+speaker) are standardised by the mean and std, per dimension, of every frame of that speaker's
+whole recordings (:func:`zoo.features.speaker_cmvn`). Pass several recordings of each speaker:
+with one recording the statistics are its own, which removes its level (a warning says so).
+
 The loaded model and extractors are cached per release for the life of the process
 (:func:`load`, :func:`clear_cache`). Items of equal feature shape are batched together
 (``batch_size``) across windows and inputs, never padded, so a window's posterior does not
@@ -92,7 +99,14 @@ class Predictor:
     chunking: Optional[tuple]      # (frames, overlap, drop_short) or None
     truncate: Dict[str, int]
     text_inputs: List[str]
+    normalize: Optional[str] = None  # "speaker": inputs standardised per speaker (see the module docstring)
     _fn: object = dataclasses.field(default=None, repr=False)
+
+    @property
+    def normalized_inputs(self) -> List[str]:
+        """The float frame / vector inputs that speaker normalisation standardises."""
+        return [n for n in self.audio_inputs
+                if np.dtype(self.extractors[n].dtype).kind == "f" and len(self.extractors[n].shape) <= 2]
 
     @property
     def audio_inputs(self) -> List[str]:
@@ -167,6 +181,7 @@ def load(release: str = DEFAULT_MODEL) -> Predictor:
             raise ValueError(f"release {release!r}: targets {missing} are not outputs of the model "
                              f"({model.output_names})")
         predictor.output_names = list(names)
+    predictor.normalize = entry.get("normalize")
     _CACHE[release] = predictor
     return predictor
 
@@ -326,7 +341,8 @@ def _describe(predictor: Predictor, vector: np.ndarray) -> dict:
 # ----------------------------------------------------------------------------- predict
 def predict(inputs, model: str = None, *, sample_rate: Union[None, int, Sequence[Optional[int]]] = None,
             window: Optional[float] = None, hop: Optional[float] = None, batch_size: int = 32,
-            texts: Optional[Sequence[str]] = None, on_error: str = "raise"):
+            texts: Optional[Sequence[str]] = None, speakers: Optional[Sequence[str]] = None,
+            on_error: str = "raise"):
     """Emotions of each input with a released model (see the module docstring).
 
     Args:
@@ -339,6 +355,8 @@ def predict(inputs, model: str = None, *, sample_rate: Union[None, int, Sequence
             recordings longer than 10 s into 4 s windows every 2 s.
         batch_size: items per model call.
         texts: one transcript per input, for releases that read text.
+        speakers: one speaker name per input, for releases trained with speaker normalisation
+            (default: all inputs are one speaker); ignored by other releases.
         on_error: ``"raise"`` (default) raises the first bad input's error; ``"report"`` gives
             ``{"path", "error"}`` in its place and predicts the others.
 
@@ -387,9 +405,14 @@ def predict(inputs, model: str = None, *, sample_rate: Union[None, int, Sequence
         rates = list(sample_rate)
     else:
         rates = [sample_rate] * len(sources)
+    if speakers is not None:
+        speakers = [speakers] if isinstance(speakers, str) else list(speakers)
+        if len(speakers) != len(sources):
+            raise ValueError(f"speakers has {len(speakers)} entries for {len(sources)} inputs")
     predictor = load(release)
 
     results: List[Optional[dict]] = [None] * len(sources)
+    whole: Dict[int, Dict[str, np.ndarray]] = {}  # speaker normalisation: each input's whole-recording frames
     items: List[dict] = []
     owners: List[tuple] = []  # (input index, window index or None) per item
     plans: Dict[int, dict] = {}
@@ -402,6 +425,8 @@ def predict(inputs, model: str = None, *, sample_rate: Union[None, int, Sequence
             cuts = spans(duration, window, hop)
             signals = _resampled(predictor, signal, rate)
             plan = {"path": path, "name": name, "duration": duration, "cuts": cuts, "failed": {}}
+            if predictor.normalize == "speaker":
+                whole[i] = _whole_frames(predictor, name, signals, rate, duration)
             if cuts is None:
                 for item in _items(predictor, name, signals, rate, 0.0, duration, texts[i]):
                     items.append(item)
@@ -422,10 +447,57 @@ def predict(inputs, model: str = None, *, sample_rate: Union[None, int, Sequence
             if on_error == "raise":
                 raise
             results[i] = {"path": path, "error": _named(name, error)}
+    if predictor.normalize == "speaker":
+        groups = _normalize_by_speaker(predictor, items, owners, whole, speakers or ["speaker"] * len(sources))
+    elif predictor.normalize is not None:
+        raise ValueError(f"release {release!r}: unknown normalize={predictor.normalize!r} in its manifest entry")
     outputs = _run(predictor, items, int(batch_size))
     for i, plan in plans.items():
         results[i] = _result(predictor, plan, outputs, owners, i)
+        if predictor.normalize == "speaker":
+            results[i]["speaker"] = groups[i]
     return results[0] if single else results
+
+
+def _whole_frames(predictor: Predictor, name: str, signals: Dict, rate: int, duration: float) -> Dict[str, np.ndarray]:
+    """Each normalised input's features of the whole recording (what the speaker statistics use)."""
+    from zoo.features.base import FeatureError
+
+    out = {}
+    for input_name in predictor.normalized_inputs:
+        extractor = predictor.extractors[input_name]
+        sr = extractor.sr or rate
+        try:
+            out[input_name] = np.asarray(extractor.extract(signals[sr], sample_rate=sr))
+        except FeatureError as error:
+            raise _renamed(error, name) from None
+    return out
+
+
+def _normalize_by_speaker(predictor: Predictor, items: List[dict], owners: List[tuple],
+                          whole: Dict[int, Dict[str, np.ndarray]], speakers: Sequence[str]) -> Dict[int, str]:
+    """Standardise every item in place by its speaker's statistics over the frames of that speaker's
+    whole recordings (the readable inputs); returns each input's speaker."""
+    import warnings
+
+    from zoo.features.normalize import speaker_statistics
+
+    groups: Dict[str, List[int]] = {}
+    for i in whole:
+        groups.setdefault(str(speakers[i]), []).append(i)
+    stats = {}
+    for speaker, inputs in groups.items():
+        if len(inputs) < 2:
+            warnings.warn(f"release {predictor.release!r} normalises features per speaker, but speaker {speaker!r} "
+                          "has one recording: its statistics are that recording's own, which removes its level; "
+                          "pass several recordings of each speaker (speakers=)", stacklevel=3)
+        for input_name in predictor.normalized_inputs:
+            stats[speaker, input_name] = speaker_statistics([whole[i][input_name] for i in inputs])
+    for item, (i, _) in zip(items, owners):
+        for input_name in predictor.normalized_inputs:
+            mean, std = stats[str(speakers[i]), input_name]
+            item[input_name] = ((item[input_name] - mean) / std).astype(np.float32)
+    return {i: str(speakers[i]) for i in whole}
 
 
 def _resampled(predictor: Predictor, signal: np.ndarray, rate: int) -> Dict[int, np.ndarray]:
@@ -527,6 +599,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--batch-size", type=int, default=32, help="items per model call (default 32)")
     parser.add_argument("--text", action="append", metavar="TRANSCRIPT",
                         help="a transcript, once per input in order (releases that read text)")
+    parser.add_argument("--speakers", nargs="+", metavar="NAME",
+                        help="one speaker name per input, for releases trained with speaker normalisation "
+                             "(default: every input is one speaker)")
     parser.add_argument("--json", action="store_true", help="JSON Lines: one object per input")
     parser.add_argument("--plot", metavar="PNG", help="draw the emotions over time of the windowed inputs")
 
@@ -585,7 +660,8 @@ def main(args, stdout=None, stderr=None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up notes, unless asked for
     try:
         results = predict(list(args.inputs), args.model, window=args.window, hop=args.hop,
-                          batch_size=args.batch_size, texts=args.text, on_error="report")
+                          batch_size=args.batch_size, texts=args.text, speakers=getattr(args, "speakers", None),
+                          on_error="report")
     except ValueError as error:  # the release or the options, not one input
         print(f"zoo predict: error: {error}", file=stderr)
         return 2

@@ -80,12 +80,21 @@ def speaker_cmvn(arrays, speakers, eps: float = 1e-5):
     for i, speaker in enumerate(speakers):
         groups.setdefault(speaker, []).append(i)
     for speaker, rows in groups.items():
-        frames = [arrays[i].reshape(-1, arrays[i].shape[-1]) if arrays[i].ndim else arrays[i].reshape(1, 1)
-                  for i in rows]
-        stacked = np.concatenate(frames).astype(np.float64)
-        if not len(stacked):
-            raise ValueError(f"speaker {speaker!r}: no frames to normalise by")
-        mean, std = stacked.mean(axis=0), np.sqrt(stacked.var(axis=0) + eps)
+        try:
+            mean, std = speaker_statistics([arrays[i] for i in rows], eps)
+        except ValueError as error:
+            raise ValueError(f"speaker {speaker!r}: {error}") from None
         for i in rows:
             out[i] = ((arrays[i] - mean) / std).astype(np.float32)
     return out
+
+
+def speaker_statistics(arrays, eps: float = 1e-5):
+    """``(mean, sqrt(var + eps))`` per dimension over every frame (row) of one speaker's
+    ``(T, D)`` / ``(D,)`` arrays: what :func:`speaker_cmvn` divides by."""
+    frames = [np.asarray(a).reshape(-1, np.shape(a)[-1]) if np.ndim(a) else np.asarray(a).reshape(1, 1)
+              for a in arrays]
+    stacked = np.concatenate(frames).astype(np.float64) if frames else np.zeros((0, 1))
+    if not len(stacked):
+        raise ValueError("no frames to normalise by")
+    return stacked.mean(axis=0), np.sqrt(stacked.var(axis=0) + eps)

@@ -33,7 +33,7 @@ from zoo.weights.manifest import ManifestError, cache_dir
 from zoo.weights.preprocessing import FeatureMismatchError, check_features, extractors
 
 __all__ = [
-    "load", "build", "get", "releases", "labels", "extractors", "check_features", "freeze",
+    "load", "build", "get", "releases", "labels", "normalization", "extractors", "check_features", "freeze",
     "find_file", "verify", "sha256", "table", "cache_dir", "head_layer_names", "transfer",
     "WeightsError", "ChecksumError", "FeatureMismatchError", "ManifestError",
 ]
@@ -55,6 +55,13 @@ def labels(name: str, manifest_path=None) -> List[str]:
     """Ordered class labels of a classifier release (output index -> label), or its V/A/D targets."""
     outputs = get(name, manifest_path)["outputs"]
     return list(outputs["labels"] if outputs["kind"] == "classes" else outputs["targets"])
+
+
+def normalization(name: str, manifest_path=None) -> Optional[str]:
+    """How the release's features are normalised beyond their extractors: ``"speaker"`` (each
+    speaker's frames standardised by that speaker's statistics, :func:`zoo.features.speaker_cmvn`)
+    or None."""
+    return get(name, manifest_path).get("normalize")
 
 
 def _is_release(weights, manifest_path) -> bool:

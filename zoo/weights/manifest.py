@@ -37,9 +37,9 @@ REQUIRED = {
     "protocol": dict, "metrics": dict, "recipe": dict, "command": str, "licence": dict, "date": str,
     "versions": dict, "notes": str,
 }
-OPTIONAL = {"url": (str, type(None)), "paper": str, "inference": str}
+OPTIONAL = {"url": (str, type(None)), "paper": str, "inference": str, "normalize": str}
 KEY_ORDER = ("name", "model", "variant", "paper", "build", "file", "sha256", "size", "committed", "url",
-             "parameters", "outputs", "features", "inference", "corpus", "protocol", "metrics", "recipe",
+             "parameters", "outputs", "features", "normalize", "inference", "corpus", "protocol", "metrics", "recipe",
              "command", "licence", "date", "versions", "notes")
 
 

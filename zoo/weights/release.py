@@ -172,6 +172,8 @@ def release(model: str, corpus: str, root: Optional[str] = None, *, profile: str
         "paper": paper.short if paper is not None else "",
         "notes": _notes(prof, model_name) + _text_encoder_note(extractors, build_kwargs),
     }
+    if prof.normalize is not None:
+        entry["normalize"] = prof.normalize
     if exp.chunking is not None:
         frames, overlap, _ = exp.chunking
         entry["inference"] = (f"Chunk the input frames into {frames}-frame chunks overlapping by {overlap}, predict "
@@ -256,7 +258,7 @@ def _notes(prof, model_name: str) -> str:
     if prof.name == "smoke":
         return ("Smoke profile: few epochs" + (f", reduced sizes {overrides}" if overrides else "")
                 + "; for trying the API and fine-tuning, not a reproduction of the paper's numbers.")
-    if prof.name == "real":
-        return (f"Real profile: {prof.description}" + (f" Overrides: {overrides}." if overrides else "")
+    if prof.name in ("real", "real_sn"):
+        return (f"Real profile ({prof.name}): {prof.description}" + (f" Overrides: {overrides}." if overrides else "")
                 + " Trained for real speech, not a reproduction of the paper's IEMOCAP numbers.")
     return ""
