@@ -29,7 +29,7 @@ test-all: setup
 	$(BIN)/python -m pytest -q -m "slow or not slow"
 
 bench: setup
-	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks --deterministic
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -185,7 +185,12 @@ def _unwrap(dataset):
     """``({name: x}, y...)`` batches -> ``(x, y...)`` (what a Keras model with one input expects)."""
     if dataset is None:
         return None
-    return dataset.map(lambda features, *rest: (next(iter(features.values())), *rest))
+    return dataset.map(_first_input)
+
+
+def _first_input(features, *rest):
+    # A named function (AutoGraph cannot read a lambda's source when several share a line).
+    return (next(iter(features.values())), *rest)
 
 
 # ----------------------------------------------------------------------------- results
