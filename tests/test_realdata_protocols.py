@@ -190,6 +190,8 @@ def test_meld_runs_on_its_official_split_with_text_only_models_and_tfidf(meld, t
     assert lr["runs"][0]["metrics"]["mean_class_recall"] == 1.0  # each emotion has its own words
     # The profile's AMH modalities (audio + text) do not replace the variant's own.
     assert "modalities" not in amh["setup"]["build_overrides"]
+    with pytest.raises(ValueError, match=r"amh reads audio \(input audio\), but 44 of the 44 records of 'meld'"):
+        experiment.prepare("amh", "meld", str(root), profile=profiles.get("real"), cache_dir=tmp_path / "cache")
 
 
 @pytest.mark.slow

@@ -581,12 +581,28 @@ def prepare(name: str, corpus: str = "synthetic", root: Optional[str] = None, *,
     if label_set is not None:
         build_args["classes"] = list(label_set)
     cache_dir = cache_dir or os.environ.get("ZOO_FEATURE_CACHE", os.path.expanduser("~/.cache/zoo/features"))
+    names = input_names(name, build_args) if probe else []
+    _check_audio(name, recipe, names, records, corpus)
     return Experiment(
         name=name, spec=spec, variant=variant, recipe=recipe, profile=profile, corpus=corpus, root=root,
         protocol=protocol_name, label_set=label_set, loaded=loaded, records=records, folds=folds,
-        build_args=build_args, input_names=input_names(name, build_args) if probe else [],
+        build_args=build_args, input_names=names,
         cache=features.FeatureCache(cache_dir), feature_overrides=feature_overrides,
         strategy=strategy, test_corpus=test_corpus)
+
+
+def _check_audio(name: str, recipe, names, records, corpus: str) -> None:
+    """A clear error when the model reads audio and the corpus has none (MELD's transcripts)."""
+    from zoo import features
+    from zoo.features.audio import AudioExtractor
+
+    audio = [n for n in names if n in recipe.features and isinstance(features.EXTRACTORS.get(recipe.features[n].extractor), type)
+             and issubclass(features.EXTRACTORS[recipe.features[n].extractor], AudioExtractor)]
+    missing = [r for r in records if r.audio_path is None]
+    if audio and missing:
+        raise ValueError(f"{name} reads audio (input {', '.join(audio)}), but {len(missing)} of the {len(records)} "
+                         f"records of {corpus!r} have none (e.g. {missing[0].utterance_id!r}); pick a variant that "
+                         f"reads text alone (python -m zoo models lists them)")
 
 
 def cross_corpus_label_set(recipe, corpus: str, records, test_corpus: str, test_records, classes=None) -> list:
