@@ -87,6 +87,7 @@ def test_official_split_reads_each_records_split_and_names_a_record_without_one(
 
 
 # ----------------------------------------------------------------------------- cross-corpus experiment
+@pytest.mark.slow
 def test_cross_corpus_experiment_shares_classes_reads_both_corpora_at_one_rate(corpora):
     base, emodb, ravdess = corpora
     exp = experiment.prepare("gru_bert:audio_only", "emodb", emodb, profile=TINY, cache_dir=base / "cache",
