@@ -57,7 +57,8 @@ def parse_args(argv=None):
                    help="ravdess_fer: the FER-2013 folder (train/<emotion>/*.jpg) whose faces are paired with the "
                         "RAVDESS utterances of --root (see python -m zoo.data pair-faces)")
     p.add_argument("--pairing-seed", type=int, default=0, help="ravdess_fer: the seed of the face pairing (default 0)")
-    p.add_argument("--protocol", help="override the recipe's protocol (loso, session5, amh_10fold, speaker_kfold)")
+    p.add_argument("--protocol", help="override the recipe's protocol (loso, session5, amh_10fold, speaker_kfold, official; "
+                                        "cross_corpus comes with --test-corpus)")
     p.add_argument("--classes", nargs="+", help="label set: 'all' (every label of the corpus) or label names "
                                                 "(default: the recipe's when the corpus has them)")
     p.add_argument("--seeds", nargs="+", type=int, help="override the profile's seeds")
@@ -83,6 +84,8 @@ def parse_args(argv=None):
         args.corpus, args.root = "iemocap", args.iemocap
     if (args.test_root or args.sample_rate) and not args.test_corpus:
         p.error("--test-root / --sample-rate need --test-corpus")
+    if args.protocol == "cross_corpus" and not args.test_corpus:
+        p.error("--protocol cross_corpus needs --test-corpus (and --test-root)")
     if args.test_corpus and args.test_corpus == args.corpus:
         p.error("--test-corpus must differ from --corpus")
     if args.faces and args.corpus != "ravdess_fer":

@@ -146,6 +146,7 @@ def test_benchmark_cli_names_train_and_test_corpus(corpora, tmp_path, monkeypatc
     assert "corpus `emodb → ravdess`" in (out / "results.md").read_text()
     for argv, message in ((["--test-root", ravdess], "need --test-corpus"),
                           (["--corpus", "emodb", "--test-corpus", "emodb"], "must differ"),
+                          (["--protocol", "cross_corpus"], "needs --test-corpus"),
                           (["--corpus", "ravdess", "--faces", "x"], "--faces is for --corpus ravdess_fer")):
         with pytest.raises(SystemExit):
             cli.parse_args(argv)
