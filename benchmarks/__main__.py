@@ -4,11 +4,18 @@
     python -m benchmarks --profile paper --corpus iemocap --root /data/IEMOCAP_full_release
     python -m benchmarks --models blstmatt csa --corpus emodb --root ../shared/data/emodb/wav
     python -m benchmarks --profile paper --iemocap /data/IEMOCAP_full_release --strategy mirrored
+    python -m benchmarks --models gru_bert:audio_only svm_hsf --profile real --corpus emodb --root ../shared/data/emodb \
+        --test-corpus ravdess --test-root ../shared/data/ravdess          # cross-corpus: train EmoDB, test RAVDESS
+    python -m benchmarks --models gru_bert:text_only amh:text_only tfidf_lr --profile real --corpus meld \
+        --root ../shared/data/meld                                        # MELD's official split, its 7 emotions
+    python -m benchmarks --models parallelnet parallelnet:speech_only parallelnet:image_only --profile real \
+        --corpus ravdess_fer --root ../shared/data/ravdess --faces ../shared/data/fer2013   # speech + FER faces
 
 Writes ``results.json``, ``results.md`` and one confusion-matrix PNG per run under
 ``--out`` (default ``runs/results/<profile>-<corpus>``, outside the tracked files; ``--publish``
 writes the committed ``benchmarks/results/<profile>-<corpus>``); checkpoints go under ``--runs``
-so an interrupted benchmark resumes where it stopped.
+so an interrupted benchmark resumes where it stopped. A cross-corpus run's tag is
+``<profile>-<corpus>-to-<test corpus>`` and its captions say ``corpus `<train> → <test>```.
 """
 from __future__ import annotations
 
@@ -35,10 +42,24 @@ def parse_args(argv=None):
     p.add_argument("--profile", choices=sorted(PROFILES), default="smoke")
     p.add_argument("--corpus", default="synthetic",
                    help="synthetic (built-in, default), iemocap, emodb, ravdess, cremad, msp_improv, "
-                        "msp_podcast, sier, manifest")
+                        "msp_podcast, sier, manifest, meld (text; official split), ravdess_fer (RAVDESS speech "
+                        "paired with FER-2013 faces: --faces)")
     p.add_argument("--root", help="corpus root (IEMOCAP_full_release folder, manifest CSV, ...)")
     p.add_argument("--iemocap", metavar="PATH", help="shorthand for --corpus iemocap --root PATH")
-    p.add_argument("--protocol", help="override the recipe's protocol (loso, session5, amh_10fold, speaker_kfold; text_safe: the text-safe form of each model's own protocol)")
+    p.add_argument("--test-corpus", metavar="CORPUS",
+                   help="cross-corpus: train on --corpus, test on this corpus (protocol cross_corpus: one fold per "
+                        "direction, repeated over the seeds; validation speakers from the training corpus only; the "
+                        "classes both corpora have, default angry/happy/sad/neutral where both have them)")
+    p.add_argument("--test-root", metavar="PATH", help="root of --test-corpus")
+    p.add_argument("--sample-rate", type=int,
+                   help="cross-corpus: the rate every audio input of both corpora is read at (default 16000)")
+    p.add_argument("--faces", metavar="PATH",
+                   help="ravdess_fer: the FER-2013 folder (train/<emotion>/*.jpg) whose faces are paired with the "
+                        "RAVDESS utterances of --root (see python -m zoo.data pair-faces)")
+    p.add_argument("--pairing-seed", type=int, default=0, help="ravdess_fer: the seed of the face pairing (default 0)")
+    p.add_argument("--protocol", help="override the recipe's protocol (loso, session5, amh_10fold, speaker_kfold, official; "
+                                      "text_safe: the text-safe form of each model's own protocol; cross_corpus "
+                                      "comes with --test-corpus)")
     p.add_argument("--classes", nargs="+", help="label set: 'all' (every label of the corpus) or label names "
                                                 "(default: the recipe's when the corpus has them)")
     p.add_argument("--seeds", nargs="+", type=int, help="override the profile's seeds")
@@ -62,6 +83,14 @@ def parse_args(argv=None):
     args = p.parse_args(argv)
     if args.iemocap:
         args.corpus, args.root = "iemocap", args.iemocap
+    if (args.test_root or args.sample_rate) and not args.test_corpus:
+        p.error("--test-root / --sample-rate need --test-corpus")
+    if args.protocol == "cross_corpus" and not args.test_corpus:
+        p.error("--protocol cross_corpus needs --test-corpus (and --test-root)")
+    if args.test_corpus and args.test_corpus == args.corpus:
+        p.error("--test-corpus must differ from --corpus")
+    if args.faces and args.corpus != "ravdess_fer":
+        p.error("--faces is for --corpus ravdess_fer")
     return args
 
 
@@ -88,7 +117,9 @@ def main(argv=None) -> int:
     profile = profiles.get(args.profile)
     if args.utterances:
         profile = dataclasses.replace(profile, utterances=args.utterances)
-    tag = f"{profile.name}-{args.corpus}"
+    corpus_name = f"{args.corpus} → {args.test_corpus}" if args.test_corpus else args.corpus  # train → test
+    tag = f"{profile.name}-{args.corpus}" + (f"-to-{args.test_corpus}" if args.test_corpus else "")
+    loader_options = {"faces": args.faces, "seed": args.pairing_seed} if args.corpus == "ravdess_fer" else None
     published = Path(__file__).parent / "results" / tag
     out = Path(args.out) if args.out else (published if args.publish else Path(args.runs) / "results" / tag)
     runs_dir = Path(args.runs) / tag
@@ -101,11 +132,13 @@ def main(argv=None) -> int:
         results[name] = runner.run_model(name, args.corpus, args.root, profile=profile, out_runs=runs_dir,
                                          cache_dir=Path(args.cache), protocol=args.protocol, seeds=args.seeds,
                                          max_folds=args.folds, verbose=verbose, classes=classes,
-                                         strategy=strategy if distribute.is_distributed(strategy) else None)
+                                         strategy=strategy if distribute.is_distributed(strategy) else None,
+                                         test_corpus=args.test_corpus, test_root=args.test_root,
+                                         sample_rate=args.sample_rate, loader_options=loader_options)
         results[name]["setup"]["wall_seconds"] = round(time.perf_counter() - t0, 1)
     command = "python -m benchmarks " + " ".join(argv if argv is not None else sys.argv[1:])
     meta = {"command": command.strip(), "profile": profile.name, "profile_description": profile.description,
-            "corpus": args.corpus, "machine": runner.machine(),
+            "corpus": corpus_name, "machine": runner.machine(),
             "date": datetime.date.today().isoformat(), "wall_seconds": round(time.perf_counter() - started, 1)}
     if not distribute.is_chief(strategy):  # the chief writes the results; a worker only trained its share
         logging.info("worker %d of %d: results are written by the chief", *distribute.task(strategy))

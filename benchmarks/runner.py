@@ -16,16 +16,24 @@ from zoo import experiment, registry
 
 def run_model(name: str, corpus: str, root: Optional[str], *, profile, out_runs: Path, cache_dir: Path,
               protocol: Optional[str] = None, seeds: Optional[Sequence[int]] = None,
-              max_folds: Optional[int] = None, verbose=0, classes=None, strategy=None) -> dict:
+              max_folds: Optional[int] = None, verbose=0, classes=None, strategy=None,
+              test_corpus: Optional[str] = None, test_root: Optional[str] = None,
+              sample_rate: Optional[int] = None, loader_options: Optional[dict] = None) -> dict:
     """Every fold and seed of one model, or classic baseline (``svm_hsf``, ``tfidf_lr``: on the
     folds the zoo's models get): ``{"runs": [...], "setup": {...}}``. ``strategy``: the
-    ``tf.distribute.Strategy`` the models train under (baselines ignore it)."""
+    ``tf.distribute.Strategy`` the models train under (baselines ignore it). ``test_corpus`` /
+    ``test_root``: cross-corpus, trained on ``corpus`` and tested on ``test_corpus`` (one fold;
+    the seeds repeat it), audio read at ``sample_rate`` (default 16 kHz) on both sides.
+    ``loader_options``: further arguments of the training corpus' loader (``ravdess_fer``'s
+    ``faces``, ``seed``)."""
+    cross = dict(test_corpus=test_corpus, test_root=test_root, loader_options=loader_options)
     if experiment.is_baseline(name):
         return experiment.prepare_baseline(name, corpus, root, profile=profile, protocol=protocol,
-                                           max_folds=max_folds, cache_dir=cache_dir, classes=classes).run(
-            seeds=seeds)
+                                           max_folds=max_folds, cache_dir=cache_dir, classes=classes,
+                                           **cross).run(seeds=seeds)
     exp = experiment.prepare(name, corpus, root, profile=profile, protocol=protocol, max_folds=max_folds,
-                             cache_dir=cache_dir, classes=classes, strategy=strategy)
+                             cache_dir=cache_dir, classes=classes, strategy=strategy, sample_rate=sample_rate,
+                             **cross)
     return exp.run(out_runs, seeds=seeds, verbose=verbose)
 
 

@@ -37,7 +37,9 @@ Departures from the paper / code, each with the argument that gives the other re
 - Truncation (audio 750 frames, text 128 tokens, video 25 frames in the code) is the
   pipeline's (``RECIPE.truncate``); the model takes any length.
 - Modalities: any two or three (``modalities=``, Table 1 ablations); with two modalities the
-  hop query is built from the single other summary. ``hop_order=`` is a cycle of targets
+  hop query is built from the single other summary. One modality (ours, e.g. variant
+  ``text_only`` for text corpora such as MELD) has no other summary to hop from: it needs
+  ``hops=0`` and is that modality's branch alone, its GRU's last state -> output layer. ``hop_order=`` is a cycle of targets
   (default ``"VAT"``; a string or sequence of ``audio``/``text``/``video`` or ``A``/``T``/``V``,
   entries for absent modalities are skipped). ``hops=0`` gives the un-hopped concatenation.
 - Training: the code samples 10,000 random batches of 128 with replacement and validates every
@@ -111,7 +113,7 @@ def build(
         variant: a name of ``SPEC.variants`` (hop counts, modality ablations).
         hops: N of AMH-N (>= 0; the paper explores 1..9, best 7).
         hop_order: cycle of hop targets (default V, A, T).
-        modalities: two or three of ``audio``, ``text``, ``video``.
+        modalities: two or three of ``audio``, ``text``, ``video`` (one, with ``hops=0``: that branch alone).
         vocab_size, embedding_dim: the text embedding (id 0 = padding).
         embedding_matrix: optional ``(vocab_size, embedding_dim)`` array to initialise it.
         reset_after: Keras GRU flag (``False`` = TF1 ``GRUCell``, the authors' code).
@@ -121,10 +123,12 @@ def build(
             :data:`GRU_UNITS`, :data:`INPUT_DROPOUT` (rates), :data:`FEATURE_DIMS`.
     """
     present = [m for m in MODALITIES if m in {_modality(x) for x in modalities}]
-    if len(present) < 2:
-        raise ValueError(f"AMH needs at least two modalities; got {list(modalities)}")
+    if not present:
+        raise ValueError(f"AMH needs at least one modality; got {list(modalities)}")
     if int(hops) < 0:
         raise ValueError(f"hops must be >= 0; got {hops}")
+    if len(present) == 1 and int(hops):
+        raise ValueError(f"one modality ({present[0]}) has no other to hop from: pass hops=0 (got hops={hops})")
     classes, labels = resolve_classes(classes, LABELS)
     if embedding_matrix is not None:
         shape = tuple(getattr(embedding_matrix, "shape", ()))
@@ -264,6 +268,7 @@ PARAMETERS = {
     "text_video": 4_319_183,
     "audio_video": 1_211_183,
     "reset_after": 4_751_639,
+    "text_only": 3_302_007,
 }
 SPEC = register_model(ModelSpec(
     name="amh", module=__name__, build=build, parameters=PARAMETERS, labels=LABELS,
@@ -276,9 +281,11 @@ SPEC = register_model(ModelSpec(
            for name, mods in _ABLATIONS.items()},
         "reset_after": Variant({"reset_after": True}, RECIPE, None,
                                description="Keras 3 GRU cell (reset_after=True) instead of TF1's"),
+        "text_only": Variant({"modalities": ("text",), "hops": 0}, _recipe(("text",)), None,
+                             description="the text branch alone, no hops (ours; the paper has no text-only result)"),
     },
-    tiny=dict(gru_units={"audio": 4, "text": 4, "video": 4}, feature_dims={"audio": 6, "video": 5},
-              vocab_size=20, embedding_dim=4, hops=2),
+    tiny=lambda variant: dict(gru_units={"audio": 4, "text": 4, "video": 4}, feature_dims={"audio": 6, "video": 5},
+                              vocab_size=20, embedding_dim=4, hops=0 if variant == "text_only" else 2),
     text_args=("vocab_size", "embedding_matrix"),
     attention=Attention(probe=attention_model,
                         over=lambda model: {layer.name: layer.name.split("_", 1)[1] for layer in hop_layers(model)}),

@@ -33,15 +33,24 @@ from zoo.model_inputs import check_dataset
 log = logging.getLogger("zoo.experiment")
 
 IEMOCAP_LAYOUT = ("synthetic", "iemocap")
+#: Corpora whose benchmark is their distributed split (``extra["split"]``): protocol ``official``.
+OFFICIAL_SPLIT_CORPORA = ("meld",)
+#: Builder arguments a profile's ``build`` overrides never replace when the variant sets them: a
+#: variant's modalities are its inputs (and its recipe's features), not a size.
+VARIANT_OWNED_ARGS = ("modalities",)
+#: The rate every audio input is read at in a cross-corpus experiment (both corpora alike).
+CROSS_CORPUS_SAMPLE_RATE = 16000
 IEMOCAP_PROTOCOLS = ("loso", "session5", "amh_10fold")
 TEXT_EXTRACTORS = ("word_ids", "bert_tokens")
 REGRESSION_TARGETS = ("valence", "arousal", "dominance")
 
 
 # ----------------------------------------------------------------------------- corpus
-def load_corpus(corpus: str, root: Optional[str] = None, classes="all", utterances: int = 500):
+def load_corpus(corpus: str, root: Optional[str] = None, classes="all", utterances: int = 500,
+                options: Optional[dict] = None):
     """``LoadResult`` of a corpus; ``synthetic`` is generated (once, cached) when needed, and a
-    built-in corpus already at ``root`` is used whatever its size."""
+    built-in corpus already at ``root`` is used whatever its size. ``options``: further loader
+    keyword arguments (e.g. ``ravdess_fer``'s ``faces`` and ``seed``)."""
     from zoo import data
 
     if corpus == "synthetic":
@@ -55,7 +64,7 @@ def load_corpus(corpus: str, root: Optional[str] = None, classes="all", utteranc
         return data.load("iemocap", summary["iemocap_root"], classes=classes)
     if root is None:
         raise ValueError(f"a corpus root is needed for corpus {corpus!r} (--root)")
-    return data.load(corpus, root, classes=classes)
+    return data.load(corpus, root, classes=classes, **(options or {}))
 
 
 def classes_for(recipe, corpus: str) -> str:
@@ -84,8 +93,17 @@ def label_set_for(recipe, corpus: str, records) -> Optional[list]:
     return sorted(present)
 
 
+def _label_set_for(recipe, corpus: str, records) -> Optional[list]:
+    """:func:`label_set_for`, except on the corpora of :data:`OFFICIAL_SPLIT_CORPORA`: their
+    benchmark is on every label of the corpus (MELD's seven), the same for every model."""
+    if corpus in OFFICIAL_SPLIT_CORPORA and "label" in recipe.targets:
+        return sorted({r.label for r in records})
+    return label_set_for(recipe, corpus, records)
+
+
 def protocol_for(recipe, corpus: str, override: Optional[str] = None) -> str:
-    """The protocol: ``override``, the recipe's on IEMOCAP, speaker k-fold elsewhere.
+    """The protocol: ``override``, the recipe's on IEMOCAP, the distributed split on the corpora of
+    :data:`OFFICIAL_SPLIT_CORPORA` (MELD), speaker k-fold elsewhere.
     ``override="text_safe"``: the text-safe form of the protocol the model would get
     (``loso`` -> ``loso_text_safe``, ``session5`` -> ``session5_text_safe``, ...)."""
     if override == "text_safe":
@@ -99,6 +117,8 @@ def protocol_for(recipe, corpus: str, override: Optional[str] = None) -> str:
         return safe
     if override:
         return override
+    if corpus in OFFICIAL_SPLIT_CORPORA:
+        return "official"
     if corpus in IEMOCAP_LAYOUT:
         return recipe.protocol if recipe.protocol in IEMOCAP_PROTOCOLS else "loso"
     return "speaker_kfold"
@@ -124,18 +144,19 @@ def usable_records(records, recipe, label_set):
     return out
 
 
-def make_folds(protocol: str, recipe, records, validation: float):
+def make_folds(protocol: str, recipe, records, validation: float, options: Optional[dict] = None):
     """The protocol's folds, as every caller makes them: validation speakers carved from the
     training part where the protocol has no development part; the recipe's protocol options
-    when the protocol is the recipe's own."""
+    when the protocol is the recipe's own; then ``options`` (e.g. ``cross_corpus``'s corpora)."""
     import inspect
 
     from zoo.data import protocols
 
     accepts = inspect.signature(protocols.PROTOCOLS[protocol]).parameters
-    options = {"validation": validation} if "validation" in accepts else {}
+    given, options = options, ({"validation": validation} if "validation" in accepts else {})
     if protocol == recipe.protocol:
         options.update(recipe.protocol_options)
+    options.update(given or {})
     return protocols.get(protocol, **options)(records)
 
 
@@ -245,6 +266,7 @@ class Experiment:
     cache: object
     feature_overrides: dict
     strategy: object = None  # a tf.distribute.Strategy (zoo.distribute.make_strategy); None: one device
+    test_corpus: Optional[str] = None  # cross-corpus: the corpus of the test part (``corpus`` trains)
 
     # -- the profile's view of the recipe
     @property
@@ -479,12 +501,15 @@ class Experiment:
         """What the tables' captions and the release entries say about this experiment."""
         import dataclasses as _dc
 
-        return {"model": self.name, "corpus": self.corpus, "protocol": self.protocol, "label_set": self.label_set,
+        cross = {"test_corpus": self.test_corpus} if self.test_corpus else {}
+        return {"model": self.name, "corpus": self.corpus, **cross, "protocol": self.protocol,
+                "label_set": self.label_set,
                 "targets": list(self.recipe.targets), "folds": len(self.folds), "records": len(self.records),
                 "records_loaded": len(self.loaded.records),
                 "skipped_by_loader": self.loaded.report.to_dict(),
                 "skipped_by_features": table.report.to_dict() if table is not None else {},
-                "build_overrides": self.profile.build.get(self.model, {}),
+                "build_overrides": {k: v for k, v in self.build_args.items()
+                                    if k in self.profile.build.get(self.model, {})},
                 "feature_overrides": self.feature_overrides,
                 "learning_rate": self.learning_rate or self.recipe.optimizer_options.get("learning_rate"),
                 "epochs": self.epochs, "batch_size": self.batch_size,
@@ -521,16 +546,25 @@ def input_names(name: str, build_args: dict) -> List[str]:
 
 def prepare(name: str, corpus: str = "synthetic", root: Optional[str] = None, *, profile="smoke",
             protocol: Optional[str] = None, max_folds: Optional[int] = None, cache_dir=None,
-            loaded=None, classes=None, probe: bool = True, strategy=None) -> Experiment:
+            loaded=None, classes=None, probe: bool = True, strategy=None, test_corpus: Optional[str] = None,
+            test_root: Optional[str] = None, test_loaded=None, sample_rate: Optional[int] = None,
+            loader_options: Optional[dict] = None) -> Experiment:
     """Prepare ``"<model>[:<variant>]"`` on ``corpus`` under ``protocol`` (default: the recipe's on
-    IEMOCAP, speaker k-fold elsewhere) and ``profile`` (a name of :data:`zoo.profiles.PROFILES` or
-    a :class:`~zoo.profiles.Profile`). ``cache_dir``: the feature cache (default
-    ``$ZOO_FEATURE_CACHE`` or ``~/.cache/zoo/features``). ``loaded``: an already loaded corpus.
+    IEMOCAP, the official split on MELD, speaker k-fold elsewhere) and ``profile`` (a name of
+    :data:`zoo.profiles.PROFILES` or a :class:`~zoo.profiles.Profile`). ``cache_dir``: the feature
+    cache (default ``$ZOO_FEATURE_CACHE`` or ``~/.cache/zoo/features``). ``loaded``: an already
+    loaded corpus; ``loader_options``: further loader arguments (``ravdess_fer``'s ``faces``).
     ``classes``: None (the recipe's label set when the corpus has it, else the corpus' own),
     ``"all"`` (every label of the corpus) or the label names to use. ``probe=False`` skips the
     trial build that finds the input names (for callers that only need the folds).
     ``strategy``: a ``tf.distribute.Strategy`` (:func:`zoo.distribute.make_strategy`) the folds
-    build, compile and train under; the recipe's batch size is the global batch."""
+    build, compile and train under; the recipe's batch size is the global batch.
+
+    Cross-corpus (``test_corpus``, with ``test_root`` or ``test_loaded``): train on ``corpus``, test
+    on ``test_corpus`` (protocol ``cross_corpus``: one fold, validation speakers from the training
+    corpus only), on the classes both corpora have (:func:`cross_corpus_label_set`); every audio
+    input of both corpora is read at ``sample_rate`` (default :data:`CROSS_CORPUS_SAMPLE_RATE`), so
+    that a feature means the same on both sides."""
     import os
 
     from zoo import features
@@ -540,32 +574,117 @@ def prepare(name: str, corpus: str = "synthetic", root: Optional[str] = None, *,
     _, variant = registry.split_name(name)
     recipe = spec.variant(variant).recipe
     if loaded is None:
-        loaded = load_corpus(corpus, root, classes_for(recipe, corpus), profile.utterances)
-    if classes is None or "label" not in recipe.targets:
-        label_set = label_set_for(recipe, corpus, loaded.records)
-    elif classes == "all":
-        label_set = sorted({r.label for r in loaded.records})
+        loaded = load_corpus(corpus, root, classes_for(recipe, corpus), profile.utterances, loader_options)
+    feature_overrides = dict(profile.features.get(spec.name, {}))
+    validation = recipe.validation if recipe.validation is not None else profile.validation
+    if test_corpus is not None:
+        if protocol not in (None, "cross_corpus"):
+            raise ValueError(f"a test corpus ({test_corpus!r}) means protocol 'cross_corpus', not {protocol!r}")
+        if test_loaded is None:
+            test_loaded = load_corpus(test_corpus, test_root, classes_for(recipe, test_corpus), profile.utterances)
+        label_set = cross_corpus_label_set(recipe, corpus, loaded.records, test_corpus, test_loaded.records, classes)
+        loaded = _combined(loaded, test_loaded)
+        records = usable_records(loaded.records, recipe, label_set)
+        protocol_name = "cross_corpus"
+        folds = make_folds(protocol_name, recipe, records, validation, {"train": corpus, "test": test_corpus})
+        feature_overrides = audio_rate_overrides(recipe, feature_overrides, sample_rate or CROSS_CORPUS_SAMPLE_RATE)
     else:
-        label_set = list(classes)
-        missing = set(label_set) - {r.label for r in loaded.records}
-        if missing:
-            raise ValueError(f"classes {sorted(missing)} do not occur in corpus {corpus!r}")
-    records = usable_records(loaded.records, recipe, label_set)
-    protocol_name = protocol_for(recipe, corpus, protocol)
-    folds = make_folds(protocol_name, recipe, records,
-                       recipe.validation if recipe.validation is not None else profile.validation)
+        if sample_rate is not None:
+            raise ValueError("sample_rate is for cross-corpus experiments (test_corpus)")
+        if classes is None or "label" not in recipe.targets:
+            label_set = _label_set_for(recipe, corpus, loaded.records)
+        elif classes == "all":
+            label_set = sorted({r.label for r in loaded.records})
+        else:
+            label_set = list(classes)
+            missing = set(label_set) - {r.label for r in loaded.records}
+            if missing:
+                raise ValueError(f"classes {sorted(missing)} do not occur in corpus {corpus!r}")
+        records = usable_records(loaded.records, recipe, label_set)
+        protocol_name = protocol_for(recipe, corpus, protocol)
+        folds = make_folds(protocol_name, recipe, records, validation)
     limit = max_folds if max_folds is not None else profile.max_folds
     folds = folds[:limit] if limit else folds
-    build_args = dict(profile.build.get(spec.name, {}))
+    own = spec.variant(variant).build_args
+    build_args = {k: v for k, v in profile.build.get(spec.name, {}).items() if k not in VARIANT_OWNED_ARGS or k not in own}
     if label_set is not None:
         build_args["classes"] = list(label_set)
     cache_dir = cache_dir or os.environ.get("ZOO_FEATURE_CACHE", os.path.expanduser("~/.cache/zoo/features"))
+    names = input_names(name, build_args) if probe else []
+    _check_audio(name, recipe, names, records, corpus)
     return Experiment(
         name=name, spec=spec, variant=variant, recipe=recipe, profile=profile, corpus=corpus, root=root,
         protocol=protocol_name, label_set=label_set, loaded=loaded, records=records, folds=folds,
-        build_args=build_args, input_names=input_names(name, build_args) if probe else [],
-        cache=features.FeatureCache(cache_dir), feature_overrides=dict(profile.features.get(spec.name, {})),
-        strategy=strategy)
+        build_args=build_args, input_names=names,
+        cache=features.FeatureCache(cache_dir), feature_overrides=feature_overrides,
+        strategy=strategy, test_corpus=test_corpus)
+
+
+def _check_audio(name: str, recipe, names, records, corpus: str) -> None:
+    """A clear error when the model reads audio and the corpus has none (MELD's transcripts)."""
+    from zoo import features
+    from zoo.features.audio import AudioExtractor
+
+    audio = [n for n in names if n in recipe.features and isinstance(features.EXTRACTORS.get(recipe.features[n].extractor), type)
+             and issubclass(features.EXTRACTORS[recipe.features[n].extractor], AudioExtractor)]
+    missing = [r for r in records if r.audio_path is None]
+    if audio and missing:
+        raise ValueError(f"{name} reads audio (input {', '.join(audio)}), but {len(missing)} of the {len(records)} "
+                         f"records of {corpus!r} have none (e.g. {missing[0].utterance_id!r}); pick a variant that "
+                         f"reads text alone (python -m zoo models lists them)")
+
+
+def cross_corpus_label_set(recipe, corpus: str, records, test_corpus: str, test_records, classes=None) -> list:
+    """The classes of a cross-corpus experiment, all of them in both corpora (canonical names of
+    :mod:`zoo.data.labels`, e.g. EmoDB's and RAVDESS' ``fearful``): ``classes=None`` gives the
+    recipe's label set when both corpora have it, else angry / happy / sad / neutral when both have
+    them, else every shared label; ``"all"`` every shared label (sorted); names: those, each of which
+    both corpora must have."""
+    from zoo.data.labels import FOUR_BASIC
+
+    if "label" not in recipe.targets:
+        raise ValueError("cross-corpus evaluation is on classes; this model predicts "
+                         f"{', '.join(recipe.targets)}")
+    present = {corpus: {r.label for r in records}, test_corpus: {r.label for r in test_records}}
+    shared = present[corpus] & present[test_corpus]
+    if classes is None:
+        for wanted in (list(recipe.label_set or ()), list(FOUR_BASIC)):
+            if wanted and set(wanted) <= shared:
+                return wanted
+        classes = "all"
+    if classes == "all":
+        if len(shared) < 2:
+            raise ValueError(f"corpora {corpus!r} and {test_corpus!r} share fewer than 2 classes: {sorted(shared)}")
+        return sorted(shared)
+    for name, labels in present.items():
+        missing = set(classes) - labels
+        if missing:
+            raise ValueError(f"classes {sorted(missing)} do not occur in corpus {name!r} "
+                             f"(the classes both corpora have: {sorted(shared)})")
+    return list(classes)
+
+
+def _combined(first, second):
+    """One ``LoadResult`` of two corpora (records of ``first`` then ``second``, reports merged)."""
+    from zoo.data.records import LoadReport, LoadResult
+
+    return LoadResult(list(first.records) + list(second.records),
+                      LoadReport().merge(first.report).merge(second.report))
+
+
+def audio_rate_overrides(recipe, overrides: dict, sample_rate: int) -> dict:
+    """``overrides`` with ``sr=sample_rate`` for every audio input of the recipe (extractors of
+    :class:`zoo.features.audio.AudioExtractor`), so two corpora recorded at different rates
+    give features over the same frequency range and frame rate."""
+    from zoo import features
+    from zoo.features.audio import AudioExtractor
+
+    out = {name: dict(options) for name, options in overrides.items()}
+    for name, spec in recipe.features.items():
+        cls = features.EXTRACTORS.get(spec.extractor)
+        if isinstance(cls, type) and issubclass(cls, AudioExtractor):
+            out.setdefault(name, {})["sr"] = int(sample_rate)
+    return out
 
 
 # ----------------------------------------------------------------------------- classic baselines
@@ -586,6 +705,7 @@ class BaselineExperiment:
     profile: _profiles.Profile
     cache: object
     options: dict
+    test_corpus: Optional[str] = None  # cross-corpus: the corpus of the test part
 
     def run_fold(self, fold, seed: int) -> dict:
         from zoo import baselines, metrics, pipeline
@@ -613,8 +733,9 @@ class BaselineExperiment:
         from zoo import baselines
 
         return {"runs": runs, "setup": {
-            "model": self.name, "corpus": self.corpus, "protocol": self.protocol, "label_set": self.label_set,
-            "targets": ["label"], "folds": len(self.folds), "records": len(self.records),
+            "model": self.name, "corpus": self.corpus,
+            **({"test_corpus": self.test_corpus} if self.test_corpus else {}),
+            "protocol": self.protocol, "label_set": self.label_set, "targets": ["label"], "folds": len(self.folds), "records": len(self.records),
             "records_loaded": len(self.loaded.records), "skipped_by_loader": self.loaded.report.to_dict(),
             "baseline": baselines.BASELINES[self.name].description, "options": self.options,
             "build_overrides": {}, "feature_overrides": {}, "epochs": "—", "learning_rate": "—",
@@ -629,12 +750,17 @@ def is_baseline(name: str) -> bool:
 
 def prepare_baseline(name: str, corpus: str = "synthetic", root: Optional[str] = None, *, profile="smoke",
                      protocol: Optional[str] = None, max_folds: Optional[int] = None, cache_dir=None,
-                     loaded=None, classes=None, like: str = "blstmatt", **options) -> BaselineExperiment:
+                     loaded=None, classes=None, like: str = "blstmatt", test_corpus: Optional[str] = None,
+                     test_root: Optional[str] = None, test_loaded=None, loader_options: Optional[dict] = None,
+                     **options) -> BaselineExperiment:
     """A classic baseline on the folds that model ``like`` gets with the same arguments (default
-    BLSTMATT's: the IEMOCAP 4 classes where the corpus has them). ``options`` go to the baseline
-    (default: ``class_weight`` searched over None and "balanced" on the training speakers)."""
+    BLSTMATT's: the IEMOCAP 4 classes where the corpus has them; cross-corpus with ``test_corpus``
+    as in :func:`prepare`). ``options`` go to the baseline (default: ``class_weight`` searched over
+    None and "balanced" on the training speakers). The baseline's own extractor reads audio at its
+    own fixed rate (``paa_hsf``: 16 kHz), the same for both corpora."""
     exp = prepare(like, corpus, root, profile=profile, protocol=protocol, max_folds=max_folds,
-                  cache_dir=cache_dir, loaded=loaded, classes=classes, probe=False)
+                  cache_dir=cache_dir, loaded=loaded, classes=classes, probe=False, test_corpus=test_corpus,
+                  test_root=test_root, test_loaded=test_loaded, loader_options=loader_options)
     from zoo import baselines
 
     wanted = baselines.BASELINES[name].features
@@ -645,4 +771,5 @@ def prepare_baseline(name: str, corpus: str = "synthetic", root: Optional[str] =
                              f"{corpus!r} have none")
     return BaselineExperiment(name=name, corpus=corpus, protocol=exp.protocol, label_set=exp.label_set,
                               loaded=exp.loaded, records=exp.records, folds=exp.folds, profile=exp.profile,
-                              cache=exp.cache, options={"class_weight": [None, "balanced"], **options})
+                              cache=exp.cache, options={"class_weight": [None, "balanced"], **options},
+                              test_corpus=test_corpus)

@@ -104,6 +104,7 @@ def build(
     attention_units=None,
     branch_units=None,
     feature_dims=None,
+    audio_streams=STREAMS,
 ):
     """Build gru_bert.
 
@@ -123,7 +124,13 @@ def build(
         gru_units, attention_units, branch_units, feature_dims: per-stream dicts overriding
             :data:`GRU_UNITS`, the attention size (default = GRU units), :data:`BRANCH_UNITS`,
             :data:`FEATURE_DIMS` (paper variant only; tiny test models).
+        audio_streams: the speech branches built, a subset of :data:`STREAMS`; ``()`` with a text
+            encoder gives the text-only graph (variant ``text_only``, ours: BERT [CLS] -> Dense(600)
+            -> fusion dropout -> penultimate -> predictions).
     """
+    if set(audio_streams) - set(STREAMS) or (not audio_streams and text_encoder is None):
+        raise ValueError(f"audio_streams must be a subset of {STREAMS}, non-empty without a text encoder; "
+                         f"got {tuple(audio_streams)} with text_encoder={text_encoder!r}")
     _check("graph", graph, GRAPHS)
     classes, labels = resolve_classes(classes, LABELS)
     dims = {**FEATURE_DIMS, **(feature_dims or {})}
@@ -135,7 +142,7 @@ def build(
         units = dict(dims)
 
     inputs, branches = {}, {}
-    for stream in STREAMS:
+    for stream in (s for s in STREAMS if s in audio_streams):
         if graph == "paper":
             x = inputs[stream] = keras.Input((None, dims[stream]), name=stream)
             x = keras.layers.Masking(0.0, name=f"{stream}_masking")(x)
@@ -150,8 +157,8 @@ def build(
         branches[stream] = keras.layers.Dense(branch[stream], activation="relu", name=f"{stream}_dense")(x)
 
     order = PAPER_ORDER if graph == "paper" else CODE_ORDER
-    parts = [branches[stream] for stream in order]
-    model_inputs = [inputs[stream] for stream in STREAMS]
+    parts = [branches[stream] for stream in order if stream in branches]
+    model_inputs = [inputs[stream] for stream in STREAMS if stream in inputs]
     if text_encoder is not None:
         backbone = text_encoders.load_bert_backbone(text_encoder, trainable=text_trainable)
         text = keras.Input((text_length,), dtype="int32", name="text")
@@ -270,6 +277,7 @@ PARAMETERS = {
     "audio_only": 291_410,
     "frozen_bert": 23_595_626,
     "resampled": 23_595_626,
+    "text_only": 23_307_220,
 }
 SPEC = register_model(ModelSpec(
     name="gru_bert", module=__name__, build=build, parameters=PARAMETERS, labels=LABELS,
@@ -286,9 +294,11 @@ SPEC = register_model(ModelSpec(
         "frozen_bert": Variant({"text_trainable": False}, RECIPE, None, description="paper graph, frozen text encoder"),
         "resampled": Variant({}, _recipe(sr=22050), None,
                              description="audio resampled to 22,050 Hz before the features (our first reading)"),
+        "text_only": Variant({"audio_streams": ()}, RECIPE.replace(features={"text": RECIPE.features["text"]}), None,
+                             description="the BERT text branch only (ours; the paper has no text-only result)"),
     },
     tiny=lambda variant: dict(
-        text_encoder=None, branch_units={"mel": 4, "mfcc": 4, "chroma": 4}, text_units=4, fusion_units=4,
+        text_encoder=text_encoders.tiny_bert_backbone(vocabulary_size=32) if variant == "text_only" else None, branch_units={"mel": 4, "mfcc": 4, "chroma": 4}, text_units=4, fusion_units=4,
         **({} if variant.startswith("reference") else
            {"gru_units": {"mel": 4, "mfcc": 4, "chroma": 4}, "feature_dims": {"mel": 6, "mfcc": 5, "chroma": 3}})),
     attention=Attention(probe=attention_model, over=lambda model: {stream: stream for stream in STREAMS}),

@@ -16,6 +16,16 @@ def make_meld(folder):
     return write_meld(folder / "meld", [row(1, "Hi.", "Ross", "anger", 0, 0), row(2, "Oh.", "Monica", "sadness", 0, 1),
                                         row(3, "Yes!", "Joey", "joy", 1, 0), row(4, "Hm.", "Joey", "smug", 1, 1)])
 
+def make_ravdess_fer(folder):
+    """4 actors x 2 takes of 6 emotions paired with faces, written as the paired SIER CSV."""
+    from zoo.data import ravdess_fer
+
+    from .test_ravdess_fer import make_corpora
+
+    ravdess, faces = make_corpora(folder)
+    return ravdess_fer.write_csv(ravdess_fer.build(ravdess, faces).records, folder / "paired" / "ravdess_fer.csv")
+
+
 # corpus -> (fixture, extra options, classes, expected labels, does the fixture hold faults?)
 CASES = {
     "iemocap": (fixtures.make_iemocap, {}, "4", {"angry": 2, "happy": 3, "sad": 1, "neutral": 2}, False),
@@ -26,6 +36,7 @@ CASES = {
     "msp_podcast": (fixtures.make_msp_podcast, {}, ["angry", "contempt"], {"angry": 1, "contempt": 1}, True),
     "sier": (fixtures.make_sier, {}, ["angry"], {"angry": 2}, False),
     "meld": (make_meld, {}, ["sad", "angry"], {"sad": 1, "angry": 1}, True),
+    "ravdess_fer": (make_ravdess_fer, {}, ["angry", "sad"], {"angry": 8, "sad": 8}, False),
     "manifest": (fixtures.make_manifest, {"vad_range": (1, 5)}, ["happy", "neutral"],
                  {"happy": 1, "neutral": 1}, False),
 }

@@ -144,7 +144,8 @@ def test_seed_changes_validation_speakers():
 
 def test_registry_and_errors():
     assert set(protocols.PROTOCOLS) == {"loso", "session5", "speaker_kfold", "amh_10fold", "random", "all",
-                                        "loso_text_safe", "session5_text_safe", "amh_10fold_text_safe"}
+                                        "loso_text_safe", "session5_text_safe", "amh_10fold_text_safe",
+                                        "official", "cross_corpus"}
     with pytest.raises(KeyError, match="unknown protocol"):
         protocols.get("kfold")
     with pytest.raises(TypeError, match="loso"):

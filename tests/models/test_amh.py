@@ -180,7 +180,9 @@ def test_learns_a_separable_toy_task():
 
 
 def test_bad_arguments_raise_clear_errors(tmp_path):
-    with pytest.raises(ValueError, match="at least two modalities"):
+    with pytest.raises(ValueError, match="at least one modality"):
+        amh.build(modalities=(), **TINY)
+    with pytest.raises(ValueError, match=r"one modality \(audio\) has no other to hop from: pass hops=0"):
         amh.build(modalities=("audio",), **TINY)
     with pytest.raises(ValueError, match="unknown modality"):
         amh.build(modalities=("audio", "smell"), **TINY)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from . import cremad, emodb, iemocap, manifest, meld, msp_improv, msp_podcast, ravdess, sier
+from . import cremad, emodb, iemocap, manifest, meld, msp_improv, msp_podcast, ravdess, ravdess_fer, sier
 from .records import CorpusError, LoadReport, LoadResult, Record
 
 LOADERS = {
@@ -34,6 +34,7 @@ LOADERS = {
     "sier": sier.load,
     "manifest": manifest.load,
     "meld": meld.load,
+    "ravdess_fer": ravdess_fer.load,  # RAVDESS speech + FER-2013 faces of the same emotion (faces=)
 }
 
 #: Keyword options every loader accepts, with the same meaning (see the module docstring).

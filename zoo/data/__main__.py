@@ -1,12 +1,18 @@
-"""``python -m zoo.data``: ``describe`` a corpus, ``synthesize`` the built-in one.
+"""``python -m zoo.data``: ``describe`` a corpus, ``synthesize`` the built-in one, ``pair-faces``.
 
     python -m zoo.data describe iemocap /data/IEMOCAP_full_release --classes 4
     python -m zoo.data describe manifest /data/emodb -o vad_range='[1, 5]'
     python -m zoo.data synthesize /tmp/synth --seed 0 --utterances 200
+    python -m zoo.data pair-faces ../shared/data/ravdess ../shared/data/fer2013 paired/ravdess_fer.csv --seed 0
 
 ``describe`` reads label/transcript files only (no audio decoding) and prints JSON:
 total, per label / session / speaker / gender, improvised/scripted (IEMOCAP), and the
 report of skips. Bad input exits with status 2 and the ``CorpusError`` message.
+
+``pair-faces`` pairs each RAVDESS utterance with a FER-2013 face of its emotion, each face at
+most once, deterministically from ``--seed`` (:mod:`zoo.data.ravdess_fer`), writes the SIER
+CSV ``label,speech,image,speaker`` (paths relative to the CSV) and prints the counts; the CSV
+is read by ``--corpus ravdess_fer --root out.csv`` (or ``sier`` with the shared label names).
 """
 from __future__ import annotations
 
@@ -44,6 +50,12 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("out_dir")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--utterances", type=int, default=None)
+    f = sub.add_parser("pair-faces", help="RAVDESS speech + FER-2013 faces of the same emotion -> SIER CSV")
+    f.add_argument("ravdess")
+    f.add_argument("faces", help="FER-2013 folder (train/<emotion>/*.jpg)")
+    f.add_argument("out_csv")
+    f.add_argument("--seed", type=int, default=0)
+    f.add_argument("--classes", default="all", help="all (the 7 shared emotions), 4, or comma-separated names")
     return parser
 
 
@@ -72,6 +84,13 @@ def main(argv=None) -> int:
     try:
         if args.command == "describe":
             summary = _describe(args)
+        elif args.command == "pair-faces":
+            from zoo.data import ravdess_fer
+
+            classes = args.classes.split(",") if "," in args.classes else args.classes
+            result = ravdess_fer.build(args.ravdess, args.faces, seed=args.seed, classes=classes)
+            summary = {"csv": ravdess_fer.write_csv(result.records, args.out_csv), "seed": args.seed}
+            summary.update(summarize(result))
         else:
             from zoo.data.synthetic import synthesize  # lazy: another module, heavier imports
 

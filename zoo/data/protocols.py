@@ -31,6 +31,13 @@ Protocols (registry names for :func:`get`):
   test part is dropped; with ``improvised_test=True`` the test part keeps only the
   improvised dialogs instead (training unchanged). Both are checked by
   :func:`assert_text_safe`.
+- ``"official"``: the corpus' own distributed split, read from ``Record.extra["split"]``
+  (MELD's ``train`` / ``dev`` / ``test``, :func:`official_split`): one fold; the dev part
+  validates. Whether it is speaker-independent is the corpus' business (MELD's is NOT: the
+  six main characters speak in every split), so it is not checked here.
+- ``"cross_corpus"``: train on one corpus, test on another (:func:`cross_corpus`, by
+  ``Record.corpus``): one fold per direction, validation speakers carved from the training
+  corpus only; speaker-independent by construction (the corpora share no speaker) and checked.
 - ``"all"``: one fold named ``all`` that trains on every record, with empty validation and
   test parts (weights released after cross-validation, trained on every speaker).
 - ``"random"``: random utterance split; it leaks speakers and so must be asked for with
@@ -69,6 +76,8 @@ __all__ = [
     "session_holdout_text_safe",
     "amh_10fold_text_safe",
     "all_records",
+    "official_split",
+    "cross_corpus",
     "PROTOCOLS",
     "get",
 ]
@@ -442,6 +451,59 @@ def all_records(records: Sequence[Record]) -> List[Fold]:
     return [Fold("all", np.arange(len(records), dtype=np.int64), empty, empty, tuple(records))]
 
 
+OFFICIAL_PARTS = {"train": ("train",), "validation": ("dev", "development", "validation", "val"),
+                  "test": ("test",)}
+
+
+def official_split(records: Sequence[Record], parts: Optional[Dict[str, Sequence[str]]] = None) -> List[Fold]:
+    """One fold ``"official"`` from each record's ``extra["split"]`` (case-insensitive names of
+    :data:`OFFICIAL_PARTS`: ``train``; ``dev`` / ``development`` / ``validation`` / ``val``; ``test``).
+
+    A record without a split, or with a split of none of the parts, raises ``ValueError``
+    naming it (nothing is dropped silently). ``parts`` replaces the names per part (e.g.
+    ``{"test": ("test1",)}``). Speaker independence is NOT checked: the split is the corpus'
+    own benchmark definition (MELD's shares its main characters between all three parts).
+    """
+    names = {part: tuple(n.lower() for n in values) for part, values in {**OFFICIAL_PARTS, **(parts or {})}.items()}
+    index = {name: part for part, values in names.items() for name in values}
+    assigned = {part: [] for part in PARTS}
+    for i, r in enumerate(records):
+        split = r.extra.get("split")
+        part = index.get(str(split).lower()) if split is not None else None
+        if part is None:
+            raise ValueError(f"record {r.utterance_id!r} ({r.corpus}) has split {split!r}; the official "
+                             f"protocol knows {sorted(index)}")
+        assigned[part].append(i)
+    fold = Fold("official", *(_index_array(assigned[p]) for p in PARTS), tuple(records))
+    if len(fold.train) == 0 or len(fold.test) == 0:
+        raise ValueError(f"fold 'official' has an empty part: {fold.sizes()} (splits named {sorted(index)})")
+    return [fold]
+
+
+def cross_corpus(records: Sequence[Record], train: str, test: str, validation: float = 0.0,
+                 seed: Optional[int] = 0) -> List[Fold]:
+    """Train on the records of corpus ``train``, test on those of corpus ``test`` (``Record.corpus``).
+
+    One fold, ``train-<train>-test-<test>`` (the other direction is another call); validation:
+    the ``validation`` fraction of the TRAINING corpus' speakers (:func:`carve_validation`),
+    never test-corpus speakers. Records of any other corpus raise ``ValueError``; a speaker
+    name found in both corpora raises :class:`SpeakerLeakError` (the loaders prefix speakers
+    with the corpus, ``emodb_03`` / ``ravdess_01``).
+    """
+    if train == test:
+        raise ValueError(f"cross_corpus needs two different corpora; got train = test = {train!r}")
+    corpora = np.asarray([r.corpus for r in records], dtype=object)
+    other = sorted(set(corpora) - {train, test})
+    if other:
+        raise ValueError(f"cross_corpus({train!r} -> {test!r}): records of other corpora {other}")
+    is_train, is_test = corpora == train, corpora == test
+    for name, mask in ((train, is_train), (test, is_test)):
+        if not mask.any():
+            raise ValueError(f"cross_corpus: no record of corpus {name!r}")
+    return [_make_fold(f"train-{train}-test-{test}", records, np.flatnonzero(is_train), np.flatnonzero(is_test),
+                       validation, seed)]
+
+
 # ----------------------------------------------------------------------------- registry
 
 PROTOCOLS: Dict[str, Callable[..., List[Fold]]] = {
@@ -453,6 +515,8 @@ PROTOCOLS: Dict[str, Callable[..., List[Fold]]] = {
     "session5_text_safe": session_holdout_text_safe,
     "amh_10fold_text_safe": amh_10fold_text_safe,
     "all": all_records,
+    "official": official_split,
+    "cross_corpus": cross_corpus,
     "random": random_split,
 }
 
