@@ -133,8 +133,10 @@ def make_extractors(recipe, train_records, input_names, overrides: Optional[dict
     ``overrides``: per-input extractor options that replace the recipe's."""
     from zoo import features
 
+    from zoo import pipeline
+
     extractors = {}
-    for name in input_names:
+    for name in pipeline.length_inputs(input_names)[0]:  # not the <name>_length inputs
         spec = recipe.features[name]
         options = dict((overrides or {}).get(name, {}))
         if spec.extractor == "word_ids":
@@ -226,6 +228,13 @@ class Experiment:
     feature_overrides: dict
     strategy: object = None  # a tf.distribute.Strategy (zoo.distribute.make_strategy); None: one device
 
+    @property
+    def length_inputs(self) -> list:
+        """The inputs whose true lengths the model takes too (its ``<name>_length`` inputs)."""
+        from zoo import pipeline
+
+        return pipeline.length_inputs(self.input_names)[1]
+
     # -- the profile's view of the recipe
     @property
     def model(self) -> str:
@@ -291,6 +300,8 @@ class Experiment:
             options["bucket_boundaries"] = "auto" if any(s.variable for s in table.specs.values()) else None
         if self.profile.class_weights and "label" in self.recipe.targets:
             options["sample_weights"] = self.profile.class_weights
+        if self.length_inputs:
+            options["lengths"] = self.length_inputs
         datasets = pipeline.fold_datasets(fold, table, self.label_set, seed=seed, targets=self.recipe.targets,
                                           **options)
         frames = [n for n, s in table.specs.items() if s.variable and s.dtype.startswith("float")]
@@ -300,7 +311,7 @@ class Experiment:
             plain = datasets["train_by_epoch"]
             datasets["train_by_epoch"] = lambda epoch: augment.apply(plain(epoch), frames, self.profile.augment,
                                                                      seed, epoch)
-        if len(table.specs) == 1:  # a one-input model takes the tensor, not a one-key dict
+        if len(table.specs) == 1 and not self.length_inputs:  # a one-input model takes the tensor, not a one-key dict
             by_epoch = datasets["train_by_epoch"]
             datasets["train_by_epoch"] = lambda epoch: _unwrap(by_epoch(epoch))
             for part in ("train", "validation", "test"):
@@ -378,8 +389,9 @@ class Experiment:
             raise ValueError(f"the {part} part is empty: nothing to evaluate")
         dataset = datasets[part] if part != "train" else pipeline.make_dataset(
             table, self.label_set, batch_size=self.batch_size, targets=self.recipe.targets,
-            **({"chunking": self.chunking} if self.chunking else {}))
-        predictions = predict(model, dataset if part != "train" or len(table.specs) > 1 else _unwrap(dataset))
+            lengths=self.length_inputs, **({"chunking": self.chunking} if self.chunking else {}))
+        one_input = len(table.specs) == 1 and not self.length_inputs
+        predictions = predict(model, dataset if part != "train" or not one_input else _unwrap(dataset))
         extra = {} if part == "test" else {"evaluated_on": part}
         if "label" in self.recipe.targets:
             y_true = pipeline.label_ids(table.records, self.label_set)
