@@ -145,6 +145,27 @@ def make_extractors(recipe, train_records, input_names, overrides: Optional[dict
     return extractors
 
 
+def check_pretrained_features(recipe, input_names, overrides: Optional[dict] = None) -> None:
+    """Fail at once when a feature reads an ImageNet network (its extractor's ``imagenet_family``)
+    with ``weights="imagenet"`` and the file can be neither found nor downloaded: a
+    ``zoo.backbones.ImageNetWeightsUnavailable`` naming the file to pass as the feature's
+    ``weights`` option (before any fold extracts a feature)."""
+    from zoo import backbones, features, pipeline
+
+    for name in pipeline.length_inputs(input_names)[0]:
+        spec = recipe.features.get(name)
+        family = getattr(features.EXTRACTORS.get(spec.extractor), "imagenet_family", None) if spec else None
+        options = {**spec.options, **(overrides or {}).get(name, {})} if spec else {}
+        if family and options.get("weights") == "imagenet":
+            crop = int(options.get("crop", 224))
+            try:
+                backbones.require_imagenet_weights(family, (crop, crop, 3))
+            except backbones.ImageNetWeightsUnavailable as error:
+                raise backbones.ImageNetWeightsUnavailable(
+                    f"feature {name!r} ({spec.extractor}): {error} For this feature the path is its extractor "
+                    f"option: the profile's features={{model: {{{name!r}: {{'weights': '/path/to/file'}}}}}}") from None
+
+
 def text_build_args(spec, extractors, seed: int, portable: bool = False) -> dict:
     """The builder arguments a spec fills from the training vocabulary (``spec.text_args``):
     ``vocab_size`` and the offline GloVe ``embedding_matrix``. ``portable=True`` gives JSON-safe
@@ -543,11 +564,14 @@ def prepare(name: str, corpus: str = "synthetic", root: Optional[str] = None, *,
     if label_set is not None:
         build_args["classes"] = list(label_set)
     cache_dir = cache_dir or os.environ.get("ZOO_FEATURE_CACHE", os.path.expanduser("~/.cache/zoo/features"))
+    names = input_names(name, build_args) if probe else []
+    overrides = dict(profile.features.get(spec.name, {}))
+    check_pretrained_features(recipe, names, overrides)
     return Experiment(
         name=name, spec=spec, variant=variant, recipe=recipe, profile=profile, corpus=corpus, root=root,
         protocol=protocol_name, label_set=label_set, loaded=loaded, records=records, folds=folds,
-        build_args=build_args, input_names=input_names(name, build_args) if probe else [],
-        cache=features.FeatureCache(cache_dir), feature_overrides=dict(profile.features.get(spec.name, {})),
+        build_args=build_args, input_names=names,
+        cache=features.FeatureCache(cache_dir), feature_overrides=overrides,
         strategy=strategy)
 
 
