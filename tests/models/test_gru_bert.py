@@ -250,3 +250,53 @@ def test_attention_probe_shares_the_models_layers():
     layer.context.assign(layer.context * 5.0)
     assert not np.allclose(before, np.asarray(probe(x)["mel"]))
     assert not [w for w in probe.weights if all(w is not v for v in model.weights)]  # nothing of its own
+
+
+@pytest.mark.slow  # ~8 s here, mostly librosa's first chroma call
+def test_a_clip_with_digital_silence_keeps_its_silent_frames():
+    """A clip zero-padded in the middle (digital silence) gives all-zero chroma frames inside the
+    utterance. The pipeline's chroma_length counts them and the model keeps them; the previous
+    graph (lengths=False, Masking(0.0)) dropped them from the chroma stream only."""
+    from zoo import features, pipeline
+    from zoo.data.records import Record
+
+    sr = 16000
+    t = np.arange(sr // 2) / sr
+    tone = (0.3 * np.sin(2 * np.pi * 220 * t)).astype("float32")
+    clip = np.concatenate([tone, np.zeros(sr // 2, "float32"), tone])  # 0.5 s of digital silence inside
+    extract = {s: features.get(gru_bert.RECIPE.features[s]) for s in gru_bert.STREAMS}
+    arrays = {s: ex.extract(clip, sample_rate=sr) for s, ex in extract.items()}
+    silent = ~np.any(arrays["chroma"] != 0, axis=-1)
+    assert silent.sum() > 5 and not silent[0] and not silent[-1]  # zero frames INSIDE the utterance
+    assert np.all(np.any(arrays["mel"] != 0, -1))  # the log-mel stream has no all-zero frame
+
+    class Fixed(features.base.Extractor):
+        def __init__(self, stream):
+            self.stream, self.name = stream, f"fixed_{stream}"
+
+        @property
+        def shape(self):
+            return extract[self.stream].shape
+
+        def config(self):
+            return {"stream": self.stream}
+
+        def extract(self, record):
+            return arrays[self.stream]
+
+    record = Record(utterance_id="u", corpus="test", label="neutral")
+    data = pipeline.make_dataset([record], ["angry", "happy", "sad", "neutral"], lengths=True,
+                                 extractors={s: Fixed(s) for s in gru_bert.STREAMS})
+    x = {k: v.numpy() for k, v in next(iter(data))[0].items()}
+    assert int(x["chroma_length"][0]) == len(arrays["chroma"]) == int(x["mel_length"][0])
+    keras.utils.set_random_seed(0)
+    tiny = dict(text_encoder=None, gru_units={"mel": 4, "mfcc": 4, "chroma": 4},
+                branch_units={"mel": 4, "mfcc": 4, "chroma": 4}, fusion_units=4)
+    model = gru_bert.build(**tiny)
+    old = gru_bert.build(lengths=False, **tiny)
+    old.set_weights(model.get_weights())
+    new_out = np.asarray(model(x))
+    old_out = np.asarray(old({s: x[s] for s in gru_bert.STREAMS}))
+    assert np.abs(new_out - old_out).max() > 1e-4  # the silent chroma frames count now
+    cut = {**x, "chroma": x["chroma"][:, ~silent], "chroma_length": np.array([(~silent).sum()], "int32")}
+    np.testing.assert_allclose(np.asarray(model(cut)), old_out, rtol=1e-4, atol=1e-5)
