@@ -91,8 +91,9 @@ def main(argv=None) -> dict:
         os.environ.get("ZOO_FEATURE_CACHE", os.path.expanduser("~/.cache/zoo/features"))), on_error="skip")
     train = table.select(fold.train_records)
     test = table.select(fold.test_records)
-    train_data = pipeline.make_dataset(train, LABELS, batch_size=16, shuffle=True, seed=0)
-    test_data = pipeline.make_dataset(test, LABELS, batch_size=32)
+    # lengths=True: each sequence input's true length as <name>_length, what the masks come from.
+    train_data = pipeline.make_dataset(train, LABELS, batch_size=16, shuffle=True, seed=0, lengths=True)
+    test_data = pipeline.make_dataset(test, LABELS, batch_size=32, lengths=True)
     y_train, y_test = pipeline.label_ids(train.records, LABELS), pipeline.label_ids(test.records, LABELS)
     result = {"chance": float(np.bincount(y_test, minlength=2).max() / len(y_test)),
               "train": len(train), "test": len(test)}
@@ -106,7 +107,7 @@ def main(argv=None) -> dict:
     head = keras.Sequential([keras.Input(body.output_shape[1:]), model.get_layer("logits"),
                              model.get_layer("predictions")])
     head.compile(keras.optimizers.Adam(1e-2), "sparse_categorical_crossentropy")
-    ordered = pipeline.make_dataset(train, LABELS, batch_size=32)  # unshuffled: rows match y_train
+    ordered = pipeline.make_dataset(train, LABELS, batch_size=32, lengths=True)  # unshuffled: rows match y_train
     head.fit(body.predict(ordered, verbose=0), y_train, epochs=args.probe_epochs, batch_size=32, verbose=0)
     result["linear_probe"] = accuracy(model, test_data, y_test)
 

@@ -201,12 +201,16 @@ def test_feature_input_export_of_a_model_without_frontends(tmp_path):
     run = export.load_artefact(out)
     side = run.sidecar
     assert side["input"]["kind"] == "features" and side["frontend"] == {"in_graph": False}
-    assert [i["name"] for i in side["input"]["inputs"]] == ["mel", "mfcc", "chroma"]
+    streams = ["mel", "mfcc", "chroma"]
+    assert [i["name"] for i in side["input"]["inputs"]] == streams + [f"{n}_length" for n in streams]
     extractors = zoo.weights.extractors(release)
     signal = clip(22050 * 2, seed=5)
-    x = {name: extractors[name].extract(signal, sample_rate=SR)[None] for name in ("mel", "mfcc", "chroma")}
+    x = {name: extractors[name].extract(signal, sample_rate=SR)[None] for name in streams}
     model = zoo.weights.load(release)
-    np.testing.assert_allclose(run(x), np.asarray(model(x)), rtol=0, atol=ATOL)
+    full = {**x, **{f"{n}_length": np.array([x[n].shape[1]], np.int32) for n in streams}}
+    # The artefact fills in the lengths of unpadded rows; given, they are used.
+    np.testing.assert_allclose(run(x), np.asarray(model(full)), rtol=0, atol=ATOL)
+    np.testing.assert_allclose(run(full), np.asarray(model(full)), rtol=0, atol=ATOL)
 
 
 @pytest.mark.slow

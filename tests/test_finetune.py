@@ -129,7 +129,7 @@ def test_zoo_build_loads_the_file_with_the_same_predictions(tuned):
 
     result = tuned["result"]
     records = data.load("manifest", tuned["csv"], labels="any").records
-    data = pipeline.make_dataset(records, LABELS, extractors=result.extractors, batch_size=8)
+    data = pipeline.make_dataset(records, LABELS, extractors=result.extractors, batch_size=8, lengths=["fbank"])
     expected = result.model.predict(data, verbose=0)
     built = zoo.build("blstmatt", weights=str(tuned["out"]), classes=LABELS)
     assert zoo.labels_of(built) == tuple(LABELS)

@@ -457,3 +457,62 @@ def test_fold_prediction_keeps_order_and_training_boundaries():
     plain = model.predict(pipeline.make_dataset(test_table, LABELS, batch_size=4), verbose=0)
     np.testing.assert_allclose(bucketed, plain, rtol=1e-6)
     assert model.predict_function.experimental_get_tracing_count() <= 3
+
+
+# ----------------------------------------------------------------------------- true lengths
+
+
+class SilentFrames(Frames):
+    """Frames whose middle frame is digital silence: all zero, like chroma of a zero-padded clip."""
+
+    def extract(self, record):
+        x = super().extract(record)
+        x[len(x) // 2] = 0.0
+        return x
+
+
+def test_lengths_are_the_true_steps_whatever_the_padding():
+    """``<name>_length`` = steps before padding (batch max, pad_to, buckets), after truncate; an
+    all-zero frame inside the utterance counts (a zero-content mask would not count it)."""
+    records = [rec(k, n=2 + 3 * k, tokens=1 + k, label=LABELS[k % 4]) for k in range(6)]
+    table = pipeline.compute_features(records, {"seq": SilentFrames(), "text": Tokens(), "hsf": Fixed()})
+    true = np.array([2 + 3 * k for k in range(6)])
+    for options in ({}, {"pad_to": {"seq": 20}}, {"bucket_count": 3}, {"bucket_count": 3, "keep_order": True}):
+        ds = pipeline.make_dataset(table, LABELS, batch_size=4, lengths=["seq"], **options)
+        spec = ds.element_spec[0]
+        assert set(spec) == {"seq", "text", "hsf", "seq_length"}
+        assert spec["seq_length"].dtype == tf.int32 and spec["seq_length"].shape.as_list() == [None]
+        for inputs, _ in batches(ds):
+            rows = inputs["seq"][:, 0, 0].astype(int) // 100  # the record number k
+            np.testing.assert_array_equal(inputs["seq_length"], true[rows], err_msg=str(options))
+            assert (np.any(inputs["seq"] != 0, -1).sum(1) < inputs["seq_length"]).all()  # the silent frame
+    cut = batches(pipeline.make_dataset(table, LABELS, batch_size=6, lengths=True, truncate={"seq": 7}))
+    ((inputs, _),) = cut
+    np.testing.assert_array_equal(inputs["seq_length"], np.minimum(true, 7))
+    np.testing.assert_array_equal(inputs["text_length"], np.arange(1, 7))
+    assert set(batches(pipeline.make_dataset(table, LABELS, batch_size=6))[0][0]) == {"seq", "text", "hsf"}
+    with pytest.raises(ValueError, match=r"\[.hsf.\]: fixed-shape"):
+        pipeline.make_dataset(table, LABELS, lengths=["hsf"])
+    with pytest.raises(ValueError, match=r"\[.nope.\], not inputs of the table"):
+        pipeline.make_dataset(table, LABELS, lengths=["nope"])
+
+
+def test_lengths_of_chunks_and_of_fold_datasets():
+    records = [rec(0, n=5), rec(1, n=12), rec(2, n=30)]
+    table = pipeline.compute_features(records, {"seq": Frames()})
+    ((inputs, _),) = batches(pipeline.make_dataset(table, LABELS, batch_size=16, lengths=True,
+                                                   chunking=(10, 4, False)))
+    np.testing.assert_array_equal(inputs["seq_length"], [5, 10, 10, 10, 10, 10])  # the short one padded
+    fold = Fold("f", np.array([0, 1]), np.array([], dtype=np.int64), np.array([2]), tuple(records))
+    parts = pipeline.fold_datasets(fold, table, LABELS, batch_size=2, lengths=["seq"], bucket_count=2)
+    for part, expected in (("train", {5, 12}), ("test", {30})):
+        got = {int(v) for inputs, _ in batches(parts[part]) for v in inputs["seq_length"]}
+        assert got == expected, part
+
+
+def test_length_inputs_of_model_input_names_and_the_suffix_of_the_models():
+    from zoo.layers import LENGTH_SUFFIX
+
+    assert pipeline.LENGTH_SUFFIX == LENGTH_SUFFIX
+    assert pipeline.length_inputs(["mel", "text", "mel_length"]) == (["mel", "text"], ["mel"])
+    assert pipeline.length_inputs(["fbank"]) == (["fbank"], [])

@@ -36,7 +36,8 @@ def by_hand(release, mono_16k, chunked=False):
     if chunked:
         x = chunk_frames(fbank, 30, 10)
         return np.asarray(model.predict_on_batch(x)).mean(axis=0)
-    return np.asarray(model.predict_on_batch(fbank[None]))[0]  # Keras' compiled path, not ours
+    # Keras' compiled path, not ours; the true length is the whole recording's frame count.
+    return np.asarray(model.predict_on_batch({"fbank": fbank[None], "fbank_length": np.array([len(fbank)], "int32")}))[0]
 
 
 def resample16k(x, sr):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import zoo
-from zoo import blstmatt, dser, features, registry
+from zoo import blstmatt, dser, features, pipeline, registry
 from zoo import weights
 from zoo.weights import manifest, preprocessing
 from zoo.experiment import aggregate
@@ -200,7 +200,7 @@ def test_new_classes_get_a_fresh_head_and_the_body_fine_tunes_frozen(tiny):
     y = (x[:, :, 0].mean(1) > 0).astype("int32")
     model.compile(keras.optimizers.Adam(0.05), "sparse_categorical_crossentropy")
     head_before = model.get_layer("logits").get_weights()
-    history = model.fit(x, y, epochs=15, batch_size=32, verbose=0).history["loss"]
+    history = model.fit({"fbank": x, "fbank_length": np.full(32, 6, "int32")}, y, epochs=15, batch_size=32, verbose=0).history["loss"]
     assert history[-1] < history[0]
     assert not same_weights(model.get_layer("logits").get_weights(), head_before)
     for name, values in frozen.items():
@@ -342,7 +342,8 @@ def test_repo_release_parameter_count_is_the_built_models(name):
         assert model.output_shape == (None, len(outputs["labels"]))
     else:
         assert list(model.output_names) == outputs["targets"]
-    assert sorted(t.name.split(":")[0] for t in model.inputs) == sorted(entry["features"])
+    # The manifest records the features; the models' <name>_length inputs need no extractor.
+    assert sorted(pipeline.length_inputs([t.name.split(":")[0] for t in model.inputs])[0]) == sorted(entry["features"])
     keras.backend.clear_session()
 
 
@@ -396,7 +397,7 @@ def test_every_committed_release_loads_with_its_own_features(name):
     model = weights.load(name)
     extractors = weights.extractors(name)
     weights.check_features(name, extractors)
-    assert sorted(extractors) == sorted(t.name.split(":")[0] for t in model.inputs)
+    assert sorted(extractors) == sorted(pipeline.length_inputs([t.name.split(":")[0] for t in model.inputs])[0])
     keras.backend.clear_session()
 
 

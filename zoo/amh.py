@@ -2,16 +2,20 @@
 
 Graph (Sec. 3, Fig. 1; sizes from the authors' TF1 code, ``model/`` of their repository)::
 
-    audio (T,120) -> Masking -> Dropout(0.3) -> GRU(200)          -> h^A_t, summary h^A_last
+    audio (T,120) -> LengthMask -> Dropout(0.3) -> GRU(200)          -> h^A_t, summary h^A_last
     text (L,) ids -> Embedding(vocab, 300, mask_zero) -> Dropout(0.7) -> GRU(200) -> h^T_t, h^T_last
-    video (F,2048) -> Masking -> Dropout(0.3) -> GRU(128)         -> h^V_t, h^V_last
+    video (F,2048) -> LengthMask -> Dropout(0.3) -> GRU(128)         -> h^V_t, h^V_last
     hop k = 1..N, target m_k in V, A, T, V, A, T, ...   (Eq. 2-5, :class:`zoo.layers.ModalityHop`)
         H^{m_k} = sum_i a_i h^{m_k}_i,  a = softmax_i(<h^{m_k}_i, W [other summaries] + b>)
         H^{m_k} replaces the summary of m_k (new weights at every hop)
     output Dense(classes) -> softmax (``predictions``) on concat[A; T; V]          (Eq. 6)
 
 Summaries start as the last *valid* GRU state (Keras masks carry the state over padding).
-Padded frames/tokens get zero attention weight. :func:`attention_model` returns each hop's
+Padded frames/tokens get zero attention weight. Audio and video masks come from the true lengths
+(inputs ``audio_length`` / ``video_length`` (B,) int32, :class:`zoo.layers.LengthMask`), so an
+all-zero frame inside an utterance (digital silence, a black video frame) is kept;
+``lengths=False`` gives the previous graph (``Masking(0.0)``, no length inputs). Text masks
+token id 0, which is only ever padding. :func:`attention_model` returns each hop's
 weights; the hop layers are named ``hop{k}_{modality}``.
 
 Parameters at N = 7, ``reset_after=False``, three modalities, 7 classes: 1,750,055 +
@@ -42,6 +46,13 @@ Departures from the paper / code, each with the argument that gives the other re
   ``hops=0`` and is that modality's branch alone, its GRU's last state -> output layer. ``hop_order=`` is a cycle of targets
   (default ``"VAT"``; a string or sequence of ``audio``/``text``/``video`` or ``A``/``T``/``V``,
   entries for absent modalities are skipped). ``hops=0`` gives the un-hopped concatenation.
+- Video (Sec. 4.2): ResNet-101 (avg-pooled, 2048-d) at 3 fps on the speaking actor's half of
+  the two-actor IEMOCAP frame (``speaker_side="iemocap"``: the dialog's lead actor, named after
+  the session number, on the left; the rule is taken from public IEMOCAP video preprocessing
+  code, not from the authors), then a centre crop. The ``paper`` profile uses ImageNet weights
+  as the paper does (offline it stops at once, naming the weights file to pass); the smoke and
+  real profiles drop video, and the extractor's default ``weights=None`` is an UNTRAINED
+  ResNet-101 (a departure: its features carry no pre-trained knowledge; for tests only).
 - Training: the code samples 10,000 random batches of 128 with replacement and validates every
   ~0.3 epoch with early stop after 15 validations; the RECIPE uses epochs of the training set
   with an equivalent epoch budget and patience (see its notes).
@@ -54,6 +65,7 @@ import keras
 
 from zoo.data.labels import IEMOCAP_7
 from zoo.layers.hop import ModalityHop
+from zoo.layers.masking import sequence_input
 from zoo.layers.outputs import Predictions, resolve_classes
 from zoo.recipe import FeatureSpec, Paper, Recipe
 from zoo.spec import Attention, ModelSpec, Variant, builder, register_model
@@ -103,6 +115,7 @@ def build(
     gru_units=None,
     input_dropout=None,
     feature_dims=None,
+    lengths=True,
 ):
     """Build AMH-N.
 
@@ -121,6 +134,8 @@ def build(
             authors' U(-0.25, 0.25); any Keras initialiser otherwise (``"glorot_uniform"``: Keras').
         gru_units, input_dropout, feature_dims: per-modality dicts overriding
             :data:`GRU_UNITS`, :data:`INPUT_DROPOUT` (rates), :data:`FEATURE_DIMS`.
+        lengths: masks of audio / video from the true lengths (inputs ``audio_length``,
+            ``video_length`` (B,) int32; default); ``False``: ``Masking(0.0)``, the previous graph.
     """
     present = [m for m in MODALITIES if m in {_modality(x) for x in modalities}]
     if not present:
@@ -139,7 +154,7 @@ def build(
     rates = {**INPUT_DROPOUT, **(input_dropout or {})}
     dims = {**FEATURE_DIMS, **(feature_dims or {})}
 
-    inputs, sequences, summaries = [], {}, {}
+    inputs, length_inputs, sequences, summaries = [], [], {}, {}
     for modality in present:
         if modality == "text":
             x = keras.Input((None,), dtype="int32", name="text")
@@ -147,9 +162,9 @@ def build(
             x = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True,
                                        trainable=embedding_trainable, name="text_embedding")(x)
         else:
-            x = keras.Input((None, dims[modality]), name=modality)
-            inputs.append(x)
-            x = keras.layers.Masking(0.0, name=f"{modality}_masking")(x)
+            modality_inputs, x = sequence_input((None, dims[modality]), modality, lengths)
+            inputs.append(modality_inputs[0])
+            length_inputs += modality_inputs[1:]
         x = keras.layers.Dropout(rates[modality], name=f"{modality}_dropout")(x)
         gru = keras.layers.GRU(units[modality], return_sequences=True, return_state=True,
                                recurrent_initializer="orthogonal", reset_after=reset_after,
@@ -166,7 +181,7 @@ def build(
                 else keras.initializers.get(output_initializer))
         x = keras.layers.Dense(classes, kernel_initializer=init, name="logits")(x)
         x = Predictions(labels, name="predictions")(x)
-    model = keras.Model(inputs, x, name=name)
+    model = keras.Model(inputs + length_inputs, x, name=name)  # lengths last: feature positions unchanged
     if embedding_matrix is not None:
         model.get_layer("text_embedding").set_weights([embedding_matrix])
     if weights is not None:
@@ -200,7 +215,8 @@ RECIPE = Recipe(
     features={
         "audio": FeatureSpec("mfcc_deltas", {}),
         "text": FeatureSpec("word_ids", {"max_length": 128}),
-        "video": FeatureSpec("video_resnet", {"fps": 3}),
+        # Sec. 4.2: ResNet-101 on the speaking actor's half of the frame, 3 fps (weights: see PROFILES).
+        "video": FeatureSpec("video_resnet", {"fps": 3, "speaker_side": "iemocap"}),
     },
     label_set=LABELS,
     # The authors' training script keeps the model of the best dev-set accuracy (their "WA",

@@ -2,8 +2,10 @@
 
 For every utterance of a batch, ``time_masks`` spans of up to ``time_width`` (a fraction of the
 utterance's true length) frames and ``freq_masks`` bands of up to ``freq_width`` feature
-dimensions are set to zero (the mean of utterance-normalised features; a wholly zeroed frame is
-masked by the models like padding, i.e. dropped). The masks are drawn with stateless random ops
+dimensions are set to zero (the mean of utterance-normalised features). Models that take
+``<name>_length`` inputs keep a wholly zeroed frame as a frame of the utterance, as SpecAugment
+does; models that mask all-zero frames (``Masking(0.0)``) drop it like padding. The true length
+is the batch's ``<name>_length`` when it has one, else the last non-zero frame. The masks are drawn with stateless random ops
 from ``(seed, epoch, batch)``, so an epoch's augmentation is the same after a resume.
 Only float inputs with a variable time axis are augmented; the test and validation data never are.
 """
@@ -57,10 +59,13 @@ def apply(dataset, inputs: Sequence[str], config: SpecAugment, seed: int, epoch:
             x = features[name]
             shape = tf.shape(x)
             b, t, d = shape[0], shape[1], shape[2]
-            # True lengths: the last non-zero frame (zero padding follows it).
-            nonzero = tf.cast(tf.reduce_any(tf.not_equal(x, 0.0), axis=-1), tf.int32)
-            lengths = tf.cast(t - tf.argmax(tf.reverse(nonzero, axis=[1]), axis=1, output_type=tf.int32), tf.float32)
-            lengths = tf.where(tf.reduce_any(nonzero > 0, axis=1), lengths, 0.0)
+            if f"{name}_length" in features:  # the pipeline's true lengths (zoo.pipeline.LENGTH_SUFFIX)
+                lengths = tf.cast(features[f"{name}_length"], tf.float32)
+            else:  # the last non-zero frame (zero padding follows it)
+                nonzero = tf.cast(tf.reduce_any(tf.not_equal(x, 0.0), axis=-1), tf.int32)
+                lengths = tf.cast(t - tf.argmax(tf.reverse(nonzero, axis=[1]), axis=1, output_type=tf.int32),
+                                  tf.float32)
+                lengths = tf.where(tf.reduce_any(nonzero > 0, axis=1), lengths, 0.0)
             key = base + tf.constant([0, 104_729], tf.int64) * (i + 1)
             time_keep = _spans(key, config.time_masks, tf.floor(config.time_width * lengths), lengths, t)
             freq_keep = _spans(key + tf.constant([1, 0], tf.int64), config.freq_masks,

@@ -28,7 +28,7 @@ from typing import Callable, Optional
 import keras
 
 __all__ = ["small_cnn", "FAMILIES", "BackbonePreprocessing", "ImageNetWeightsUnavailable", "available_backbones",
-           "canonical_name", "imagenet_weights_file", "keras_cache_dirs", "preprocess_input",
+           "canonical_name", "imagenet_weights_file", "require_imagenet_weights", "keras_cache_dirs", "preprocess_input",
            "vision_backbone"]
 
 PROBE_TIMEOUT_S = 3.0
@@ -186,6 +186,20 @@ def _load_weights_strictly(model: keras.Model, path: str, what: str) -> None:
     load_weights_strict(model, path, what)
 
 
+def require_imagenet_weights(family: str, input_shape=None, include_top: bool = False,
+                             alpha: float = 1.0) -> Optional[str]:
+    """The cached ImageNet file of ``family`` (its path), or ``None`` when Keras can download it;
+    :class:`ImageNetWeightsUnavailable` at once, naming the file, when neither (no network wait)."""
+    fam = canonical_name(family)
+    fname, url = imagenet_weights_file(fam, include_top, input_shape, alpha)
+    cached = _cached_file(fname)
+    if cached is None and not _can_reach(url):
+        raise ImageNetWeightsUnavailable(_unavailable_message(
+            fam, fname, url, f"{fname} is not in the Keras cache and {urllib.parse.urlsplit(url).hostname} "
+            "cannot be reached from this machine"))
+    return cached
+
+
 def vision_backbone(family: str, input_shape, weights=None, include_top: bool = False,
                     pooling: Optional[str] = None, name: Optional[str] = None, **kwargs) -> keras.Model:
     """A ``keras.applications`` model of ``family`` (see :data:`FAMILIES`).
@@ -209,11 +223,7 @@ def vision_backbone(family: str, input_shape, weights=None, include_top: bool = 
         cached_before = None
         if weights == "imagenet":
             fname, url = imagenet_weights_file(fam, include_top, input_shape, kwargs.get("alpha", 1.0))
-            cached_before = _cached_file(fname)
-            if cached_before is None and not _can_reach(url):
-                raise ImageNetWeightsUnavailable(_unavailable_message(
-                    fam, fname, url, f"{fname} is not in the Keras cache and {urllib.parse.urlsplit(url).hostname} "
-                    "cannot be reached from this machine"))
+            cached_before = require_imagenet_weights(fam, input_shape, include_top, kwargs.get("alpha", 1.0))
         try:
             model = constructor(weights=weights, **options)
         except Exception as error:  # keras.utils.get_file raises a bare Exception on download errors

@@ -6,7 +6,7 @@ Milner et al., ASRU 2019 [26] (the same lab's code).
 
 Graph (Sec. 3.1, 4.2, 4.3.1)::
 
-    fbank (T, 23) -> Masking(0) -> BiLSTM(512/dir, all steps) -> BiLSTM(512/dir, all steps)
+    fbank (T, 23) + fbank_length -> LengthMask -> BiLSTM(512/dir, all steps) -> BiLSTM(512/dir, all steps)
       -> GlobalContextAttention(128): m = mean_t h_t, u_t = tanh(W h_t + b) ⊙ tanh(W_m m + b_m),
          e_t = w·u_t + c, a = masked softmax_t(e), context = Σ_t a_t h_t  (1024)
       -> Dense(classes) -> softmax
@@ -18,6 +18,11 @@ Fig. 1: plotted against forced-alignment phones; one weight per 10 ms frame).
 
 Training (Sec. 4.3): Adam lr 1e-4, ReduceLROnPlateau (patience 4, factor 0.8), cross-entropy,
 IEM4 (4 classes, happy + excited), sessions 1-4 train / session 5 test.
+
+Masks: the padded frames are masked from the true lengths (input ``fbank_length`` (B,) int32,
+:class:`zoo.layers.LengthMask`), so an all-zero frame of digital silence inside an utterance is
+kept; ``lengths=False`` gives the previous graph (one input, ``Masking(0.0)``: every all-zero
+frame masked).
 
 Departures (each with the argument that gives the other reading):
 - Batch size: the lab's code trains on whole utterances with batch size 1 for 100 epochs; we pad
@@ -41,6 +46,7 @@ import keras
 
 from zoo.data.labels import IEMOCAP_4
 from zoo.layers.gated_attention import GlobalContextAttention
+from zoo.layers.masking import sequence_input
 from zoo.layers.outputs import Predictions, resolve_classes
 from zoo.recipe import FeatureSpec, Paper, Recipe
 from zoo.spec import Attention, ModelSpec, Variant, builder, register_model
@@ -51,13 +57,14 @@ from zoo.spec import Attention, ModelSpec, Variant, builder, register_model
 def build(include_top: bool = True, weights: Optional[str] = None, classes: Union[int, Sequence[str]] = IEMOCAP_4,
           variant: str = "default", name: str = "blstmatt", *, input_dim: int = 23, lstm_units: int = 512,
           num_layers: int = 2, attention_units: int = 128, max_frames: Optional[int] = None,
-          dropout: float = 0.0) -> keras.Model:
+          dropout: float = 0.0, lengths: bool = True) -> keras.Model:
     """Build BLSTMATT (Jalal et al. 2020, Sec. 3.1 / 4.3.1).
 
     ``classes``: a count or the label names (default the IEMOCAP 4: angry, happy, sad, neutral);
     ``input_dim``; ``lstm_units`` (per direction); ``num_layers``; ``attention_units``;
-    ``max_frames`` (None = variable); ``dropout`` (on each LSTM layer's inputs). Input ``fbank``
-    (T, input_dim), zero-padded (all-zero frames are masked). With ``include_top`` the output
+    ``max_frames`` (None = variable); ``dropout`` (on each LSTM layer's inputs). Inputs ``fbank``
+    (T, input_dim), zero-padded, and ``fbank_length`` (B,) int32, the true frame counts the mask
+    comes from (``lengths=False``: no length input, all-zero frames masked as before). With ``include_top`` the output
     ``predictions`` is the class posterior ``(B, classes)``; without it the 2·lstm_units attention
     context. ``weights`` is a ``.weights.h5`` path or None.
     """
@@ -69,8 +76,7 @@ def build(include_top: bool = True, weights: Optional[str] = None, classes: Unio
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"dropout must be in [0, 1), got {dropout}")
 
-    inputs = keras.Input((max_frames, input_dim), name="fbank")
-    x = keras.layers.Masking(0.0, name="masking")(inputs)
+    inputs, x = sequence_input((max_frames, input_dim), "fbank", lengths, layer_name="masking")
     for i in range(num_layers):
         x = keras.layers.Bidirectional(
             keras.layers.LSTM(lstm_units, return_sequences=True, dropout=dropout),
@@ -80,7 +86,7 @@ def build(include_top: bool = True, weights: Optional[str] = None, classes: Unio
     if include_top:
         logits = keras.layers.Dense(classes, name="logits")(context)
         outputs = Predictions(labels, name="predictions")(logits)
-    model = keras.Model(inputs, outputs, name=name)
+    model = keras.Model(inputs if lengths else inputs[0], outputs, name=name)
     if weights is not None:
         model.load_weights(weights)
     return model
@@ -110,7 +116,7 @@ RECIPE = Recipe(
     corpus="iemocap",
     metrics=("overall_accuracy", "mean_class_recall", "macro_f1"),
     notes=("Jalal 2020 Sec. 4.3: Adam 1e-4, ReduceLROnPlateau patience 4 factor 0.8. Whole utterances, "
-           "zero-padded and masked. The lab's code used batch size 1 and 100 epochs; batch 32 is ours."),
+           "zero-padded and masked from the true lengths. The lab's code used batch size 1 and 100 epochs; batch 32 is ours."),
 )
 
 PAPER = Paper(

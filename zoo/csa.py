@@ -20,6 +20,10 @@ System combination (Sec. 5): "the CSA output posterior probabilities scaled by a
 then multiplied by the posterior probabilities from the BLSTMATT" read as a log-linear
 combination ``log P = log P_blstmatt + 0.4 · log P_csa`` (:func:`combine`), renormalised.
 
+Masks: none are needed; every chunk is whole (an utterance shorter than a chunk is left out, or
+with ``pad_short`` zero-padded and then seen whole by the convolutions, as in the paper's
+fixed-size inputs). The utterance-level model BLSTMATT masks from true lengths.
+
 Departures / our choices (each with the argument that gives the other reading):
 - 2-D convolutions over time x frequency (``conv="2d"``): "spatial feature", "spatio-temporal
   context" and the SAGAN origin point to 2-D maps. ``conv="1d"`` treats the 23 bands as channels

@@ -23,6 +23,10 @@ validation, session 5 for test. Each variant's recipe and paper numbers are in `
 Parameter anchors (Keras single-bias LSTMs; asserted in the tests): acoustic-only MTL 912,291;
 A+T MTL with a 3,438 x 300 embedding 3,787,259 (the default build).
 
+Masks: the HSF input is one vector (no time axis, nothing to mask); the text mask is ``id != 0``
+(``mask_zero``), exact because id 0 is only ever padding, never a word (unlike all-zero audio
+frames, which the sequence models therefore mask from true lengths instead).
+
 Departures (each with the argument that gives the other reading):
 - Acoustic-only MTL loss weights: paper text (0.1, 0.4, 0.5) by default; the code's
   (0.1, 0.5, 0.4) is variant ``acoustic_code``.

@@ -166,14 +166,37 @@ def make_extractors(recipe, train_records, input_names, overrides: Optional[dict
     ``overrides``: per-input extractor options that replace the recipe's."""
     from zoo import features
 
+    from zoo import pipeline
+
     extractors = {}
-    for name in input_names:
+    for name in pipeline.length_inputs(input_names)[0]:  # not the <name>_length inputs
         spec = recipe.features[name]
         options = dict((overrides or {}).get(name, {}))
         if spec.extractor == "word_ids":
             options["vocabulary"] = features.Vocabulary.build(r.transcript for r in train_records)
         extractors[name] = features.get(spec, **options)
     return extractors
+
+
+def check_pretrained_features(recipe, input_names, overrides: Optional[dict] = None) -> None:
+    """Fail at once when a feature reads an ImageNet network (its extractor's ``imagenet_family``)
+    with ``weights="imagenet"`` and the file can be neither found nor downloaded: a
+    ``zoo.backbones.ImageNetWeightsUnavailable`` naming the file to pass as the feature's
+    ``weights`` option (before any fold extracts a feature)."""
+    from zoo import backbones, features, pipeline
+
+    for name in pipeline.length_inputs(input_names)[0]:
+        spec = recipe.features.get(name)
+        family = getattr(features.EXTRACTORS.get(spec.extractor), "imagenet_family", None) if spec else None
+        options = {**spec.options, **(overrides or {}).get(name, {})} if spec else {}
+        if family and options.get("weights") == "imagenet":
+            crop = int(options.get("crop", 224))
+            try:
+                backbones.require_imagenet_weights(family, (crop, crop, 3))
+            except backbones.ImageNetWeightsUnavailable as error:
+                raise backbones.ImageNetWeightsUnavailable(
+                    f"feature {name!r} ({spec.extractor}): {error} For this feature the path is its extractor "
+                    f"option: the profile's features={{model: {{{name!r}: {{'weights': '/path/to/file'}}}}}}") from None
 
 
 def text_build_args(spec, extractors, seed: int, portable: bool = False) -> dict:
@@ -268,6 +291,13 @@ class Experiment:
     strategy: object = None  # a tf.distribute.Strategy (zoo.distribute.make_strategy); None: one device
     test_corpus: Optional[str] = None  # cross-corpus: the corpus of the test part (``corpus`` trains)
 
+    @property
+    def length_inputs(self) -> list:
+        """The inputs whose true lengths the model takes too (its ``<name>_length`` inputs)."""
+        from zoo import pipeline
+
+        return pipeline.length_inputs(self.input_names)[1]
+
     # -- the profile's view of the recipe
     @property
     def model(self) -> str:
@@ -339,6 +369,8 @@ class Experiment:
             options["bucket_boundaries"] = "auto" if any(s.variable for s in table.specs.values()) else None
         if self.profile.class_weights and "label" in self.recipe.targets:
             options["sample_weights"] = self.profile.class_weights
+        if self.length_inputs:
+            options["lengths"] = self.length_inputs
         datasets = pipeline.fold_datasets(fold, table, self.label_set, seed=seed, targets=self.recipe.targets,
                                           **options)
         frames = [n for n, s in table.specs.items() if s.variable and s.dtype.startswith("float")]
@@ -348,7 +380,7 @@ class Experiment:
             plain = datasets["train_by_epoch"]
             datasets["train_by_epoch"] = lambda epoch: augment.apply(plain(epoch), frames, self.profile.augment,
                                                                      seed, epoch)
-        if len(table.specs) == 1:  # a one-input model takes the tensor, not a one-key dict
+        if len(table.specs) == 1 and not self.length_inputs:  # a one-input model takes the tensor, not a one-key dict
             by_epoch = datasets["train_by_epoch"]
             datasets["train_by_epoch"] = lambda epoch: _unwrap(by_epoch(epoch))
             for part in ("train", "validation", "test"):
@@ -428,8 +460,9 @@ class Experiment:
             raise ValueError(f"the {part} part is empty: nothing to evaluate")
         dataset = datasets[part] if part != "train" else pipeline.make_dataset(
             table, self.label_set, batch_size=self.batch_size, targets=self.recipe.targets,
-            **({"chunking": self.chunking} if self.chunking else {}))
-        predictions = predict(model, dataset if part != "train" or len(table.specs) > 1 else _unwrap(dataset),
+            lengths=self.length_inputs, **({"chunking": self.chunking} if self.chunking else {}))
+        one_input = len(table.specs) == 1 and not self.length_inputs
+        predictions = predict(model, dataset if part != "train" or not one_input else _unwrap(dataset),
                               where=f"the {part} part")
         extra = {} if part == "test" else {"evaluated_on": part}
         if "label" in self.recipe.targets:
@@ -612,6 +645,7 @@ def prepare(name: str, corpus: str = "synthetic", root: Optional[str] = None, *,
     cache_dir = cache_dir or os.environ.get("ZOO_FEATURE_CACHE", os.path.expanduser("~/.cache/zoo/features"))
     names = input_names(name, build_args) if probe else []
     _check_audio(name, recipe, names, records, corpus)
+    check_pretrained_features(recipe, names, feature_overrides)
     return Experiment(
         name=name, spec=spec, variant=variant, recipe=recipe, profile=profile, corpus=corpus, root=root,
         protocol=protocol_name, label_set=label_set, loaded=loaded, records=records, folds=folds,

@@ -18,7 +18,9 @@ averaged, as :func:`zoo.predict.predict` with ``window=0`` (the artefact never c
 into windows: cut long recordings before calling it). Variable lengths: by default every row is
 one whole utterance of N samples (one utterance per call, or a batch of equal-length clips);
 ``lengths=True`` adds an int32 input ``lengths`` ``(B,)`` of real samples per zero-padded row, and
-each row's output is what it gets alone. Rows shorter than the sidecar's ``min_samples`` (the
+each row's output is what it gets alone. A model that takes ``<name>_length`` inputs (masks from
+the true lengths) gets the frame counts the front-ends compute from the waveform's length (with
+``lengths=True``, from each row's real samples; otherwise every row is full length). Rows shorter than the sidecar's ``min_samples`` (the
 extractors' 0.25 s floor, or one CSA chunk) are outside the contract: the Python path refuses
 them (``TooShortError``), a graph cannot raise, so such a row gives NaN when it yields no frame
 (no CSA chunk) and otherwise an output from too few frames. Features that have no in-graph front-end (chroma,
@@ -141,8 +143,10 @@ def _recipe_features(variant, input_names) -> Dict[str, Optional[dict]]:
     from zoo import features
     from zoo.layers.frontends import NOT_IN_GRAPH
 
+    from zoo.pipeline import length_inputs
+
     out = {}
-    for name in input_names:
+    for name in length_inputs(input_names)[0]:  # a <name>_length input is no feature
         spec = variant.recipe.features.get(name) if variant is not None else None
         if spec is None or spec.extractor in NOT_IN_GRAPH:  # named only (a tokeniser may need its files)
             out[name] = None if spec is None else {"name": spec.extractor}
@@ -281,14 +285,16 @@ def waveform_model(source, *, lengths: bool = False, model: Optional[str] = None
     import keras
 
     from zoo.layers import frontends
+    from zoo.pipeline import LENGTH_SUFFIX, length_inputs
 
     src = resolve(source, model)
     if _normalization(src):
         raise ExportError(f"{src.name}: its features are standardised per speaker (normalize: speaker), which needs "
                           "several recordings of the speaker, not one waveform; export it with its feature inputs "
                           "(without --waveform) and standardise them per speaker as zoo.features.speaker_cmvn does")
+    feature_names, with_lengths = length_inputs(src.input_names)
     problems, layers = [], {}
-    for input_name in src.input_names:
+    for input_name in feature_names:
         config = src.features.get(input_name)
         if config is None:
             problems.append(f"input {input_name!r}: no feature configuration is known (a release, a fine-tuned "
@@ -328,15 +334,21 @@ def waveform_model(source, *, lengths: bool = False, model: Optional[str] = None
         frames_, overlap, drop_short = src.chunking
         if not drop_short:
             raise ExportError(f"{src.name}: chunking that pads short utterances is not supported in-graph")
+        if with_lengths:
+            raise ExportError(f"{src.name}: chunked inference of a model with length inputs "
+                              f"{[n + LENGTH_SUFFIX for n in with_lengths]} is not supported in-graph")
         chunks, counts = frontends.ChunkFrames(frames_, overlap, name="chunks")([x, frames[input_name]])
         outputs = frontends.MaskedMean(name="utterance_posteriors")([src.model(chunks), counts])
     else:
         for input_name, tensor in zip(src.input_names, src.model.inputs):
+            if input_name not in feats:  # a <name>_length input: the front-end's frame counts
+                continue
             fixed = tuple(tensor.shape[1:])
             got = tuple(feats[input_name].shape[1:])
             if len(fixed) != len(got) or any(f is not None and f != g for f, g in zip(fixed, got)):
                 raise ExportError(f"{src.name}: input {input_name!r} expects features of shape {fixed}, its "
                                   f"front-end gives {got}")
+        feats.update({n + LENGTH_SUFFIX: frames[n] for n in with_lengths})
         args = feats[src.input_names[0]] if len(feats) == 1 else {n: feats[n] for n in src.input_names}
         outputs = src.model(args)
     inputs = {WAVEFORM_INPUT: wave, LENGTHS_INPUT: count} if lengths else wave
@@ -426,7 +438,13 @@ def _versions(fmt: str) -> dict:
 
 
 def _describe_inputs(model, batch) -> List[dict]:
-    return [{"name": _tensor_name(t), "shape": [batch, *t.shape[1:]], "dtype": str(t.dtype)} for t in model.inputs]
+    from zoo.pipeline import length_inputs
+
+    lengths = {f"{n}_length": n for n in length_inputs([_tensor_name(t) for t in model.inputs])[1]}
+    return [{"name": _tensor_name(t), "shape": [batch, *t.shape[1:]], "dtype": str(t.dtype),
+             **({"notes": f"true steps of each row of {lengths[_tensor_name(t)]!r} (before its zero padding); "
+                          "the mask comes from it"} if _tensor_name(t) in lengths else {})}
+            for t in model.inputs]
 
 
 def _remove(path: Path) -> None:
@@ -622,7 +640,12 @@ class Artefact:
             return feeds
         names = [i["name"] for i in entry["inputs"]]
         dtypes = {i["name"]: i["dtype"] for i in entry["inputs"]}
-        arrays = x if isinstance(x, dict) else {names[0]: x}
+        arrays = dict(x) if isinstance(x, dict) else {names[0]: x}
+        from zoo.pipeline import length_inputs
+
+        for name in length_inputs(names)[1]:  # a length not given: every row is unpadded, full length
+            if f"{name}_length" not in arrays:
+                arrays[f"{name}_length"] = np.full(len(arrays[name]), np.shape(arrays[name])[1], np.int32)
         return {n: np.ascontiguousarray(arrays[n], dtype=dtypes[n]) for n in names}
 
     def _run(self, feeds: Dict[str, np.ndarray]) -> np.ndarray:

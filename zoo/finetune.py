@@ -470,8 +470,10 @@ def finetune(release: str, manifest, out, *, labels: Optional[Sequence[str]] = N
     # held-out part stands in for the (unused) test part too; it is evaluated as "validation".
     work = dataclasses.replace(fold, test=fold.validation)
     keras.utils.set_random_seed(seed)
-    datasets = exp.datasets(work, table, seed)
     model, head = _build(entry, name, build_args, label_set, freeze, weights_manifest)
+    # The model's inputs: the release's features and the <name>_length inputs it takes (its masks).
+    exp.input_names = [t.name.split(":")[0] for t in model.inputs]
+    datasets = exp.datasets(work, table, seed)
     for part in ("train", "validation"):  # the manifest's features against the release's inputs, before training
         check_dataset(model, datasets[part], where=f"{manifest} ({part} part, features of release {release!r})")
     exp.compile(model)

@@ -4,12 +4,18 @@
 
 Default graph (the paper's reading)::
 
-    mel (T,128) -> Masking -> GRU(128) -> AttentionPooling (Eq. 2-4) -> Dense(150, relu)  = M
-    mfcc (T,40) -> Masking -> GRU(40)  -> AttentionPooling           -> Dense(60, relu)   = F
-    chroma (T,12) -> Masking -> GRU(12) -> AttentionPooling          -> Dense(20, relu)   = C
+    mel (T,128) -> LengthMask -> GRU(128) -> AttentionPooling (Eq. 2-4) -> Dense(150, relu)  = M
+    mfcc (T,40) -> LengthMask -> GRU(40)  -> AttentionPooling           -> Dense(60, relu)   = F
+    chroma (T,12) -> LengthMask -> GRU(12) -> AttentionPooling          -> Dense(20, relu)   = C
     text (L,) ids -> BERT (padding mask = ids != 0) -> [CLS] -> Dense(600, relu)      = B
     fusion = concat[C, M, F, B] (830) -> Dropout(0.3) -> penultimate Dense(600, relu)
            -> Dense(classes) -> softmax ``predictions``                            (Sec. 2.1.3, Eq. 5)
+
+Masks (paper graph): each stream has a companion input ``<stream>_length`` (B,) int32, the true
+frame count, from which :class:`zoo.layers.LengthMask` derives the mask (all-zero frames of
+digital silence, e.g. chroma of a zero-padded clip, stay in the utterance); ``lengths=False``
+gives the previous graph (``Masking(0.0)``, no length inputs). Text: BERT's padding mask is
+``ids != 0``, exact (id 0 is only ever padding).
 
 Sec. 3.1.2 picks two dense layers after the concatenation with a 600-d second-last layer. The
 three layers named in :data:`EXPLAIN_LAYERS` (``fusion``, ``penultimate``, ``predictions``) are the
@@ -52,7 +58,8 @@ Departures from the paper, each with the argument that gives the other reading:
 - The paper does not say whether BERT is fine-tuned; default ``text_trainable=True`` (the code's
   BERT layer is trainable), ``False`` freezes it.
 - The code's ``reset_after`` depends on its Keras version; we default to Keras 3's ``True``.
-- Our GRUs mask padded frames (the code had fixed-length mean vectors; the paper says nothing).
+- Our GRUs mask padded frames, from the true lengths (the code had fixed-length mean vectors; the
+  paper says nothing).
 - Training: the paper used a random 80/20 split with 5-fold CV (speaker leakage) and the code
   only sessions 1-2 improvised; our RECIPE uses leave-one-session-out on the 4-class set.
 """
@@ -65,6 +72,7 @@ import keras
 from zoo import text_encoders
 from zoo.data.labels import IEMOCAP_4
 from zoo.layers.attention import AttentionPooling, UnitAxisAttention
+from zoo.layers.masking import length_input_name, sequence_input
 from zoo.layers.outputs import Predictions, resolve_classes
 from zoo.recipe import FeatureSpec, Paper, Recipe
 from zoo.spec import Attention, ModelSpec, Variant, builder, register_model
@@ -105,6 +113,7 @@ def build(
     branch_units=None,
     feature_dims=None,
     audio_streams=STREAMS,
+    lengths=True,
 ):
     """Build gru_bert.
 
@@ -127,6 +136,8 @@ def build(
         audio_streams: the speech branches built, a subset of :data:`STREAMS`; ``()`` with a text
             encoder gives the text-only graph (variant ``text_only``, ours: BERT [CLS] -> Dense(600)
             -> fusion dropout -> penultimate -> predictions).
+        lengths: paper graph: masks from the true lengths (inputs ``<stream>_length`` (B,) int32,
+            default); ``False``: ``Masking(0.0)`` on the frames, the previous graph.
     """
     if set(audio_streams) - set(STREAMS) or (not audio_streams and text_encoder is None):
         raise ValueError(f"audio_streams must be a subset of {STREAMS}, non-empty without a text encoder; "
@@ -144,8 +155,10 @@ def build(
     inputs, branches = {}, {}
     for stream in (s for s in STREAMS if s in audio_streams):
         if graph == "paper":
-            x = inputs[stream] = keras.Input((None, dims[stream]), name=stream)
-            x = keras.layers.Masking(0.0, name=f"{stream}_masking")(x)
+            stream_inputs, x = sequence_input((None, dims[stream]), stream, lengths)
+            inputs[stream] = stream_inputs[0]
+            if lengths:
+                inputs[length_input_name(stream)] = stream_inputs[1]
             x = keras.layers.GRU(units[stream], return_sequences=True, reset_after=reset_after, name=f"{stream}_gru")(x)
             att_units = (attention_units or {}).get(stream)
             x, _ = AttentionPooling(att_units, return_attention=True, name=f"{stream}_attention")(x)
@@ -165,6 +178,8 @@ def build(
         cls = text_encoders.bert_cls(text, backbone, prefix="text")
         parts.append(keras.layers.Dense(text_units, activation="relu", name="text_dense")(cls))
         model_inputs.append(text)
+    # The length inputs come last, so the feature inputs keep their positions.
+    model_inputs += [inputs[length_input_name(stream)] for stream in STREAMS if length_input_name(stream) in inputs]
 
     x = keras.layers.Concatenate(name="fusion")(parts)
     x = keras.layers.Dropout(dropout, name="fusion_dropout")(x)
@@ -192,7 +207,9 @@ def attention_model(model):
         if not isinstance(layer, AttentionPooling):
             raise ValueError("attention weights over time exist only in the paper graph")
         outputs[stream] = layer.output[1]
-    inputs = [model.get_layer(stream).output for stream in STREAMS]
+    names = [t.name.split(":")[0] for t in model.inputs]
+    inputs = [t for t, n in zip(model.inputs, names)
+              if n in STREAMS or n in {length_input_name(s) for s in STREAMS}]
     return keras.Model(inputs, outputs, name=f"{model.name}_attention")
 
 

@@ -15,8 +15,13 @@ Two steps:
 
 Padding convention (project-wide): variable-length inputs (extractor shape ``(None, ...)``)
 are padded with the extractor's ``pad_value`` (0) to the batch maximum (or ``pad_to``; with
-length bucketing, to the bucket's length, so that there is one batch shape per bucket);
-models derive masks from the zero padding (``Masking(0.0)`` / ``mask_zero=True``).
+length bucketing, to the bucket's length, so that there is one batch shape per bucket).
+Models derive masks from the true lengths: ``make_dataset(lengths=...)`` adds, for each named
+variable input ``x``, an int32 input ``x_length`` (:data:`LENGTH_SUFFIX`; the steps of the row
+before padding, after ``truncate``; with ``chunking`` the valid steps of the chunk), which the
+models' ``LengthMask`` turns into the mask (an all-zero frame inside an utterance is not
+padding); :func:`length_inputs` tells from a model's input names which inputs want one. Token
+ids are masked where they are 0 (``mask_zero=True``), which is only ever padding.
 
 The data live in the graph as a few tensors (one flat array + row splits per variable
 input, one stacked array per fixed-shape input); each element is sliced out by index, so
@@ -67,10 +72,24 @@ __all__ = [
     "distinct_shapes",
     "fold_datasets",
     "REGRESSION_TARGETS",
+    "LENGTH_SUFFIX",
+    "length_inputs",
 ]
 
 log = logging.getLogger(__name__)
 REGRESSION_TARGETS = ("valence", "arousal", "dominance")
+#: The true-length companion of input ``x`` is input ``x + LENGTH_SUFFIX`` (the same string as
+#: ``zoo.layers.LENGTH_SUFFIX``, which the models use; a test keeps them equal).
+LENGTH_SUFFIX = "_length"
+
+
+def length_inputs(input_names: Sequence[str]) -> Tuple[list, list]:
+    """``(feature inputs, inputs with a length companion)`` of a model's input names: the
+    names that are not ``<x>_length`` companions, and the ``x`` whose ``x_length`` is among them
+    (what to pass as ``make_dataset(lengths=...)``)."""
+    names = list(input_names)
+    companions = {n + LENGTH_SUFFIX for n in names} & set(names)
+    return [n for n in names if n not in companions], [n for n in names if n + LENGTH_SUFFIX in companions]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -776,6 +795,27 @@ def _sample_weights(sample_weights, table: FeatureTable, targets, label_set) -> 
     return weights
 
 
+def _resolve_lengths(lengths, specs) -> list:
+    """The inputs of ``make_dataset(lengths=...)`` that get a ``<name>_length`` input."""
+    variable = [n for n, s in specs.items() if s.variable]
+    if lengths is None or lengths is False:
+        return []
+    if lengths is True:
+        return variable
+    names = [lengths] if isinstance(lengths, str) else list(lengths)
+    unknown = [n for n in names if n not in specs]
+    if unknown:
+        raise ValueError(f"lengths names {unknown}, not inputs of the table {sorted(specs)}")
+    fixed = [n for n in names if n not in variable]
+    if fixed:
+        raise ValueError(f"lengths names {fixed}: fixed-shape inputs, whose true lengths the table does not "
+                         f"know; variable-length inputs: {variable}")
+    clash = [n + LENGTH_SUFFIX for n in names if n + LENGTH_SUFFIX in specs]
+    if clash:
+        raise ValueError(f"inputs {clash} exist already; they would be replaced by the true lengths")
+    return names
+
+
 def _resolve_pad_to(pad_to, specs) -> Dict[str, Optional[int]]:
     variable = [n for n, s in specs.items() if s.variable]
     if pad_to is None or isinstance(pad_to, (int, np.integer)):
@@ -795,7 +835,8 @@ def make_dataset(data, label_set: Optional[Sequence[str]] = None, *,
                  pad_to: Union[None, int, Mapping[str, int]] = None,
                  truncate: Union[None, int, Mapping[str, int]] = None,
                  drop_remainder: bool = False, sample_weights=None,
-                 chunking: Optional[tuple] = None, prefetch: bool = True):
+                 chunking: Optional[tuple] = None, prefetch: bool = True,
+                 lengths: Union[None, bool, Sequence[str]] = None):
     """A batched ``tf.data.Dataset`` of ``(inputs, targets[, sample_weights])``.
 
     Args:
@@ -837,6 +878,11 @@ def make_dataset(data, label_set: Optional[Sequence[str]] = None, *,
             of ``data`` (with ``chunking``: per utterance, copied onto its chunks).
         chunking: ``(length, overlap)`` or ``(length, overlap, drop_short)``: see
             :func:`chunk_table`.
+        lengths: inputs that get an int32 ``<name>_length`` input (:data:`LENGTH_SUFFIX`) with
+            each row's true steps: ``None``/``False`` none, ``True`` every variable input, or
+            their names (:func:`length_inputs` of the model's input names). The length is
+            counted before padding (``pad_to``, buckets, the batch maximum) and after
+            ``truncate``; with ``chunking``, ``min(utterance length, chunk length)``.
     """
     import tensorflow as tf
 
@@ -850,14 +896,20 @@ def make_dataset(data, label_set: Optional[Sequence[str]] = None, *,
         raise ValueError(f"batch_size must be >= 1; got {batch_size}")
     targets = tuple([targets] if isinstance(targets, str) else targets)
     label_set = None if label_set is None else list(label_set)
+    length_names = _resolve_lengths(lengths, table.specs)
+    chunk_valid = {}
     if chunking is not None:
         # Per-record weights are given for the utterances and follow them onto their chunks.
         per_record = not (sample_weights is None or isinstance(sample_weights, (str, Mapping)))
         if per_record:
             sample_weights = _sample_weights(sample_weights, table, targets, label_set)
+        source = table
         table = chunk_table(table, *chunking)
         if per_record:
             sample_weights = sample_weights[table.utterance_index]
+        # Every chunk is whole but the one of an utterance shorter than the chunk (zero-padded).
+        chunk_valid = {n: np.minimum(source.lengths(n), int(chunking[0]))[table.utterance_index].astype(np.int32)
+                       for n in length_names}
     if len(table) == 0:
         raise ValueError("no records to make a dataset from")
     target_arrays = _targets(table.records, targets, label_set)
@@ -876,6 +928,7 @@ def make_dataset(data, label_set: Optional[Sequence[str]] = None, *,
     with tf.init_scope():
         target_tensors = {k: tf.constant(v) for k, v in target_arrays.items()}
         weight_tensor = None if weights is None else tf.constant(weights)
+        valid_tensors = {n: tf.constant(v) for n, v in chunk_valid.items()}
 
     def fetch(i):
         inputs = {}
@@ -883,11 +936,15 @@ def make_dataset(data, label_set: Optional[Sequence[str]] = None, *,
             values, splits = packed[name]
             if splits is None:
                 inputs[name] = tf.gather(values, i)
+                if name in valid_tensors:
+                    inputs[name + LENGTH_SUFFIX] = tf.gather(valid_tensors[name], i)
             else:
                 start, stop = splits[i], splits[i + 1]
                 if keep[name] is not None:
                     stop = tf.minimum(stop, start + keep[name])
                 inputs[name] = values[start:stop]
+                if name in length_names:
+                    inputs[name + LENGTH_SUFFIX] = tf.cast(stop - start, tf.int32)
         ys = {k: tf.gather(v, i) for k, v in target_tensors.items()}
         y = ys[targets[0]] if len(targets) == 1 else ys
         if weight_tensor is None:
@@ -914,6 +971,9 @@ def make_dataset(data, label_set: Optional[Sequence[str]] = None, *,
                      for name, s in specs.items()}
     scalar = tf.TensorShape([])
     padding_values = {name: pad_spec(s.pad_value, s.dtype) for name, s in specs.items()}
+    for name in length_names:
+        padded_shapes[name + LENGTH_SUFFIX] = scalar
+        padding_values[name + LENGTH_SUFFIX] = pad_spec(0, tf.int32)
     target_pads = {k: pad_spec(0, v.dtype) for k, v in target_tensors.items()}
     structure_shapes = (padded_shapes, scalar if len(targets) == 1 else {k: scalar for k in targets})
     structure_values = (padding_values, target_pads[targets[0]] if len(targets) == 1 else target_pads)
@@ -932,7 +992,7 @@ def make_dataset(data, label_set: Optional[Sequence[str]] = None, *,
                                        padding_values=structure_values, drop_remainder=drop_remainder)
     if key_input is not None and pad_to_bucket:
         # Batches come padded to their longest element; pad on to the bucket's length (zeros
-        # appended: the masks models derive from zero padding stay exact).
+        # appended; the <name>_length inputs keep the true lengths).
         free = {n: lens for n, lens in lengths.items() if pad_lengths[n] is None}
 
         def pad(inputs, steps):

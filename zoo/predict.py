@@ -100,6 +100,9 @@ class Predictor:
     truncate: Dict[str, int]
     text_inputs: List[str]
     normalize: Optional[str] = None  # "speaker": inputs standardised per speaker (see the module docstring)
+    #: Inputs whose true length the model takes as ``<name>_length``: the items are never padded,
+    #: so it is each item's own number of steps.
+    length_inputs: List[str] = dataclasses.field(default_factory=list)
     _fn: object = dataclasses.field(default=None, repr=False)
 
     @property
@@ -124,6 +127,21 @@ class Predictor:
         except InputShapeError as error:
             raise InputError(*error.__reduce__()[1]) from None
 
+    def feeds(self, batch: Mapping[str, np.ndarray]) -> list:
+        """The model's inputs in its order: the batch's features and, for each length input, the
+        batch's (unpadded) number of steps on every row."""
+        from zoo.pipeline import LENGTH_SUFFIX
+
+        out = []
+        for tensor in self.model.inputs:
+            name = tensor.name.split(":")[0]
+            if name in batch:
+                out.append(np.asarray(batch[name]))
+            else:
+                x = np.asarray(batch[name[:-len(LENGTH_SUFFIX)]])
+                out.append(np.full(len(x), x.shape[1], np.int32))
+        return out
+
     def __call__(self, batch: Mapping[str, np.ndarray]) -> np.ndarray:
         """``(B, C)`` posteriors, or ``(B, targets)`` values, of a batch of equal-shape items
         (:class:`InputError` when the batch does not fit the model, see :meth:`check`)."""
@@ -133,7 +151,7 @@ class Predictor:
         if self._fn is None:
             model = self.model
             self._fn = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
-        x = [tf.constant(batch[n]) for n in self.input_names]
+        x = [tf.constant(v) for v in self.feeds(batch)]
         out = self._fn(x[0] if len(x) == 1 else x)
         if isinstance(out, (list, tuple)):  # in the model's output order: mapped by name
             out = dict(zip(self.model.output_names, out))
@@ -163,7 +181,9 @@ def load(release: str = DEFAULT_MODEL) -> Predictor:
     model = weights.load(release)
     extractors = weights.extractors(release)
     spec = registry.get_spec(entry["model"])
-    input_names = [t.name.split(":")[0] for t in model.inputs]
+    from zoo.pipeline import length_inputs
+
+    input_names, lengths = length_inputs([t.name.split(":")[0] for t in model.inputs])
     missing = sorted(set(input_names) - set(extractors))
     if missing:
         raise ValueError(f"release {release!r}: model inputs {missing} have no extractor in the manifest")
@@ -174,7 +194,7 @@ def load(release: str = DEFAULT_MODEL) -> Predictor:
     truncate = {k: int(v) for k, v in spec.variant(entry["variant"]).recipe.truncate.items() if k in input_names}
     predictor = Predictor(release, model, {n: extractors[n] for n in input_names}, input_names, kind, names,
                           list(model.output_names), chunking, truncate,
-                          [n for n in input_names if extractors[n].name in TEXT_EXTRACTORS])
+                          [n for n in input_names if extractors[n].name in TEXT_EXTRACTORS], lengths)
     if kind == "regression":  # one output per target, mapped by name (the model's order may differ)
         missing = sorted(set(names) - set(model.output_names))
         if missing:

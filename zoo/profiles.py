@@ -111,11 +111,16 @@ PROFILES = {
     "paper": Profile(
         name="paper",
         description=("The published recipes as they are: every fold, 3 seeds, paper sizes and epochs, "
-                     "pre-trained backbones where the paper used them (ParallelNet's ImageNet VGGs)."),
+                     "pre-trained backbones where the paper used them (ParallelNet's ImageNet VGGs, "
+                     "AMH's ImageNet ResNet-101 video features)."),
         seeds=(0, 1, 2),
         # ParallelNet Sec. 3.2: pre-trained VGG16 / VGG19. Offline, building fails at once with
         # zoo.backbones.ImageNetWeightsUnavailable naming the file to pass as backbone_weights.
         build={"parallelnet": {"backbone_weights": "imagenet"}},
+        # AMH Sec. 4.2: a pre-trained ResNet-101 on the speaking actor's half of the frame. Offline,
+        # zoo.experiment.prepare fails at once with ImageNetWeightsUnavailable naming the file to
+        # pass as the video feature's weights (features={"amh": {"video": {"weights": path}}}).
+        features={"amh": {"video": {"weights": "imagenet"}}},
     ),
 }
 

@@ -281,7 +281,7 @@ def test_faces_and_clips(corpus, truth):
         img = Image.open(_paths(corpus, r, "image", "png"))
         assert img.size == (128, 128) and img.mode == "RGB"
         clip = np.load(_paths(corpus, r, "video", "npy"))
-        assert clip.shape == (6, 64, 64, 3) and clip.dtype == np.uint8
+        assert clip.shape == (6, 64, 128, 3) and clip.dtype == np.uint8  # both actors side by side
         assert clip.std() > 10 and np.abs(np.diff(clip.astype(int), axis=0)).mean() > 1
     # the drawing follows the expression: an open mouth paints more dark-red pixels
     look = faces.Look((200, 160, 130), (100, 100, 100), (40, 30, 20), 0.7)

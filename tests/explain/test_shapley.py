@@ -144,3 +144,21 @@ def test_transcribe_says_which_extra_is_missing():
 def test_transcribe_returns_text_offline():
     text = sh.transcribe(np.zeros(16000, dtype="float32"), 16000)
     assert isinstance(text, str)
+
+
+def test_a_length_masked_model_gets_the_whole_utterance_for_every_coalition():
+    """BLSTMATT takes ``fbank_length``: every coalition is scored at the utterance's full length
+    (zeroed parts are frames of it), and the parts still add up to score(x) - score(0)."""
+    import keras
+
+    from zoo import blstmatt
+
+    keras.utils.set_random_seed(0)
+    model = blstmatt.build(lstm_units=3, attention_units=2, num_layers=1)
+    x = np.random.default_rng(0).normal(size=(8, 23)).astype("float32")
+    result = sh.divide_and_conquer_shapley(model, {"fbank": x}, 1, depth=2)
+    full = np.asarray(model({"fbank": x[None], "fbank_length": np.array([8], "int32")}))[0, 1]
+    empty = np.asarray(model({"fbank": np.zeros_like(x)[None], "fbank_length": np.array([8], "int32")}))[0, 1]
+    assert result.score_full == pytest.approx(full, abs=1e-6)
+    assert result.score_empty == pytest.approx(empty, abs=1e-6)  # eight zero frames, not an empty utterance
+    assert sum(float(m.sum()) for m in result.maps.values()) == pytest.approx(full - empty, abs=1e-5)

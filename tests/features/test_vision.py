@@ -109,3 +109,62 @@ def test_avi_frames_at_3_fps_between_start_and_end(tmp_path):
     np.testing.assert_allclose(frames[:, 30, 10, 0], [60, 80, 100], atol=4)  # JPEG error
     np.testing.assert_allclose(frames[:, 30, 60, 2], 200, atol=4)
     assert read_video(path, None, None, 3.0).shape[0] == 9
+
+
+@pytest.mark.parametrize("uid, side", [
+    ("Ses01F_impro01_F000", "left"),      # the lead (F, after the session number) speaks: left half
+    ("Ses01F_impro01_M013", "right"),     # the other actor speaks: right half
+    ("Ses03M_script02_1_M020", "left"),   # a male-led dialog: M is the lead
+    ("Ses03M_script02_1_F007", "right"),
+    ("Ses05M_impro05b_F001", "right"),
+])
+def test_iemocap_speaker_side_from_the_utterance_id(uid, side):
+    from zoo.features.vision import iemocap_speaker_side
+
+    assert iemocap_speaker_side(uid) == side
+    extractor = features.get("video_resnet", speaker_side="iemocap")
+    assert extractor.side_for(Record(uid, "iemocap", video_path="/v.avi")) == side
+    assert extractor.source_extras(Record(uid, "iemocap"))["side"] == side  # enters the cache key
+
+
+def test_iemocap_speaker_side_refuses_an_id_it_cannot_read():
+    extractor = features.get("video_resnet", speaker_side="iemocap")
+    for uid in ("Ses01F_impro01_MXX0", "03a01Fa", "Ses1F_impro01_F000"):
+        with pytest.raises(FeatureError, match=rf"{uid}.*not an IEMOCAP id"):
+            extractor.side_for(Record(uid, "x", video_path="/v.avi"))
+    with pytest.raises(ValueError, match="'left', 'right' or 'iemocap'"):
+        features.get("video_resnet", speaker_side="centre")
+
+
+def test_amh_reads_the_speakers_half_by_default():
+    from zoo import amh
+
+    assert amh.RECIPE.features["video"].options["speaker_side"] == "iemocap"
+    assert features.get(amh.RECIPE.features["video"]).speaker_side == "iemocap"
+
+
+def test_the_synthetic_corpus_puts_the_speaker_where_the_iemocap_rule_looks(tmp_path):
+    """Every synthetic clip shows both actors; the half the rule does NOT pick is exactly the
+    listener's neutral clip (redrawn here from its own random stream), the other one talks."""
+    from zoo.data import synthetic
+    from zoo.data.synthetic import faces, plan
+    from zoo.features.vision import iemocap_speaker_side
+
+    seed, n = 3, 24
+    root = tmp_path / "syn"
+    synthetic.synthesize(root, seed=seed, utterances=n)
+    speakers = plan.make_speakers(np.random.default_rng([seed, 0]))
+    sides = set()
+    for u in plan.make_plan(n, np.random.default_rng([seed, 1])):
+        (path,) = root.rglob(f"video/{u.dialog}/{u.utterance_id}.npy")
+        clip = np.load(path)
+        assert clip.shape == (6, 64, 128, 3)
+        side = iemocap_speaker_side(u.utterance_id)
+        sides.add(side)
+        listener = speakers[(u.session, "M" if u.gender == "F" else "F")]
+        quiet = faces.face_video("neutral", listener.look, np.random.default_rng([seed, 4, u.index]))
+        other = clip[:, :, 64:] if side == "left" else clip[:, :, :64]
+        picked = clip[:, :, :64] if side == "left" else clip[:, :, 64:]
+        np.testing.assert_array_equal(other, quiet, err_msg=u.utterance_id)
+        assert not np.array_equal(picked, quiet)
+    assert sides == {"left", "right"}  # both cases occur

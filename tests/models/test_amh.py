@@ -27,11 +27,15 @@ def inputs(batch=2, seed=0, lengths=(5, 4, 3), dims=(7, 9), vocab=30):
     audio[0, -2:] = 0  # utterance 0 is shorter in every modality
     video[0, -1:] = 0
     text[0, -1:] = 0
-    return {"audio": audio, "text": text, "video": video}
+    # The true lengths (the masks of audio and video come from them; text masks id 0).
+    true = {"audio_length": [lengths[0] - 2] + [lengths[0]] * (batch - 1),
+            "video_length": [lengths[2] - 1] + [lengths[2]] * (batch - 1)}
+    return {"audio": audio, "text": text, "video": video, **{k: np.asarray(v, "int32") for k, v in true.items()}}
 
 
 def pad(x, extra):
-    return {k: np.concatenate([v, np.zeros((v.shape[0], extra) + v.shape[2:], v.dtype)], axis=1) for k, v in x.items()}
+    return {k: (v if k.endswith("_length") else
+                np.concatenate([v, np.zeros((v.shape[0], extra) + v.shape[2:], v.dtype)], axis=1)) for k, v in x.items()}
 
 
 @pytest.mark.parametrize("vocab", [100, 5000])
@@ -51,8 +55,9 @@ def test_parameter_counts_follow_hops_and_reset_after():
 
 def test_default_graph_names_shapes_and_new_weights_per_hop():
     model = amh.build(vocab_size=100)
-    assert [t.name for t in model.inputs] == ["audio", "text", "video"]
-    assert [tuple(t.shape) for t in model.inputs] == [(None, None, 120), (None, None), (None, None, 2048)]
+    assert [t.name for t in model.inputs] == ["audio", "text", "video", "audio_length", "video_length"]
+    assert [tuple(t.shape) for t in model.inputs] == [(None, None, 120), (None, None), (None, None, 2048), (None,), (None,)]
+    assert [t.name for t in amh.build(vocab_size=100, lengths=False).inputs] == ["audio", "text", "video"]
     hops = amh.hop_layers(model)
     assert [h.name for h in hops] == ["hop1_video", "hop2_audio", "hop3_text", "hop4_video", "hop5_audio", "hop6_text", "hop7_video"]
     assert len({id(h.kernel) for h in hops}) == 7  # new weights at every hop
@@ -77,7 +82,7 @@ def test_hop_targets_order_and_modality_subsets():
 def test_modality_ablations_concatenate_only_the_present_summaries(modalities):
     """Table 1 ablations: inputs in the canonical order, the output on concat of the present ones."""
     model = amh.build(modalities=modalities[::-1], hops=3, **TINY)
-    assert [t.name for t in model.inputs] == list(modalities)
+    assert [t.name for t in model.inputs] == list(modalities) + [f"{m}_length" for m in modalities if m != "text"]
     sizes = {"audio": 5, "text": 4, "video": 3}
     assert model.get_layer("fusion").output.shape[-1] == sum(sizes[m] for m in modalities)
     assert [h.name.split("_")[1] for h in amh.hop_layers(model)] == amh.hop_targets(3, "VAT", modalities)
@@ -229,3 +234,26 @@ def test_code_training_details_output_init_and_early_stopping():
     (name, options), = registry.recipe_of("amh").callbacks
     assert name == "EarlyStopping" and options["monitor"] == "val_accuracy" and options["mode"] == "max"
     assert options["restore_best_weights"] is True
+
+
+def test_paper_profile_video_needs_imagenet_weights_and_fails_at_once_offline(monkeypatch, tmp_path):
+    """Sec. 4.2: a pre-trained ResNet-101. The paper profile asks for ImageNet weights; without the
+    file and without a network, preparing the experiment stops before any fold, naming the file."""
+    from zoo import backbones, experiment, profiles
+    from zoo.data import synthetic
+
+    monkeypatch.setattr(backbones, "keras_cache_dirs", lambda: [str(tmp_path / "models")])
+    probes = []
+    monkeypatch.setattr(backbones, "_can_reach", lambda url, timeout=None: probes.append(url) or False)
+    assert profiles.get("paper").features["amh"]["video"] == {"weights": "imagenet"}
+    root = tmp_path / "syn"
+    synthetic.synthesize(root, seed=0, utterances=40)
+    fname = "resnet101_weights_tf_dim_ordering_tf_kernels_notop.h5"
+    with pytest.raises(backbones.ImageNetWeightsUnavailable, match=rf"feature 'video' \(video_resnet\).*{fname}"):
+        experiment.prepare("amh", corpus="synthetic", root=str(root), profile="paper")
+    assert probes and probes[-1].endswith(fname)
+    names = ["audio", "text", "video", "audio_length", "video_length"]
+    experiment.check_pretrained_features(amh.RECIPE, names, {})  # untrained network (smoke, real): no file
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / fname).write_bytes(b"cached")
+    experiment.check_pretrained_features(amh.RECIPE, names, {"video": {"weights": "imagenet"}})  # cached: fine

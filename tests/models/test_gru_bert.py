@@ -43,11 +43,18 @@ def inputs(batch=2, steps=5, dims=None, text_length=6, seed=0, vocab=64):
     ids = rng.integers(1, vocab, size=(batch, text_length)).astype("int32")
     ids[:, text_length // 2:] = 0  # padding
     x["text"] = ids
+    x.update({f"{s}_length": np.full(batch, steps, "int32") for s in gru_bert.STREAMS})  # true frame counts
     return x
 
 
 def pad(x, extra):
-    return {k: np.concatenate([v, np.zeros((v.shape[0], extra) + v.shape[2:], v.dtype)], axis=1) for k, v in x.items()}
+    return {k: (v if k.endswith("_length") else
+                np.concatenate([v, np.zeros((v.shape[0], extra) + v.shape[2:], v.dtype)], axis=1)) for k, v in x.items()}
+
+
+def audio_of(x):
+    """The audio streams and their lengths (the attention probe's inputs)."""
+    return {k: v for k, v in x.items() if k != "text"}
 
 
 @pytest.mark.parametrize("reset_after, expected", [(True, 1_040_667), (False, 1_040_127)])
@@ -81,9 +88,10 @@ def test_paper_default_sizes_and_count():
         + dense(830, 600) + dense(600, 4)
     )
     assert model.count_params() - backbone.count_params() == expected
-    assert [t.name for t in model.inputs] == ["mel", "mfcc", "chroma", "text"]
-    assert [tuple(t.shape) for t in model.inputs] == [(None, None, 128), (None, None, 40), (None, None, 12), (None, None)]
-    assert model.inputs[3].dtype == "int32"
+    assert [t.name for t in model.inputs] == ["mel", "mfcc", "chroma", "text", "mel_length", "mfcc_length", "chroma_length"]
+    assert [tuple(t.shape) for t in model.inputs] == [(None, None, 128), (None, None, 40), (None, None, 12), (None, None),
+                                                      (None,), (None,), (None,)]
+    assert all(t.dtype == "int32" for t in model.inputs[3:])
     assert [model.get_layer(n).output.shape[-1] for n in gru_bert.EXPLAIN_LAYERS] == [830, 600, 4]
     # Eq. 5: a linear Dense(classes) on the 600-d second-last layer, then the softmax.
     assert [layer.name for layer in model.layers[-3:]] == ["penultimate", "logits", "predictions"]
@@ -107,7 +115,7 @@ def test_padding_does_not_change_predictions():
     model = gru_bert.build(text_encoder=text_encoders.tiny_bert_backbone(), **TINY)
     x = inputs()
     np.testing.assert_allclose(model.predict(pad(x, 4), verbose=0), model.predict(x, verbose=0), atol=1e-6)
-    weights = gru_bert.attention_model(model).predict({s: pad(x, 4)[s] for s in gru_bert.STREAMS}, verbose=0)
+    weights = gru_bert.attention_model(model).predict(audio_of(pad(x, 4)), verbose=0)
     assert weights["mel"].shape == (2, 9)
     assert np.all(weights["mel"][:, 5:] == 0)
     np.testing.assert_allclose(weights["mel"].sum(-1), 1.0, rtol=1e-5)
@@ -122,7 +130,7 @@ def test_keras_round_trip_keeps_the_text_branch_and_attention(tmp_path):
     model.save(path)
     loaded = keras.saving.load_model(path)
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
-    audio = {s: x[s] for s in gru_bert.STREAMS}
+    audio = audio_of(x)
     before, after = (gru_bert.attention_model(m).predict(audio, verbose=0) for m in (model, loaded))
     for stream in gru_bert.STREAMS:
         np.testing.assert_array_equal(after[stream], before[stream])
@@ -236,8 +244,59 @@ def test_attention_probe_shares_the_models_layers():
     probe = gru_bert.attention_model(model)
     x = {k: np.random.default_rng(0).normal(size=(2, 7, d)).astype("float32")
          for k, d in (("mel", 6), ("mfcc", 5), ("chroma", 3))}
+    x.update({f"{k}_length": np.array([7, 5], "int32") for k in ("mel", "mfcc", "chroma")})
     before = np.asarray(probe(x)["mel"])
     layer = model.get_layer("mel_attention")
     layer.context.assign(layer.context * 5.0)
     assert not np.allclose(before, np.asarray(probe(x)["mel"]))
     assert not [w for w in probe.weights if all(w is not v for v in model.weights)]  # nothing of its own
+
+
+@pytest.mark.slow  # ~8 s here, mostly librosa's first chroma call
+def test_a_clip_with_digital_silence_keeps_its_silent_frames():
+    """A clip zero-padded in the middle (digital silence) gives all-zero chroma frames inside the
+    utterance. The pipeline's chroma_length counts them and the model keeps them; the previous
+    graph (lengths=False, Masking(0.0)) dropped them from the chroma stream only."""
+    from zoo import features, pipeline
+    from zoo.data.records import Record
+
+    sr = 16000
+    t = np.arange(sr // 2) / sr
+    tone = (0.3 * np.sin(2 * np.pi * 220 * t)).astype("float32")
+    clip = np.concatenate([tone, np.zeros(sr // 2, "float32"), tone])  # 0.5 s of digital silence inside
+    extract = {s: features.get(gru_bert.RECIPE.features[s]) for s in gru_bert.STREAMS}
+    arrays = {s: ex.extract(clip, sample_rate=sr) for s, ex in extract.items()}
+    silent = ~np.any(arrays["chroma"] != 0, axis=-1)
+    assert silent.sum() > 5 and not silent[0] and not silent[-1]  # zero frames INSIDE the utterance
+    assert np.all(np.any(arrays["mel"] != 0, -1))  # the log-mel stream has no all-zero frame
+
+    class Fixed(features.base.Extractor):
+        def __init__(self, stream):
+            self.stream, self.name = stream, f"fixed_{stream}"
+
+        @property
+        def shape(self):
+            return extract[self.stream].shape
+
+        def config(self):
+            return {"stream": self.stream}
+
+        def extract(self, record):
+            return arrays[self.stream]
+
+    record = Record(utterance_id="u", corpus="test", label="neutral")
+    data = pipeline.make_dataset([record], ["angry", "happy", "sad", "neutral"], lengths=True,
+                                 extractors={s: Fixed(s) for s in gru_bert.STREAMS})
+    x = {k: v.numpy() for k, v in next(iter(data))[0].items()}
+    assert int(x["chroma_length"][0]) == len(arrays["chroma"]) == int(x["mel_length"][0])
+    keras.utils.set_random_seed(0)
+    tiny = dict(text_encoder=None, gru_units={"mel": 4, "mfcc": 4, "chroma": 4},
+                branch_units={"mel": 4, "mfcc": 4, "chroma": 4}, fusion_units=4)
+    model = gru_bert.build(**tiny)
+    old = gru_bert.build(lengths=False, **tiny)
+    old.set_weights(model.get_weights())
+    new_out = np.asarray(model(x))
+    old_out = np.asarray(old({s: x[s] for s in gru_bert.STREAMS}))
+    assert np.abs(new_out - old_out).max() > 1e-4  # the silent chroma frames count now
+    cut = {**x, "chroma": x["chroma"][:, ~silent], "chroma_length": np.array([(~silent).sum()], "int32")}
+    np.testing.assert_allclose(np.asarray(model(cut)), old_out, rtol=1e-4, atol=1e-5)

@@ -5,13 +5,17 @@ At the spec's tiny sizes, each name listed by ``python -m zoo models``:
 - classifiers end in a ``predictions`` layer carrying the label names, posteriors that sum to 1;
 - ``.keras`` and ``.weights.h5`` round trips give equal outputs (and the label names survive);
 - ``include_top=False`` builds a body without the head;
-- outputs do not change when variable-length inputs get extra zero padding;
+- outputs do not change when variable-length inputs get extra zero padding (and, for models
+  with ``<name>_length`` inputs, extra padding of any content);
+- with ``<name>_length`` inputs, all-zero frames INSIDE an utterance (digital silence) are
+  kept, not masked as ``Masking(0.0)`` masked them (``lengths=False``, the previous graph);
 - a mixed_float16 copy with the same weights gives finite outputs close to float32, and one
   training step under mixed_float16 has a finite loss.
 Parameter anchors: the spec's full-size counts are what the builder makes (slow for the big ones).
 Per-model test files keep only the paper-specific tests.
 """
 import importlib
+import inspect
 
 import keras
 import numpy as np
@@ -19,6 +23,7 @@ import pytest
 
 import zoo
 from zoo import registry
+from zoo.layers import LENGTH_SUFFIX
 
 NAMES = registry.list_models()
 T_SHORT, T_PAD = 7, 5  # frames of the test inputs, and extra zero frames for the padding check
@@ -30,23 +35,38 @@ def tiny(name, **extra):
     return {**spec.tiny_args(variant), **extra}
 
 
+def input_names(model):
+    return [t.name.split(":")[0] for t in model.inputs]
+
+
+def length_inputs(model):
+    """``{sequence input: its length input}`` of the model's ``<name>_length`` inputs."""
+    names = input_names(model)
+    return {n: n + LENGTH_SUFFIX for n in names if n + LENGTH_SUFFIX in names}
+
+
 def make_inputs(model, seed=0, length=T_SHORT):
-    """Random inputs for every model input: ints in [1, 16) for token ids, N(0, 1) floats else."""
+    """Random inputs for every model input: ints in [1, 16) for token ids, N(0, 1) floats else,
+    ``length`` for the true-length inputs ``<name>_length``."""
     rng = np.random.default_rng(seed)
     out = {}
+    lengths = set(length_inputs(model).values())
     for tensor in model.inputs:
         name = tensor.name.split(":")[0]
         shape = [2] + [length if d is None else int(d) for d in tensor.shape[1:]]
-        if "int" in str(tensor.dtype):
+        if name in lengths:
+            out[name] = np.full(shape, length, "int32")
+        elif "int" in str(tensor.dtype):
             out[name] = rng.integers(1, 16, size=shape).astype("int32")
         else:
             out[name] = rng.normal(size=shape).astype("float32")
     return out
 
 
-def padded(model, inputs):
-    """The same inputs with T_PAD zero steps appended to every variable-length axis."""
-    out = {}
+def padded(model, inputs, noise=False):
+    """The same inputs with T_PAD zero steps appended to every variable-length axis (``noise``:
+    N(0, 1) steps, on the inputs whose mask comes from a ``<name>_length`` input)."""
+    out, rng, masked = {}, np.random.default_rng(7), length_inputs(model)
     for tensor in model.inputs:
         name = tensor.name.split(":")[0]
         x = inputs[name]
@@ -54,6 +74,8 @@ def padded(model, inputs):
             pad = [(0, 0)] * x.ndim
             pad[1] = (0, T_PAD)
             x = np.pad(x, pad)
+            if noise and name in masked:
+                x[:, -T_PAD:] = rng.normal(size=x[:, -T_PAD:].shape)
         out[name] = x
     return out
 
@@ -132,6 +154,9 @@ def test_variant_contract(name, tmp_path):
     if any(len(t.shape) > 1 and t.shape[1] is None for t in model.inputs):
         assert_close(y, outputs(model, padded(model, x)), f"{name}: extra padding changed the outputs",
                      rtol=1e-4, atol=1e-5)
+    if length_inputs(model):
+        assert_close(y, outputs(model, padded(model, x, noise=True)),
+                     f"{name}: steps beyond the true length changed the outputs", rtol=1e-4, atol=1e-5)
 
     # mixed_float16: same weights, finite and close; one finite training step.
     keras.mixed_precision.set_global_policy("mixed_float16")
@@ -150,6 +175,66 @@ def test_variant_contract(name, tmp_path):
         assert np.isfinite(np.asarray(loss, dtype="float64")).all()
     finally:
         keras.mixed_precision.set_global_policy("float32")
+    keras.backend.clear_session()
+
+
+SILENT = (2, 3)  # steps of the test utterances made all-zero (digital silence inside the utterance)
+
+
+def _with_silence(model, x):
+    """``x`` with steps :data:`SILENT` of every length-masked input set to exactly zero."""
+    out = dict(x)
+    for name in length_inputs(model):
+        out[name] = x[name].copy()
+        out[name][:, list(SILENT)] = 0
+    return out
+
+
+def _silence_removed(model, x):
+    """``x`` with steps :data:`SILENT` cut out of every length-masked input (lengths shortened):
+    what a mask of the all-zero frames (``Masking(0.0)``) lets the model see."""
+    out = dict(x)
+    for name, length in length_inputs(model).items():
+        out[name] = np.delete(x[name], list(SILENT), axis=1)
+        out[length] = x[length] - len(SILENT)
+    return out
+
+
+def _length_masked(names):
+    out = []
+    for name in names:
+        model_name, variant = registry.split_name(name)
+        args = registry.get_spec(model_name).variant(variant).build_args
+        if "lengths" in inspect.signature(registry.get_spec(model_name).build).parameters \
+                and args.get("graph") != "reference":
+            out.append(name if ":" not in name else pytest.param(name, marks=pytest.mark.slow))
+    return out
+
+
+@pytest.mark.parametrize("name", _length_masked(NAMES))
+def test_digital_silence_inside_an_utterance_is_not_masked(name):
+    """All-zero frames inside an utterance are frames of it: with length masks the output differs
+    from that of the utterance with those frames cut out; the ``lengths=False`` graph (Masking(0.0))
+    gives exactly the cut-out output, which is the bug the length masks fix."""
+    kwargs = tiny(name)
+    keras.utils.set_random_seed(0)
+    model = zoo.build(name, **kwargs)
+    assert length_inputs(model), f"{name}: no <name>_length inputs"
+    for tensor in model.inputs:
+        if tensor.name.split(":")[0] in length_inputs(model).values():
+            assert tensor.dtype == "int32" and tuple(tensor.shape) == (None,)
+    x = make_inputs(model)
+    silent = outputs(model, _with_silence(model, x))
+    cut = outputs(model, _silence_removed(model, x))
+    assert max(np.abs(a - b).max() for a, b in zip(silent, cut)) > 1e-4, \
+        f"{name}: the silent frames were masked (output == output without them)"
+
+    old = zoo.build(name, lengths=False, **kwargs)
+    assert not length_inputs(old)
+    old.set_weights(model.get_weights())  # no weights in the mask layers: the same weight list
+    plain = {k: v for k, v in _with_silence(model, x).items() if k not in length_inputs(model).values()}
+    assert_close(outputs(old, plain if len(plain) > 1 else next(iter(plain.values()))), cut, f"{name}: Masking(0.0) should mask the silent frames",
+                 rtol=1e-4, atol=1e-5)
     keras.backend.clear_session()
 
 

@@ -151,7 +151,9 @@ def run_intersection(setup: Setup, args, out: Path) -> List[str]:
     if setup.spec.chunking is not None:  # fixed-length chunks (CSA, Jalal et al. Sec. 4.3.2)
         chunk = int(setup.model.inputs[0].shape[1])
         options["chunking"] = (chunk, setup.spec.chunking.overlap, setup.spec.chunking.drop_short)
-    data = pipeline.make_dataset(table, setup.label_set, batch_size=32, targets=("label",), prefetch=False, **options)
+    lengths = pipeline.length_inputs([t.name.split(":")[0] for t in setup.model.inputs])[1]
+    data = pipeline.make_dataset(table, setup.label_set, batch_size=32, targets=("label",), prefetch=False,
+                                 lengths=lengths, **options)
     layers = args.layers or intersection.default_layers(setup.model, setup.spec)
     results = intersection.intersection_matrix(setup.model, list(layers), data, class_names=setup.label_set)
     lines = ["## Intersection matrices (Kumar et al. 2021, Sec. 2.2, Eq. 6-9)", "",

@@ -150,9 +150,13 @@ def attention_weights(model, spec, inputs: Mapping[str, np.ndarray], probe=None)
 
     attention = probe if probe is not None else spec.attention.probe(model)
     names = [t.name.split(":")[0] for t in attention.inputs]
+    from zoo.pipeline import LENGTH_SUFFIX
+
     check_batch(attention, {n: inputs[n] for n in names if n in inputs}, batched=False, where="attention_weights",
                 owner=f"{spec.name}'s attention probe")
-    feed = {n: np.asarray(inputs[n])[None] for n in names}
+    # A length input (``<name>_length``) not given is the unpadded utterance's own length.
+    feed = {n: (np.asarray(inputs[n])[None] if n in inputs or not n.endswith(LENGTH_SUFFIX) else
+                np.array([len(inputs[n[:-len(LENGTH_SUFFIX)]])], np.int32)) for n in names}
     call = getattr(attention, "_zoo_explain_call", None)
     if call is None:  # one graph for every length (reduce_retracing relaxes the time axis)
         import tensorflow as tf

@@ -11,7 +11,9 @@ set to zero ("evaluated with the other parts zeroed"). Below the top split, a pa
 are evaluated with each combination of the parts higher up present or absent, averaged with
 equal weights (the Owen value of the binary tree, which is exactly Eq. 3 at every split).
 This makes the efficiency property (Eq. 5) hold at every split, ``S_{f1} + S_{f2} =
-S_{parent}``, and for the whole input ``Σ_leaves S = score(x) - score(0)``.
+S_{parent}``, and for the whole input ``Σ_leaves S = score(x) - score(0)``. A model that takes
+``<name>_length`` inputs gets the whole utterance's length for every coalition: zeroed frames
+stay frames of the utterance (zero baseline), they are not masked away as padding.
 
 Cost: a leaf at depth d needs 2^d evaluation pairs; distinct coalitions are evaluated once
 (memoised) in batches. For two modalities split to depth k each there are about
@@ -169,7 +171,22 @@ def _default_score(outputs, target):
     return np.asarray(out, dtype=np.float64)[:, target]
 
 
+def _with_lengths(model, batch):
+    """``batch`` plus the ``<name>_length`` inputs the model takes: every coalition row is the
+    whole utterance (absent parts are zero frames OF it, not padding), so each gets the full
+    number of steps."""
+    from zoo.pipeline import LENGTH_SUFFIX, length_inputs
+
+    names = [t.name.split(":")[0] for t in (getattr(model, "inputs", None) or [])]
+    out = dict(batch)
+    for name in length_inputs(names)[1]:
+        if name + LENGTH_SUFFIX not in out and name in out:
+            out[name + LENGTH_SUFFIX] = np.full(len(out[name]), np.shape(out[name])[1], np.int32)
+    return out
+
+
 def _predict(model, batch):
+    batch = _with_lengths(model, batch)
     if hasattr(model, "predict_on_batch"):
         return model.predict_on_batch(batch)
     return model(batch)

@@ -11,10 +11,18 @@
   half (``speaker_side``), resize up (bilinear) if the shorter side is under ``crop``,
   centre-crop ``crop x crop``, ``keras.applications.resnet.preprocess_input``.
 
-``speaker_side``: None (whole frame), ``"left"`` / ``"right"``, a dict keyed by
+``speaker_side``: None (whole frame), ``"left"`` / ``"right"``, ``"iemocap"`` (the half of the
+utterance's speaker, from its IEMOCAP utterance id: :func:`iemocap_speaker_side`), a dict keyed by
 ``"<session>:<gender>"``, ``"<session>"`` or ``"<gender>"`` (first match wins; IEMOCAP
 dialog videos show both actors side by side and which side is whom is a setting), or a
 callable ``record -> "left" | "right" | None``.
+
+IEMOCAP rule (``"iemocap"``, taken from public IEMOCAP video preprocessing code, not from the AMH
+authors): the dialog's lead actor, the letter after the session number (``F`` in
+``Ses01F_impro01``), sits on the LEFT half of the frame, the other actor on the right; the
+utterance's speaker is the letter before the turn number (``Ses01F_impro01_M013``: M, the other
+actor, the right half). An utterance id that does not parse is a :class:`FeatureError` naming it
+(a counted skip with ``on_error="skip"``).
 
 ``weights``: None (untrained; kernels re-drawn with seeded Glorot-uniform so that cached
 features are reproducible across processes: for tests only), ``"imagenet"`` (keras
@@ -23,6 +31,7 @@ downloads the file) or a path to a weights file (its sha256 enters the cache key
 from __future__ import annotations
 
 import os
+import re
 from typing import Callable, Optional, Union
 
 import numpy as np
@@ -31,6 +40,21 @@ from .base import Extractor, FeatureError, require_source_file
 
 NO_DECODER = ("no video decoder is installed: `pip install opencv-python-headless` (or `av`) "
               "to read video files, or give per-utterance .npy frame arrays")
+
+
+_IEMOCAP_ID = re.compile(r"^Ses\d{2}([FM])_.*_([FM])\d{3}$")
+
+
+def iemocap_speaker_side(utterance_id: str) -> str:
+    """``"left"`` when the utterance's speaker is the dialog's lead actor (the letter after the
+    session number), else ``"right"`` (see the module docstring); ``ValueError`` naming an id that
+    is not ``Ses<NN><F|M>_..._<F|M><NNN>``."""
+    match = _IEMOCAP_ID.match(str(utterance_id))
+    if match is None:
+        raise ValueError(f"utterance id {utterance_id!r} is not an IEMOCAP id Ses<NN><F|M>_..._<F|M><NNN>: "
+                         "cannot tell which half of the frame shows its speaker (speaker_side='iemocap')")
+    lead, speaker = match.groups()
+    return "left" if speaker == lead else "right"
 
 
 class Image(Extractor):
@@ -88,14 +112,17 @@ class VideoResNet(Extractor):
     name = "video_resnet"
     implementation = 1
     libraries = ("numpy", "keras", "tensorflow")
+    #: The ``keras.applications`` family of the network (``zoo.backbones``), for a check that its
+    #: ImageNet file can be had before an experiment starts.
+    imagenet_family = "resnet101"
 
     def __init__(self, weights: Optional[str] = None, fps: float = 3.0,
                  speaker_side: Union[None, str, dict, Callable] = None, crop: int = 224,
                  batch_size: int = 16, seed: int = 0):
         if not (weights is None or weights == "imagenet" or os.path.exists(str(weights))):
             raise ValueError(f"weights must be None, 'imagenet' or an existing file, got {weights!r}")
-        if isinstance(speaker_side, str) and speaker_side not in ("left", "right"):
-            raise ValueError(f"speaker_side must be 'left' or 'right', got {speaker_side!r}")
+        if isinstance(speaker_side, str) and speaker_side not in ("left", "right", "iemocap"):
+            raise ValueError(f"speaker_side must be 'left', 'right' or 'iemocap', got {speaker_side!r}")
         self.weights, self.fps, self.speaker_side = weights, float(fps), speaker_side
         self.crop, self.batch_size, self.seed = int(crop), int(batch_size), int(seed)
         self._model = None
@@ -130,6 +157,11 @@ class VideoResNet(Extractor):
     # -- frames ---------------------------------------------------------------------
     def side_for(self, record) -> Optional[str]:
         side = self.speaker_side
+        if side == "iemocap":
+            try:
+                return iemocap_speaker_side(record.utterance_id)
+            except ValueError as error:
+                raise FeatureError(record.video_path or record.utterance_id, str(error)) from None
         if side is None or isinstance(side, str):
             return side
         if callable(side):

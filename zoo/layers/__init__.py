@@ -7,3 +7,4 @@ from zoo.layers.conv_attention import *  # noqa: F401,F403  CSA convolutional se
 from zoo.layers.fusion import *  # noqa: F401,F403  ParallelNet softmax-weighted late fusion
 from zoo.layers.outputs import *  # noqa: F401,F403  the classifier output carrying its label names
 from zoo.layers.frontends import *  # noqa: F401,F403  in-graph audio front-ends (waveform -> the zoo's spectral features)
+from zoo.layers.masking import *  # noqa: F401,F403  sequence masks from true lengths (``<name>_length`` inputs)

@@ -19,7 +19,7 @@ Input: a float32 waveform ``(B, N)`` at the layer's ``sample_rate``, or ``[wavef
 with ``lengths`` ``(B,)`` the number of real samples of each zero-padded row. A row's frames are
 those the extractor computes for its first ``lengths[b]`` samples (``1 + n // hop`` centred,
 ``1 + (n - n_fft) // hop`` otherwise); the frames after them, up to the batch's ``T``, are set to
-zero, the padding value the zoo's sequence models mask (``Masking(0.0)``). Per-utterance
+zero (padding; the sequence models mask them from the frame counts, ``<name>_length``). Per-utterance
 statistics (the dB clamp ``top_db`` below the utterance maximum, CMVN's mean and variance, the
 image's min-max, the deltas' edge fits, mean pooling) use the row's own frames only, so a padded
 batch gives each row what it gets alone. ``return_frames=True`` also returns the frame counts

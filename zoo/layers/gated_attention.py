@@ -32,8 +32,8 @@ __all__ = ["GlobalContextAttention"]
 class GlobalContextAttention(keras.layers.Layer):
     """Masked attention pooling gated by the utterance mean; returns ``(context, weights)``.
 
-    Input ``(B, T, D)`` with an optional boolean mask ``(B, T)`` (propagated from ``Masking``
-    or given explicitly). Outputs: context ``(B, D)`` and attention weights ``(B, T)`` (zero
+    Input ``(B, T, D)`` with an optional boolean mask ``(B, T)`` (propagated from
+    :class:`zoo.layers.LengthMask` or ``Masking``, or given explicitly). Outputs: context ``(B, D)`` and attention weights ``(B, T)`` (zero
     at padded steps, summing to one over the valid steps). The context is in the compute
     dtype, the weights in float32.
     """

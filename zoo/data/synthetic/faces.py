@@ -165,3 +165,13 @@ def face_video(emotion: str, look: Look, rng: np.random.Generator, frames: int =
         talk = 0.25 * max(0.0, np.sin(2 * np.pi * (k / 3.0 + rng.uniform(0, 0.2))))
         clip.append(draw(expr, look, size, rng, tuple(float(p) for p in pose_k), talk, occluder))
     return np.stack(clip)
+
+
+def two_actor_frames(speaker: np.ndarray, listener: np.ndarray, speaker_left: bool) -> np.ndarray:
+    """Both actors side by side as in an IEMOCAP dialog video: ``(F, H, 2W, 3)``, the speaker's
+    clip on the left half when ``speaker_left`` (the speaker is the dialog's lead actor), else on
+    the right (``zoo.features.vision.iemocap_speaker_side`` reads it back from the utterance id)."""
+    if speaker.shape != listener.shape:
+        raise ValueError(f"clips differ in shape: {speaker.shape} vs {listener.shape}")
+    halves = (speaker, listener) if speaker_left else (listener, speaker)
+    return np.concatenate(halves, axis=2)
