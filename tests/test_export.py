@@ -296,7 +296,7 @@ def test_build_waveform_input_from_the_recipe():
     inner = model.zoo_export["source"].model
     x = clip(24000, seed=3)
     fbank = features.get("fbank").extract(x, sample_rate=SR)
-    expected = np.asarray(inner(fbank[None]))
+    expected = np.asarray(inner({"fbank": fbank[None], "fbank_length": np.array([len(fbank)], np.int32)}))
     got = np.asarray(model({"waveform": x[None], "lengths": np.array([len(x)], np.int32)}))
     assert got.shape == (1, 4)
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-4)
