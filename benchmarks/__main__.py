@@ -15,7 +15,9 @@ Writes ``results.json``, ``results.md`` and one confusion-matrix PNG per run und
 ``--out`` (default ``runs/results/<profile>-<corpus>``, outside the tracked files; ``--publish``
 writes the committed ``benchmarks/results/<profile>-<corpus>``); checkpoints go under ``--runs``
 so an interrupted benchmark resumes where it stopped. A cross-corpus run's tag is
-``<profile>-<corpus>-to-<test corpus>`` and its captions say ``corpus `<train> → <test>```.
+``<profile>-<corpus>-to-<test corpus>`` and its captions say ``corpus `<train> → <test>```;
+``--protocol P`` adds ``-P`` and ``--classes`` ``-all-classes`` (or the names), so a run with other
+classes or another protocol never resumes another's checkpoints.
 """
 from __future__ import annotations
 
@@ -118,7 +120,13 @@ def main(argv=None) -> int:
     if args.utterances:
         profile = dataclasses.replace(profile, utterances=args.utterances)
     corpus_name = f"{args.corpus} → {args.test_corpus}" if args.test_corpus else args.corpus  # train → test
+    # The folder of the results and of the checkpoints: every option that changes what is trained is
+    # in it, so that a run with other classes or another protocol never resumes this one's checkpoints.
     tag = f"{profile.name}-{args.corpus}" + (f"-to-{args.test_corpus}" if args.test_corpus else "")
+    if args.protocol:
+        tag += f"-{args.protocol}"
+    if args.classes:
+        tag += "-all-classes" if list(args.classes) == ["all"] else "-" + "-".join(args.classes)
     loader_options = {"faces": args.faces, "seed": args.pairing_seed} if args.corpus == "ravdess_fer" else None
     published = Path(__file__).parent / "results" / tag
     out = Path(args.out) if args.out else (published if args.publish else Path(args.runs) / "results" / tag)

@@ -253,3 +253,16 @@ def test_the_iemocap_layout(tmp_path, capsys):
         (run,) = saved["results"][name]["runs"]
         assert setup["label_set"] == ["angry", "happy", "sad", "neutral"] and setup["protocol"] == "session5"
         assert run["n_train"] + run["n_test"] == setup["records"] > 0
+
+
+def test_classes_and_protocol_are_in_the_results_and_checkpoint_folders(tmp_path, capsys):
+    """A run with other classes must not resume (or overwrite) the default run's checkpoints."""
+    root = make_emodb(tmp_path / "data")
+    runs = tmp_path / "runs"
+    common = ["--corpus", "emodb", "--root", str(root), "--models", "svm_hsf", "--folds", "1", "--seeds", "0",
+              "--runs", str(runs), "--cache", str(tmp_path / "cache"), "--verbose", "0"]
+    assert run_cli(capsys, *common)[0] == 0
+    assert run_cli(capsys, *common, "--classes", "all")[0] == 0
+    assert run_cli(capsys, *common, "--protocol", "speaker_kfold", "--classes", "angry", "neutral")[0] == 0
+    assert sorted(p.name for p in (runs / "results").iterdir()) == [
+        "smoke-emodb", "smoke-emodb-all-classes", "smoke-emodb-speaker_kfold-angry-neutral"]
