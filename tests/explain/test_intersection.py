@@ -127,3 +127,14 @@ def test_default_layers_use_explain_layers_else_last_three_flat():
     assert ix.default_layers(tiny, gru_bert.SPEC) == gru_bert.EXPLAIN_LAYERS
     # Table 5's third-last layer is the fusion: the last three flat layers would be the logits' neighbours.
     assert ix.default_layers(tiny, None) == ("penultimate", "logits", "predictions")
+
+
+def test_a_dataset_without_the_models_length_inputs_is_a_clear_error():
+    import zoo
+
+    model = zoo.build("blstmatt", lstm_units=4, attention_units=2)
+    x = np.random.default_rng(0).normal(size=(3, 20, 23)).astype("float32")
+    with pytest.raises(ValueError, match=r"lacks the model's input\(s\) \['fbank_length'\].*lengths=True"):
+        ix.layer_outputs(model, ["logits"], ({"fbank": x}, np.zeros(3)))
+    merged, _ = ix.layer_outputs(model, ["logits"], ({"fbank": x, "fbank_length": np.array([20, 9, 3])}, np.zeros(3)))
+    assert merged["logits"].shape == (3, 4)

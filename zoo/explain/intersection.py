@@ -190,6 +190,12 @@ def layer_outputs(model, layers: Sequence[str], data) -> Tuple[dict, np.ndarray]
     for i, batch in enumerate(batches):
         x, y = batch[0], batch[1]
         check_batch(model, x, where=f"layer_outputs: batch {i}")
+        wanted = [t.name.split(":")[0] for t in model.inputs]
+        given = list(x) if isinstance(x, dict) else wanted[:1]
+        missing = [n for n in wanted if n not in given]
+        if missing:  # the padded frames alone do not tell the true lengths the masks need
+            raise ValueError(f"layer_outputs: batch {i} lacks the model's input(s) {missing}: build the data with "
+                             "zoo.pipeline.make_dataset(..., lengths=True) so the batches carry the true lengths")
         values = call(x)
         values = values if isinstance(values, (list, tuple)) else [values]
         for n, v in zip(layers, values):
