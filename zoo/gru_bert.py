@@ -67,7 +67,7 @@ from zoo.data.labels import IEMOCAP_4
 from zoo.layers.attention import AttentionPooling, UnitAxisAttention
 from zoo.layers.outputs import Predictions, resolve_classes
 from zoo.recipe import FeatureSpec, Paper, Recipe
-from zoo.spec import Attention, ModelSpec, Variant, builder, register_model
+from zoo.spec import Attention, Frozen, ModelSpec, Variant, builder, register_model
 
 LABELS = IEMOCAP_4
 STREAMS = ("mel", "mfcc", "chroma")  # model input names
@@ -293,4 +293,5 @@ SPEC = register_model(ModelSpec(
            {"gru_units": {"mel": 4, "mfcc": 4, "chroma": 4}, "feature_dims": {"mel": 6, "mfcc": 5, "chroma": 3}})),
     attention=Attention(probe=attention_model, over=lambda model: {stream: stream for stream in STREAMS}),
     explain_layers=EXPLAIN_LAYERS,
+    frozen=(Frozen("text", "text_dense"),),  # text_trainable=False: BERT's [CLS] once per utterance
 ))
