@@ -13,7 +13,8 @@ folds, validation speakers carved from the training part (``zoo.data.protocols``
 build for the input names -> extractors (word vocabularies from the training part) and features
 through the content-hash cache (``zoo.features``) -> tf.data per fold (``zoo.pipeline``) ->
 build with the spec's vocabulary arguments, compile from the recipe, fit with checkpoints
-(``zoo.train``) -> predictions on the test part (chunk posteriors averaged where the spec has
+(``zoo.train``; where the build freezes a part the spec names in ``frozen``, that part runs once
+per utterance, cached, and the rest trains: :mod:`zoo.frozen`) -> predictions on the test part (chunk posteriors averaged where the spec has
 chunked inference) -> ``zoo.metrics`` under explicit names.
 """
 from __future__ import annotations
@@ -368,7 +369,7 @@ class Experiment:
         datasets = self.datasets(fold, table, seed)
         with distribute.scope(self.strategy):  # variables (model, optimizer) mirrored on every replica
             model = self.build(extractors, seed)
-        split = self.frozen_split(model, table)
+            split = self.frozen_split(model, table)  # the trainable part: a model of the same scope
         trained, fit_dir = model, Path(run_dir)
         if split is not None:  # frozen encoders: computed once per utterance, the rest trains
             datasets = self.datasets(fold, self.encode_frozen(table, split, extractors), seed)

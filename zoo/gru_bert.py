@@ -50,7 +50,8 @@ Departures from the paper, each with the argument that gives the other reading:
 - B is the last layer's [CLS] vector as in the code (BERT's own tanh ``pooled_dense`` stays unused,
   so Keras warns that it gets no gradient); padding mask ``text != 0``, segment ids 0.
 - The paper does not say whether BERT is fine-tuned; default ``text_trainable=True`` (the code's
-  BERT layer is trainable), ``False`` freezes it.
+  BERT layer is trainable), ``False`` freezes it (loaded without dropout, so that the experiment
+  computes its [CLS] once per utterance and trains the rest: ``SPEC.frozen``, :mod:`zoo.frozen`).
 - The code's ``reset_after`` depends on its Keras version; we default to Keras 3's ``True``.
 - Our GRUs mask padded frames (the code had fixed-length mean vectors; the paper says nothing).
 - Training: the paper used a random 80/20 split with 5-fold CV (speaker leakage) and the code

@@ -60,7 +60,8 @@ Departures and readings (argument that gives the other reading in brackets):
   fetched everywhere and tests must build offline; the ``paper`` profile asks for
   ``backbone_weights="imagenet"`` (offline: a clear error naming the file to pass as a path).
   The smoke and real profiles use random, frozen MobileNetV2 backbones (their captions say so).
-- Backbones are fine-tuned (the paper does not say; ``trainable_backbones=False`` freezes them).
+- Backbones are fine-tuned (the paper does not say; ``trainable_backbones=False`` freezes them,
+  and the experiment then computes the image N2 once per utterance: ``SPEC.frozen``).
   ImageNet input preprocessing is not mentioned; ``preprocess_image=True`` inserts the image
   backbone family's ``preprocess_input`` (expects RGB in [0, 255]). The speech branch's 1x1
   conv learns its own mapping to three channels.
