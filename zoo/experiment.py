@@ -14,8 +14,9 @@ build for the input names -> extractors (word vocabularies from the training par
 through the content-hash cache (``zoo.features``) -> tf.data per fold (``zoo.pipeline``) ->
 build with the spec's vocabulary arguments, compile from the recipe, fit with checkpoints
 (``zoo.train``; where the build freezes a part the spec names in ``frozen``, that part runs once
-per utterance, cached, and the rest trains: :mod:`zoo.frozen`) -> predictions on the test part (chunk posteriors averaged where the spec has
-chunked inference) -> ``zoo.metrics`` under explicit names.
+per utterance, cached, and the rest trains: :mod:`zoo.frozen`) -> predictions on the test part
+(chunk posteriors averaged where the spec has chunked inference) -> ``zoo.metrics`` under
+explicit names.
 """
 from __future__ import annotations
 

@@ -176,17 +176,19 @@ TRACE_ROWS = {"pad_to_bucket": "pad to bucket (default)", "batch_max": "pad to b
 
 
 def traces_table(rows) -> list:
-    out = ["| model | epoch | layout | batch shapes (buckets) | train-step traces (≤ shapes?) | loop steps "
-           "| first epoch s: wall, CPU |", "|---|---|---|---:|---:|---:|---:|"]
+    out = ["| model | epoch | layout | batch shapes (buckets) | train-step traces (≤ shapes?) | traced with "
+           "| loop steps | first epoch s: wall, CPU |", "|---|---|---|---:|---:|---|---:|---:|"]
     for r in rows:
         if "error" in r:
-            out.append(_error_row(r, 7))
+            out.append(_error_row(r, 8))
             continue
         for i, (name, row) in enumerate(r["rows"].items()):
+            traced = "; ".join(row.get("traced_with", [])).replace("|", "/") or "—"
             head = f"{r['model']} | {r['utterances']} utt., batch {r['batch_size']}" if i == 0 else " | "
             ok = "yes" if row["traces"] <= row["shapes"] else "**no**"
             loop = "—" if row["loop_steps"] is None else str(row["loop_steps"])
-            out.append(f"| {head} | {TRACE_ROWS.get(name, name)} | {row['shapes']} | {row['traces']} ({ok}) | {loop} | "
+            out.append(f"| {head} | {TRACE_ROWS.get(name, name)} | {row['shapes']} | {row['traces']} ({ok}) | "
+                       f"`{traced}` | {loop} | "
                        f"{row['first_epoch_seconds']:.1f}, {row['first_epoch_cpu_seconds']:.1f} |")
     return out
 

@@ -7,8 +7,8 @@
 Names: ``logmel``, ``mfcc``, ``chroma`` (option ``pooling="mean"``), ``mfcc_deltas``,
 ``fbank``, ``logmel_image``, ``paa_frames``, ``paa_hsf``, ``word_ids``, ``bert_tokens``,
 ``image``, ``video_resnet``; :class:`FrozenEncoder` (a frozen part of a model over another
-extractor's feature) is made by the experiment from a built model, not by name. Heavy libraries (librosa, pyAudioAnalysis, keras, keras-hub,
-gensim) are imported on first use, not here.
+extractor's feature) is made by the experiment from a built model, not by name. Heavy
+libraries (librosa, pyAudioAnalysis, keras, keras-hub, gensim) are imported on first use.
 """
 from __future__ import annotations
 
