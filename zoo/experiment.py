@@ -13,8 +13,10 @@ folds, validation speakers carved from the training part (``zoo.data.protocols``
 build for the input names -> extractors (word vocabularies from the training part) and features
 through the content-hash cache (``zoo.features``) -> tf.data per fold (``zoo.pipeline``) ->
 build with the spec's vocabulary arguments, compile from the recipe, fit with checkpoints
-(``zoo.train``) -> predictions on the test part (chunk posteriors averaged where the spec has
-chunked inference) -> ``zoo.metrics`` under explicit names.
+(``zoo.train``; where the build freezes a part the spec names in ``frozen``, that part runs once
+per utterance, cached, and the rest trains: :mod:`zoo.frozen`) -> predictions on the test part
+(chunk posteriors averaged where the spec has chunked inference) -> ``zoo.metrics`` under
+explicit names.
 """
 from __future__ import annotations
 
@@ -267,6 +269,23 @@ def aggregate(runs: Sequence[dict]) -> dict:
     return out
 
 
+# ----------------------------------------------------------------------------- frozen encoders
+#: Where a run with frozen encoders keeps the trainable part's checkpoints (``zoo.train.fit``);
+#: the run folder's ``final.weights.h5`` is the end-to-end model's, as for every other run.
+TRAINABLE_PART_DIR = "trainable_part"
+
+
+def save_end_to_end(model, run_dir: Path) -> None:
+    """The end-to-end model's weights (frozen encoders included) as ``run_dir/final.weights.h5``
+    (atomically), what releases, the explain CLI and predictions load."""
+    from zoo import io as zio
+    from zoo.train import FINAL_WEIGHTS
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with zio.atomic_path(run_dir / FINAL_WEIGHTS, suffix=".weights.h5") as tmp:
+        model.save_weights(tmp)
+
+
 # ----------------------------------------------------------------------------- the experiment
 @dataclasses.dataclass
 class Experiment:
@@ -432,11 +451,20 @@ class Experiment:
         keras.utils.set_random_seed(seed)
         datasets = self.datasets(fold, table, seed)
         with distribute.scope(self.strategy):  # variables (model, optimizer) mirrored on every replica
-            model = self.compile(self.build(extractors, seed))
+            model = self.build(extractors, seed)
+            split = self.frozen_split(model, table)  # the trainable part: a model of the same scope
+        trained, fit_dir = model, Path(run_dir)
+        if split is not None:  # frozen encoders: computed once per utterance, the rest trains
+            datasets = self.datasets(fold, self.encode_frozen(table, split, extractors), seed)
+            trained, fit_dir = split.trainable, Path(run_dir) / TRAINABLE_PART_DIR
+        with distribute.scope(self.strategy):
+            self.compile(trained)
         started = time.perf_counter()
-        fitted = self.fit(model, datasets, seed, run_dir, verbose=verbose)
+        fitted = self.fit(trained, datasets, seed, fit_dir, verbose=verbose)
         seconds = time.perf_counter() - started
-        result = self.evaluate(model, datasets)
+        if split is not None and distribute.is_chief(self.strategy):
+            save_end_to_end(model, Path(run_dir))
+        result = self.evaluate(trained, datasets)
         result.update({
             "model": self.name, "fold": fold.name, "seed": seed, "parameters": int(model.count_params()),
             "n_train": len(datasets["tables"]["train"]), "n_validation": len(datasets["tables"]["validation"]),
@@ -444,9 +472,47 @@ class Experiment:
             "train_seconds": round(seconds, 2) if fitted["epochs_run"] else None,
             "seconds_per_epoch": round(seconds / fitted["epochs_run"], 3) if fitted["epochs_run"] else None,
             "batch_size": self.batch_size, "learning_rate": self.learning_rate,
+            "precomputed": [f"{p.input}->{p.into}" for p in split.parts] if split is not None else [],
         })
         keras.backend.clear_session()
         return result
+
+    def frozen_split(self, model, table=None):
+        """:func:`zoo.frozen.split` of a built model at its spec's :class:`~zoo.spec.Frozen`
+        parts (None: nothing frozen in this build, or the spec names none). ``table``: its first
+        rows check that each part gives the same output in training and inference mode."""
+        if not self.spec.frozen:
+            return None
+        from zoo import frozen
+
+        samples = {}
+        for part in self.spec.frozen:
+            if table is not None and part.input in table.specs and len(table):
+                rows = table.features[part.input][:4] if not table.specs[part.input].variable \
+                    else table.features[part.input][:1]
+                samples[part.input] = np.stack(rows)
+        return frozen.split(model, self.spec.frozen, samples)
+
+    def encode_frozen(self, table, split, extractors):
+        """``table`` as the trainable part reads it: each frozen part's output (one
+        :class:`zoo.features.FrozenEncoder` entry per utterance in the feature cache, keyed by
+        the encoder's content hash) under ``part.name``, the raw inputs it still reads."""
+        from zoo import frozen, pipeline
+        from zoo.features import frozen as frozen_features
+
+        arrays, specs = dict(table.features), dict(table.specs)
+        for part in split.parts:
+            encoder = split.encoders[part.name]
+            extractor = frozen_features.FrozenEncoder(extractors[part.input], encoder, frozen.identity(encoder),
+                                                      part=f"{self.model}:{part.input}->{part.into}")
+            started = time.perf_counter()
+            arrays[part.name] = frozen_features.encode(extractor, table.records, table.features[part.input], self.cache)
+            specs[part.name] = pipeline.InputSpec.of(extractor)
+            log.info("%s: frozen %s -> %s of %d records in %.1f s (cache %s)", self.name, part.input, part.into,
+                     len(table), time.perf_counter() - started, self.cache.stats)
+        names = [t.name for t in split.trainable.inputs]
+        return pipeline.FeatureTable(list(table.records), {n: arrays[n] for n in names}, {n: specs[n] for n in names},
+                                     table.report, table.utterance_index)
 
     def evaluate(self, model, datasets, part: Optional[str] = None) -> dict:
         """Metrics on the test part under our explicit names (+ the confusion matrix); on the

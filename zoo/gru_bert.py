@@ -56,7 +56,8 @@ Departures from the paper, each with the argument that gives the other reading:
 - B is the last layer's [CLS] vector as in the code (BERT's own tanh ``pooled_dense`` stays unused,
   so Keras warns that it gets no gradient); padding mask ``text != 0``, segment ids 0.
 - The paper does not say whether BERT is fine-tuned; default ``text_trainable=True`` (the code's
-  BERT layer is trainable), ``False`` freezes it.
+  BERT layer is trainable), ``False`` freezes it (loaded without dropout, so that the experiment
+  computes its [CLS] once per utterance and trains the rest: ``SPEC.frozen``, :mod:`zoo.frozen`).
 - The code's ``reset_after`` depends on its Keras version; we default to Keras 3's ``True``.
 - Our GRUs mask padded frames, from the true lengths (the code had fixed-length mean vectors; the
   paper says nothing).
@@ -75,7 +76,7 @@ from zoo.layers.attention import AttentionPooling, UnitAxisAttention
 from zoo.layers.masking import length_input_name, sequence_input
 from zoo.layers.outputs import Predictions, resolve_classes
 from zoo.recipe import FeatureSpec, Paper, Recipe
-from zoo.spec import Attention, ModelSpec, Variant, builder, register_model
+from zoo.spec import Attention, Frozen, ModelSpec, Variant, builder, register_model
 
 LABELS = IEMOCAP_4
 STREAMS = ("mel", "mfcc", "chroma")  # model input names
@@ -320,4 +321,5 @@ SPEC = register_model(ModelSpec(
            {"gru_units": {"mel": 4, "mfcc": 4, "chroma": 4}, "feature_dims": {"mel": 6, "mfcc": 5, "chroma": 3}})),
     attention=Attention(probe=attention_model, over=lambda model: {stream: stream for stream in STREAMS}),
     explain_layers=EXPLAIN_LAYERS,
+    frozen=(Frozen("text", "text_dense"),),  # text_trainable=False: BERT's [CLS] once per utterance
 ))

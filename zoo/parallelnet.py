@@ -60,7 +60,8 @@ Departures and readings (argument that gives the other reading in brackets):
   fetched everywhere and tests must build offline; the ``paper`` profile asks for
   ``backbone_weights="imagenet"`` (offline: a clear error naming the file to pass as a path).
   The smoke and real profiles use random, frozen MobileNetV2 backbones (their captions say so).
-- Backbones are fine-tuned (the paper does not say; ``trainable_backbones=False`` freezes them).
+- Backbones are fine-tuned (the paper does not say; ``trainable_backbones=False`` freezes them,
+  and the experiment then computes the image N2 once per utterance: ``SPEC.frozen``).
   ImageNet input preprocessing is not mentioned; ``preprocess_image=True`` inserts the image
   backbone family's ``preprocess_input`` (expects RGB in [0, 255]). The speech branch's 1x1
   conv learns its own mapping to three channels.
@@ -89,7 +90,7 @@ from zoo.data.labels import SIER_4, SIER_LABEL_NAMES
 from zoo.layers.fusion import SoftmaxWeightedFusion
 from zoo.layers.outputs import Predictions, resolve_classes
 from zoo.recipe import FeatureSpec, Paper, Recipe
-from zoo.spec import ModelSpec, Variant, builder, register_model
+from zoo.spec import Frozen, ModelSpec, Variant, builder, register_model
 
 __all__ = ["build", "fusion_weights", "RECIPE", "PAPER", "SPEC", "CLASS_NAMES", "GROUP_CODE_CLASS_NAMES"]
 
@@ -346,6 +347,9 @@ SPEC = register_model(ModelSpec(
         "image_only": Variant(dict(modalities=("image",)), _recipe(("image",)),
                               _paper(0.6693, "Table 1: IER only 66.93 %"), description="image only (IER)"),
     },
+    # trainable_backbones=False: the image N2 reads the image alone and is computed once per
+    # utterance (the speech N2 reads the trainable 1x1 conv's output, so it runs every step).
+    frozen=(Frozen("image", "n2_image_bn"),),
     tiny=dict(speech_backbone=_backbones.small_cnn, image_backbone=_backbones.small_cnn, backbone_kwargs=None, speech_shape=(32, 32, 1),
               image_shape=(32, 32, 3), fusion_dim=8, n1_filters=(4,), head_units=(8,)),
 ))

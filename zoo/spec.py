@@ -82,11 +82,32 @@ class Combination:
 
 
 @dataclasses.dataclass(frozen=True)
+class Frozen:
+    """A part of the model that may be frozen: the layers between model input ``input`` and the
+    input of layer ``into`` (the first layer of the trainable part that reads their output).
+
+    When a build leaves every weight of that part untrainable (e.g. a frozen pre-trained
+    encoder) and the part is deterministic, its output is a function of the input alone:
+    :mod:`zoo.frozen` cuts the model there, the experiment computes the part once per utterance
+    (cached like a feature, under the input name :attr:`name`) and trains the rest."""
+
+    input: str
+    into: str
+
+    @property
+    def name(self) -> str:
+        """The trainable part's input that takes the precomputed output."""
+        return f"{self.input}_encoded"
+
+
+@dataclasses.dataclass(frozen=True)
 class ModelSpec:
     """Everything the registry, the experiment, the cards and the tests know of one model.
 
     ``parameters``: each variant's parameter count at full size with the default classes (anchors
     the tests check by building, and that ``python -m zoo models`` prints without building).
+    ``frozen``: the parts that may be frozen (:class:`Frozen`), precomputed once per utterance
+    when a build freezes them.
     """
 
     name: str
@@ -100,6 +121,7 @@ class ModelSpec:
     attention: Optional[Attention] = None
     explain_layers: Tuple[str, ...] = ()
     combination: Optional[Combination] = None
+    frozen: Tuple[Frozen, ...] = ()
     module: str = ""
 
     def __post_init__(self):

@@ -75,7 +75,11 @@ def load_bert_backbone(encoder: Union[str, "keras.Model"], trainable: bool = Tru
     Args:
         encoder: a keras-hub preset name (``"bert_base_en_uncased"``), :data:`MINILM`, a path to a
             Hugging Face or keras-hub preset folder, or a ``BertBackbone`` instance (used as is).
-        trainable: ``False`` freezes every BERT weight (feature extraction); ``True`` fine-tunes.
+        trainable: ``False`` freezes every BERT weight (feature extraction) and loads a preset
+            without dropout, so that its output is a function of the tokens (Keras' ``training``
+            flag of an outer call overrides one given to a nested functional model, so a frozen
+            backbone called with ``training=False`` would still drop out); ``True`` fine-tunes.
+            A built backbone is used as given.
         dtype: dtype policy for a loaded backbone (``None``: the global policy).
     """
     import keras_hub
@@ -88,6 +92,8 @@ def load_bert_backbone(encoder: Union[str, "keras.Model"], trainable: bool = Tru
         if looks_like_path and not os.path.isfile(os.path.join(encoder, "config.json")):
             raise FileNotFoundError(f"{encoder}: not a Hugging Face / keras-hub model folder (no config.json)")
         kwargs = {} if dtype is None else {"dtype": dtype}
+        if not trainable:  # a frozen encoder is a feature extractor: no dropout (zoo.frozen runs it once)
+            kwargs["dropout"] = 0.0
         try:
             backbone = keras_hub.models.BertBackbone.from_preset(encoder, **kwargs)
         except Exception as error:  # name the preset/folder in the message

@@ -4,6 +4,7 @@ inference latency and mixed precision, as markdown + JSON.
     python -m benchmarks.perf                          # all six models, ~10 min on 2 CPU cores
     python -m benchmarks.perf --models blstmatt csa --sections throughput latency
     python -m benchmarks.perf --quick --out /tmp/perf  # toy sizes: checks that it runs (seconds)
+    python -m benchmarks.perf --sections frozen traces --append   # adds a run to perf.md / perf.json
 
 Writes ``<out>/<name>.md`` and ``<out>/<name>.json`` (default ``benchmarks/results/perf``;
 ``perf-quick`` with ``--quick``) and prints the markdown.
@@ -25,7 +26,8 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 MODELS = ("gru_bert", "amh", "parallelnet", "blstmatt", "csa", "dser")
-SECTIONS = ("throughput", "bucketing", "latency", "precision")
+SECTIONS = ("throughput", "bucketing", "latency", "precision", "frozen", "traces")
+DEFAULT_SECTIONS = ("throughput", "bucketing", "latency", "precision")
 log = logging.getLogger("benchmarks.perf")
 
 
@@ -33,7 +35,9 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(prog="python -m benchmarks.perf", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
-    p.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS))
+    p.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(DEFAULT_SECTIONS),
+                   help=f"default {' '.join(DEFAULT_SECTIONS)}; frozen (frozen encoders once per utterance) "
+                        "and traces (training-step traces per epoch) on request")
     p.add_argument("--quick", action="store_true", help="toy sizes and one repeat: checks the code, not speed")
     p.add_argument("--repeats", type=int, help="timed epochs per arm, throughput/precision (default 3; quick 1)")
     p.add_argument("--bucket-repeats", type=int, help="timed epochs per bucketing row (default 2; quick 1)")
@@ -44,6 +48,10 @@ def parse_args(argv=None):
     p.add_argument("--note", default="", help="a sentence for the top of the markdown (e.g. the machine's load)")
     p.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "results"))
     p.add_argument("--name", help="file stem (default perf, or perf-quick with --quick)")
+    p.add_argument("--append", action="store_true",
+                   help="append this run (its command, load and sections) to <name>.md and <name>.json "
+                        "instead of replacing them")
+    p.add_argument("--traces-utterances", type=int, help="utterances per traces epoch (default 4 x batch)")
     return p.parse_args(argv)
 
 
@@ -61,7 +69,7 @@ def run(args) -> dict:
 
     import keras
 
-    from benchmarks.perf import bucketing, latency, precision, setups, throughput, timing
+    from benchmarks.perf import bucketing, frozen, latency, precision, setups, throughput, timing, traces
 
     timing.quiet_keras()
     repeats = args.repeats or (1 if args.quick else 3)
@@ -102,8 +110,21 @@ def run(args) -> dict:
             log.info("== %s: precision", model_name)
             _guard(rows["precision"], model_name, precision.measure, setups.get(model_name, quick=args.quick),
                    repeats, args.precision_on_cpu)
+    if "frozen" in rows:
+        for model_name in args.models:
+            if model_name in frozen.MODELS:
+                log.info("== %s: frozen encoders", model_name)
+                _guard(rows["frozen"], model_name, frozen.measure, setups.get(model_name, quick=args.quick),
+                       repeats=max(2, repeats - 1))
+                keras.backend.clear_session()
+    if "traces" in rows:
+        for model_name in args.models:
+            log.info("== %s: traces", model_name)
+            _guard(rows["traces"], model_name, traces.measure, setups.get(model_name, quick=args.quick),
+                   args.traces_utterances or 0)
     descriptions = {"throughput": throughput.__doc__, "bucketing": bucketing.__doc__,
-                    "latency": latency.__doc__, "precision": precision.__doc__}
+                    "latency": latency.__doc__, "precision": precision.__doc__, "frozen": frozen.__doc__,
+                    "traces": traces.__doc__}
     return {s: {"description": _paragraphs(descriptions[s]), "rows": rows[s]} for s in args.sections}
 
 
@@ -131,9 +152,16 @@ def main(argv=None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     stem = args.name or ("perf-quick" if args.quick else "perf")
-    markdown = report.markdown(results)
-    (out / f"{stem}.md").write_text(markdown + "\n")
-    (out / f"{stem}.json").write_text(json.dumps(results, indent=1, default=float) + "\n")
+    markdown = report.markdown(results, appended=args.append)
+    md, js = out / f"{stem}.md", out / f"{stem}.json"
+    if args.append and md.exists() and js.exists():
+        previous = json.loads(js.read_text())
+        previous.setdefault("appended", []).append(results)
+        md.write_text(md.read_text().rstrip("\n") + "\n\n" + markdown + "\n")
+        js.write_text(json.dumps(previous, indent=1, default=float) + "\n")
+    else:
+        md.write_text(markdown + "\n")
+        js.write_text(json.dumps(results, indent=1, default=float) + "\n")
     print(markdown)
     return 0
 

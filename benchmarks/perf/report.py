@@ -149,10 +149,56 @@ def precision_table(rows) -> list:
     return out
 
 
-def markdown(results: dict) -> str:
+TARGET_FROZEN = 5.0
+
+
+def frozen_table(rows) -> list:
+    out = ["| model | sizes | precomputed part | parameters: end to end, trainable part | batch, steps / epoch "
+           "| encode once (s) | max abs posterior difference | first epoch s (wall): end to end, precomputed "
+           "| later epochs s, wall: end to end, precomputed | CPU s | speed-up: wall, CPU (≥ 5x?) |",
+           "|---|---|---|---|---|---:|---:|---|---|---|---|"]
+    for r in rows:
+        if "error" in r:
+            out.append(_error_row(r, 11))
+            continue
+        med, cpu, first = r["median_seconds"], r["median_cpu_seconds"], r["first_epoch"]
+        p = r["parameters"]
+        out.append(f"| {r['model']} | {r['sizes']} | {', '.join(r['parts'])} | {p['end_to_end']:,}, "
+                   f"{p['trainable_part']:,} | {r['batch_size']}, {r['steps_per_epoch']} | {r['encode_seconds']:.1f} | "
+                   f"{r['max_abs_posterior_difference']:.1e} | {first['end_to_end']['wall']:.1f}, "
+                   f"{first['precomputed']['wall']:.1f} | {med['end_to_end']:.2f}, {med['precomputed']:.2f} | "
+                   f"{cpu['end_to_end']:.2f}, {cpu['precomputed']:.2f} | {r['speedup']:.1f}x, {r['cpu_speedup']:.1f}x "
+                   f"({'yes' if r['cpu_speedup'] >= TARGET_FROZEN else '**no**'}) |")
+    return out
+
+
+TRACE_ROWS = {"pad_to_bucket": "pad to bucket (default)", "batch_max": "pad to batch max (`pad_to_bucket=False`)"}
+
+
+def traces_table(rows) -> list:
+    out = ["| model | epoch | layout | batch shapes (buckets) | train-step traces (≤ shapes?) | traced with "
+           "| loop steps | first epoch s: wall, CPU |", "|---|---|---|---:|---:|---|---:|---:|"]
+    for r in rows:
+        if "error" in r:
+            out.append(_error_row(r, 8))
+            continue
+        for i, (name, row) in enumerate(r["rows"].items()):
+            traced = "; ".join(row.get("traced_with", [])).replace("|", "/") or "—"
+            head = f"{r['model']} | {r['utterances']} utt., batch {r['batch_size']}" if i == 0 else " | "
+            ok = "yes" if row["traces"] <= row["shapes"] else "**no**"
+            loop = "—" if row["loop_steps"] is None else str(row["loop_steps"])
+            out.append(f"| {head} | {TRACE_ROWS.get(name, name)} | {row['shapes']} | {row['traces']} ({ok}) | "
+                       f"`{traced}` | {loop} | "
+                       f"{row['first_epoch_seconds']:.1f}, {row['first_epoch_cpu_seconds']:.1f} |")
+    return out
+
+
+def markdown(results: dict, appended: bool = False) -> str:
     meta, env = results["meta"], results["meta"]["machine"]
     libs = ", ".join(f"{k} {v}" for k, v in env["libraries"].items() if v)
-    lines = ["# Speed benchmarks (`benchmarks.perf`)", ""]
+    title = ("# Speed benchmarks, appended run: " + ", ".join(results["sections"])) if appended else \
+        "# Speed benchmarks (`benchmarks.perf`)"
+    lines = [title, ""]
     if meta.get("note"):
         lines += [meta["note"], ""]
     lines += [
@@ -183,4 +229,10 @@ def markdown(results: dict) -> str:
     if "precision" in sections:
         lines += ["## mixed_float16 against float32", "", sections["precision"]["description"], ""] \
             + precision_table(sections["precision"]["rows"]) + [""]
+    if "frozen" in sections:
+        lines += ["## Frozen encoders once per utterance (seconds per epoch after the first)", "",
+                  sections["frozen"]["description"], ""] + frozen_table(sections["frozen"]["rows"]) + [""]
+    if "traces" in sections:
+        lines += ["## Training-step traces per epoch, first epoch with and without pad-to-bucket", "",
+                  sections["traces"]["description"], ""] + traces_table(sections["traces"]["rows"]) + [""]
     return "\n".join(lines)

@@ -6,13 +6,15 @@
 
 Names: ``logmel``, ``mfcc``, ``chroma`` (option ``pooling="mean"``), ``mfcc_deltas``,
 ``fbank``, ``logmel_image``, ``paa_frames``, ``paa_hsf``, ``word_ids``, ``bert_tokens``,
-``image``, ``video_resnet``. Heavy libraries (librosa, pyAudioAnalysis, keras, keras-hub,
-gensim) are imported on first use, not here.
+``image``, ``video_resnet``; :class:`FrozenEncoder` (a frozen part of a model over another
+extractor's feature) is made by the experiment from a built model, not by name. Heavy
+libraries (librosa, pyAudioAnalysis, keras, keras-hub, gensim) are imported on first use.
 """
 from __future__ import annotations
 
 from .base import Extractor, FeatureError
 from .cache import CacheStats, FeatureCache
+from .frozen import FrozenEncoder
 from .normalize import Normalized, speaker_cmvn, utterance_cmvn
 from .paa import PaaFrames, PaaHSF, high_level_statistics
 from .spectral import MFCC, Chroma, FBank, LogMel, LogMelImage, MFCCDeltas, chunk_frames
@@ -50,5 +52,5 @@ __all__ = [
     "LogMel", "MFCC", "Chroma", "MFCCDeltas", "FBank", "LogMelImage", "chunk_frames",
     "PaaFrames", "PaaHSF", "high_level_statistics",
     "WordIds", "BertTokens", "Vocabulary", "tokenize", "embedding_matrix", "offline_minilm_path",
-    "Image", "VideoResNet", "Normalized", "utterance_cmvn",
+    "Image", "VideoResNet", "Normalized", "utterance_cmvn", "FrozenEncoder",
 ]

@@ -146,6 +146,24 @@ class FeatureCache:
         self._write(entry, array)
         return array
 
+    def get(self, extractor, record):
+        """The cached array for (extractor, record), or None (a miss, counted; a corrupt entry is
+        counted in ``recomputed``). With :meth:`put`, for callers that compute many records at
+        once (``zoo.features.frozen.encode``)."""
+        entry = self.path(extractor, record)
+        array = self._read(entry) if entry.exists() else None
+        if array is not None:
+            self.stats.hits += 1
+        elif entry.exists():
+            self.stats.recomputed += 1
+        else:
+            self.stats.misses += 1
+        return array
+
+    def put(self, extractor, record, array) -> None:
+        """Store ``array`` as the entry of (extractor, record) (atomically; see :meth:`_write`)."""
+        self._write(self.path(extractor, record), np.asarray(array))
+
     def _read(self, entry: Path):
         """The stored array, or None when the entry is truncated or corrupt."""
         try:
