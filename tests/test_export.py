@@ -291,7 +291,7 @@ def test_build_waveform_input_from_the_recipe():
     the inner model's output on librosa's features equals the wrapper's on the waveform."""
     from zoo import features
 
-    model = zoo.build("blstmatt", lstm_units=8, attention_units=4, waveform_input=True, lengths=True)
+    model = zoo.build("blstmatt", lstm_units=8, attention_units=4, waveform_input=True, waveform_lengths=True)
     assert sorted(t.name.split(":")[0] for t in model.inputs) == ["lengths", "waveform"]
     inner = model.zoo_export["source"].model
     x = clip(24000, seed=3)
@@ -317,7 +317,7 @@ def test_build_waveform_input_refuses_what_has_no_front_end():
     with pytest.raises(export.ExportError, match="chroma"):
         zoo.build("gru_bert:audio_only", waveform_input=True)
     with pytest.raises(TypeError, match="waveform_input"):
-        zoo.build("blstmatt", lengths=True)
+        zoo.build("blstmatt", waveform_lengths=True)
 
 
 def test_cli_export_and_its_errors(tmp_path, capsys):

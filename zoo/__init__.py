@@ -26,16 +26,17 @@ def build(name: str, **kwargs):
     before loading it; ``weights="imagenet"`` is left to the builder (ParallelNet's backbones). A file
     written by ``python -m zoo finetune`` brings its builder arguments from its sidecar (:mod:`zoo.finetune`).
 
-    ``waveform_input=True`` (and ``lengths=True``) wraps the model in its in-graph front-ends
+    ``waveform_input=True`` (and ``waveform_lengths=True`` for an int32 ``lengths`` input of real samples
+    per zero-padded row) wraps the model in its in-graph front-ends
     (:func:`zoo.export.waveform_model`): float32 16 kHz mono waveforms ``(B, N)`` in, the model's
     outputs out, with CSA's chunking and posterior mean in the graph; the features are the
     release's or fine-tuned file's when ``weights=`` names one, else the recipe's. A model with a
     feature that has no in-graph front-end (chroma, pyAudioAnalysis HSF, text, images) is a
     :class:`zoo.export.ExportError` naming it.
     """
-    waveform, lengths = kwargs.pop("waveform_input", False), kwargs.pop("lengths", None)
+    waveform, lengths = kwargs.pop("waveform_input", False), kwargs.pop("waveform_lengths", None)
     if lengths is not None and not waveform:
-        raise TypeError("lengths= is an option of waveform_input=True")
+        raise TypeError("waveform_lengths= is an option of waveform_input=True")
     model = _build_features_in(name, **kwargs)
     if not waveform:
         return model
