@@ -31,6 +31,7 @@ def gru_bert_batch(n=6, seed=0):
     ids = rng.integers(1, 64, size=(n, 7)).astype("int32")
     ids[:, 4:] = 0
     x["text"] = ids
+    x.update({f"{s}_length": np.array([5, 3, 5, 1, 4, 5][:n], "int32") for s in AUDIO})  # the masks' true lengths
     return x, rng.integers(0, 4, size=n).astype("int32")
 
 
@@ -63,9 +64,10 @@ def test_gru_bert_precomputed_outputs_loss_and_training_step_equal_end_to_end():
     split = frozen.split(model, gru_bert.SPEC.frozen, {"text": x["text"][:2]})
     assert split is not None and [p.name for p in split.parts] == ["text_encoded"]
     head = split.trainable
-    assert sorted(t.name for t in head.inputs) == ["chroma", "mel", "mfcc", "text_encoded"]
+    assert sorted(t.name for t in head.inputs) == ["chroma", "chroma_length", "mel", "mel_length", "mfcc",
+                                                   "mfcc_length", "text_encoded"]
     assert head.count_params() == model.count_params() - split.encoders["text_encoded"].count_params()
-    xh = precomputed(split, x, AUDIO)
+    xh = precomputed(split, x, [k for k in x if k != "text"])
     np.testing.assert_allclose(outputs(head, xh), outputs(model, x), rtol=0, atol=1e-6)
 
     # Same weights, same batch: the same loss and, after one Adam step, the same weights.
@@ -227,7 +229,7 @@ def test_experiment_trains_the_trainable_part_and_leaves_an_end_to_end_model(tmp
     assert model.count_params() == run["parameters"]
     zio.load_weights_strict(model, tmp_path / "runs" / "a" / "final.weights.h5")
     table = exp.features(fold.test_records, extractors)
-    test = pipeline.make_dataset(table, exp.label_set, batch_size=exp.batch_size)
+    test = pipeline.make_dataset(table, exp.label_set, batch_size=exp.batch_size, lengths=exp.length_inputs)
     np.testing.assert_allclose(experiment.predict(model, test), run["posteriors"], atol=1e-5)
 
     # A second experiment (a new process would do the same): the frozen outputs come from the cache.

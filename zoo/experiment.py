@@ -510,7 +510,8 @@ class Experiment:
             specs[part.name] = pipeline.InputSpec.of(extractor)
             log.info("%s: frozen %s -> %s of %d records in %.1f s (cache %s)", self.name, part.input, part.into,
                      len(table), time.perf_counter() - started, self.cache.stats)
-        names = [t.name for t in split.trainable.inputs]
+        # The trainable part's feature inputs (its <name>_length inputs come from the pipeline).
+        names = pipeline.length_inputs([t.name for t in split.trainable.inputs])[0]
         return pipeline.FeatureTable(list(table.records), {n: arrays[n] for n in names}, {n: specs[n] for n in names},
                                      table.report, table.utterance_index)
 
