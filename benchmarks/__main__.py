@@ -153,6 +153,7 @@ def main(argv=None) -> int:
         return 0
     markdown = report.write(out, results, meta)
     print(markdown)
+    logging.info("wrote %s (results.md, results.json, confusion/) in %.0f s", out, meta["wall_seconds"])
     return 0
 
 
