@@ -30,7 +30,7 @@ from pathlib import Path
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-RELEASES = ("blstmatt-emodb-smoke", "csa-emodb-smoke", "gru_bert-audio_only-synthetic-smoke")
+RELEASES = ("gru_bert-audio_only-emodb-real", "gru_bert-audio_only-emodb-real_sn", "blstmatt-emodb-smoke", "csa-emodb-smoke")
 SECONDS = 4.0
 
 
