@@ -54,7 +54,7 @@ def test_perf_quick_run_writes_every_section(tmp_path):
 
     (row,) = sections["latency"]["rows"]
     assert "error" not in row, row
-    assert row["input_shapes"] == {"fbank": [1, 98, 23]}  # 1 s at 16 kHz, 25/10 ms frames
+    assert row["input_shapes"] == {"fbank": [1, 98, 23], "fbank_length": [1]}  # 1 s at 16 kHz, 25/10 ms frames
     assert row["output_shapes"] == [[1, 4]]
     assert row["total_seconds"] == pytest.approx(row["features_seconds"] + row["model_seconds"], rel=0.5)
 

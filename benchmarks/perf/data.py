@@ -74,6 +74,8 @@ def padded_arrays(tab, setup):
             for i, a in enumerate(arrays):
                 out[i, : a.shape[0]] = a
             inputs[name] = out
+            if name in setup.length_inputs:
+                inputs[f"{name}_length"] = np.asarray([a.shape[0] for a in arrays], np.int32)
         else:
             inputs[name] = np.stack(arrays)
     if setup.label_set is not None:

@@ -69,6 +69,8 @@ def measure(setup, record, repeats: int = 10) -> dict:
             arrays = {n: pipeline.chunk_sequence(a, length, overlap) for n, a in arrays.items()}
         else:
             arrays = {n: a[None] for n, a in arrays.items()}
+            for n in pipeline.length_inputs(names)[1]:  # the masks' true lengths: the whole utterance
+                arrays[f"{n}_length"] = np.array([arrays[n].shape[1]], np.int32)
         return {n: tf.constant(a) for n, a in arrays.items()}
 
     def run():

@@ -108,6 +108,9 @@ class Stream:
         return out
 
 
+_LENGTH_INPUTS: Dict[tuple, list] = {}
+
+
 @dataclasses.dataclass(frozen=True)
 class Setup:
     """How one model is benchmarked (see the module docstring)."""
@@ -133,6 +136,22 @@ class Setup:
         from zoo import registry
 
         return registry.build(self.model, **{**self.build, **overrides})
+
+    @property
+    def length_inputs(self) -> list:
+        """The inputs whose true lengths the model takes as ``<name>_length`` (its masks), read
+        from one build of the setup (cached per process)."""
+        key = (self.model, repr(sorted(self.build.items())))
+        if key not in _LENGTH_INPUTS:
+            import keras
+
+            from zoo import pipeline
+
+            model = self.build_model()
+            _LENGTH_INPUTS[key] = pipeline.length_inputs([t.name.split(":")[0] for t in model.inputs])[1]
+            del model
+            keras.backend.clear_session()
+        return list(_LENGTH_INPUTS[key])
 
     def compile(self, model):
         """Compile with the recipe (one loss per output for multi-output models).

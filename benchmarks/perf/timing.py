@@ -28,6 +28,8 @@ def train_options(setup, **overrides) -> dict:
         options["bucket_boundaries"] = "auto" if any(s.variable for s in setup.streams.values()) else None
     if setup.truncate:
         options["truncate"] = setup.truncate
+    if setup.length_inputs:  # the models' masks come from the true lengths
+        options["lengths"] = setup.length_inputs
     options.update(overrides)
     return options
 
