@@ -240,3 +240,20 @@ def test_experiment_trains_the_trainable_part_and_leaves_an_end_to_end_model(tmp
     before = again.cache.stats.hits
     again.encode_frozen(table, again.frozen_split(with_model, table), again.extractors(fold.train_records))
     assert again.cache.stats.hits - before == len(table) and again.cache.stats.misses == 0
+
+
+def test_a_one_input_trainable_part_takes_a_tensor_without_warnings():
+    """gru_bert:text_only: the trainable part reads the encoded [CLS] alone, as a plain tensor
+    (what the experiment feeds a one-input model), equal to the end-to-end model."""
+    import warnings
+
+    bert = text_encoders.tiny_bert_backbone(dropout=0.0)
+    model = gru_bert.build(**{**gru_bert.SPEC.tiny_args(), "text_encoder": bert, "text_trainable": False,
+                              "audio_streams": ()})
+    ids = np.random.default_rng(0).integers(1, 60, size=(4, 7)).astype("int32")
+    split = frozen.split(model, gru_bert.SPEC.frozen, {"text": ids[:2]})
+    encoded = split.encoders["text_encoded"].predict_on_batch(ids)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # Keras' "structure of inputs doesn't match" would raise
+        got = outputs(split.trainable, encoded)
+    np.testing.assert_allclose(got, outputs(model, {"text": ids}), rtol=0, atol=1e-6)

@@ -106,13 +106,15 @@ def trainable_part(model, cuts: Dict[str, object]) -> keras.Model:
             tensor.name = name
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Keras notes that the cut tensors are not Input layers
-            head = keras.Model({**{t.name.split(":")[0]: t for t in needed}, **cuts}, outputs,
+            inputs = {**{t.name.split(":")[0]: t for t in needed}, **cuts}
+            # One input: a plain tensor input, as the experiment feeds one-input models a tensor.
+            head = keras.Model(next(iter(inputs.values())) if len(inputs) == 1 else inputs, outputs,
                                name=f"{model.name}_trainable")
     finally:
         for name, tensor in cuts.items():
             tensor.name = names[name]
     for name in cuts:  # Keras names the cloned input nodes "<name>CLONE"
-        cloned = head._inputs_struct[name]
+        cloned = head._inputs_struct[name] if isinstance(head._inputs_struct, dict) else head._inputs_struct
         cloned.name = name
         cloned._keras_history[0].name = name
     return head
