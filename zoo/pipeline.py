@@ -174,10 +174,10 @@ class FeatureTable:
         standardised per ``Record.speaker`` (:func:`zoo.features.normalize.speaker_cmvn`): each
         speaker's statistics come from that speaker's rows of this table only, labels unused.
         Images and token ids are left as they are."""
-        from zoo.features.normalize import speaker_cmvn
+        from zoo.features.normalize import is_speaker_normalised, speaker_cmvn
 
         if names is None:
-            names = [n for n, s in self.specs.items() if s.dtype.startswith("float") and len(s.shape) <= 2]
+            names = [n for n, s in self.specs.items() if is_speaker_normalised(s.shape, s.dtype)]
         speakers = []
         for r in self.records:
             if not r.speaker:

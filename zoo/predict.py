@@ -108,8 +108,10 @@ class Predictor:
     @property
     def normalized_inputs(self) -> List[str]:
         """The float frame / vector inputs that speaker normalisation standardises."""
+        from zoo.features.normalize import is_speaker_normalised
+
         return [n for n in self.audio_inputs
-                if np.dtype(self.extractors[n].dtype).kind == "f" and len(self.extractors[n].shape) <= 2]
+                if is_speaker_normalised(self.extractors[n].shape, self.extractors[n].dtype)]
 
     @property
     def audio_inputs(self) -> List[str]:

@@ -60,6 +60,12 @@ class Normalized(Extractor):
         return getattr(self.inner, item)
 
 
+def is_speaker_normalised(shape, dtype) -> bool:
+    """Whether speaker normalisation standardises an input of this shape and dtype: float frames
+    ``(T, D)`` or vectors ``(D,)`` (not images, not token ids)."""
+    return np.dtype(dtype).kind == "f" and len(tuple(shape)) <= 2
+
+
 def speaker_cmvn(arrays, speakers, eps: float = 1e-5):
     """Per-speaker standardisation: every array of speaker ``s`` minus the mean, over the frames
     (rows) of all of ``s``'s arrays, divided by their std, per dimension; ``(T, D)`` frames and
