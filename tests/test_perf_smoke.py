@@ -65,3 +65,29 @@ def test_perf_quick_run_writes_every_section(tmp_path):
         assert row["status"].startswith("forced on CPU")
         assert precision.measure(setups.get("blstmatt", quick=True)) == {
             "model": "blstmatt", "status": "no GPU: skipped"}
+
+
+@pytest.mark.slow
+def test_extraction_benchmark_quick_run(tmp_path):
+    """``benchmarks.perf.extraction --quick``: the parallel tables equal the serial one, and every
+    ratio in the markdown is the one of the medians it prints (naive loop against zoo's default)."""
+    from tests import shared_data
+
+    if not shared_data.available("ravdess"):
+        pytest.skip("development corpus 'ravdess' absent")
+    from benchmarks.perf import extraction
+
+    assert extraction.main(["--quick", "--extractors", "fbank", "--root", str(shared_data.corpus("ravdess")),
+                            "--out", str(tmp_path)]) == 0
+    results = json.loads((tmp_path / "extraction-quick.json").read_text())
+    (row,) = results["rows"]
+    assert "error" not in row, row
+    med = row["median_seconds"]
+    assert row["clips"] == 12 and set(med) == set(extraction.COLUMNS)
+    assert row["speedup_warm"] == pytest.approx(med["serial"] / med["parallel_warm"])
+    assert row["zoo_vs_naive"] == pytest.approx(med["naive"] / med["serial"])
+    assert row["parity_max_abs_diff"] < 1e-5  # the naive loop computes the same feature
+    markdown = (tmp_path / "extraction-quick.md").read_text()
+    line = next(l for l in markdown.splitlines() if l.startswith("| fbank |") and "(" in l.split("|")[2])
+    assert line.rstrip(" |").endswith(")")
+    assert f"{med['naive'] / med['parallel_warm']:.2f}x, {med['naive'] / med['parallel_cold']:.2f}x" in line
