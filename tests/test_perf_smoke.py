@@ -91,3 +91,29 @@ def test_extraction_benchmark_quick_run(tmp_path):
     line = next(l for l in markdown.splitlines() if l.startswith("| fbank |") and "(" in l.split("|")[2])
     assert line.rstrip(" |").endswith(")")
     assert f"{med['naive'] / med['parallel_warm']:.2f}x, {med['naive'] / med['parallel_cold']:.2f}x" in line
+
+
+@pytest.mark.slow
+def test_frozen_benchmark_measures_both_paths_of_a_length_masked_model():
+    """``benchmarks.perf.frozen.measure`` on gru_bert with a frozen (tiny) BERT: the precomputed
+    path is the same model (posteriors equal, length inputs fed to both), and it trains fewer
+    parameters than the end-to-end one."""
+    import dataclasses
+
+    from benchmarks.perf import frozen, setups
+    from zoo import text_encoders
+
+    setup = setups.get("gru_bert", quick=True)
+    streams = {**setup.streams, "text": setups.Stream("tokens", length=8, fixed=True, vocab=setups.BERT_VOCAB)}
+    encoder = text_encoders.tiny_bert_backbone(vocabulary_size=setups.BERT_VOCAB)
+    setup = dataclasses.replace(setup, streams=streams,
+                                build={**setup.build, "text_encoder": encoder, "text_trainable": False})
+    assert set(setup.length_inputs) == {"mel", "mfcc", "chroma"}
+    row = frozen.measure(setup, repeats=1, utterances=8)
+    assert row["parts"] == ["text -> text_dense"]
+    assert row["max_abs_posterior_difference"] < 1e-5
+    assert row["parameters"]["trainable_part"] < row["parameters"]["end_to_end"]
+    med = row["median_seconds"]
+    assert row["speedup"] == pytest.approx(med["end_to_end"] / med["precomputed"])
+    assert [s.size_note for s in frozen.setups_of("gru_bert", quick=True)] == [
+        setups.get("gru_bert", quick=True).size_note]  # no BERT-base row at toy size

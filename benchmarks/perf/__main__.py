@@ -114,9 +114,9 @@ def run(args) -> dict:
         for model_name in args.models:
             if model_name in frozen.MODELS:
                 log.info("== %s: frozen encoders", model_name)
-                _guard(rows["frozen"], model_name, frozen.measure, setups.get(model_name, quick=args.quick),
-                       repeats=max(2, repeats - 1))
-                keras.backend.clear_session()
+                for setup in frozen.setups_of(model_name, quick=args.quick):
+                    _guard(rows["frozen"], model_name, frozen.measure, setup, repeats=max(2, repeats - 1))
+                    keras.backend.clear_session()
     if "traces" in rows:
         for model_name in args.models:
             log.info("== %s: traces", model_name)

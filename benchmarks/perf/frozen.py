@@ -26,9 +26,32 @@ from benchmarks.perf import data, timing
 
 MODELS = ("gru_bert", "parallelnet")
 
+#: BERT-base's sizes (Kumar et al. 2021 Sec. 2.1.2; keras-hub ``bert_base_en_uncased``), built with
+#: random weights: a frozen encoder's cost depends on its sizes only, and the preset needs a download.
+BERT_BASE = dict(vocabulary_size=30522, num_layers=12, num_heads=12, hidden_dim=768, intermediate_dim=3072,
+                 max_sequence_length=512)
+
+
+def setups_of(model: str, quick: bool = False) -> list:
+    """The setups measured for ``model``: its smoke/real profile's, and for gru_bert also the
+    paper's BERT-base frozen (variant ``frozen_bert``'s encoder; not with ``quick``)."""
+    import dataclasses
+
+    from benchmarks.perf import setups
+    from zoo import text_encoders
+
+    setup = setups.get(model, quick=quick)
+    out = [setup]
+    if model == "gru_bert" and not quick:
+        encoder = text_encoders.tiny_bert_backbone(**BERT_BASE)
+        out.append(dataclasses.replace(setup, build={**setup.build, "text_encoder": encoder},
+                                       size_note=setup.size_note + ", text_encoder=BERT-base sizes (12 layers, "
+                                                 "768 hidden; random weights, the cost of bert_base_en_uncased)"))
+    return out
+
 
 def _encode_table(split, table):
-    from zoo import frozen
+    from zoo import frozen, pipeline
     from zoo.features import FrozenEncoder
     from zoo.pipeline import FeatureTable, InputSpec
 
@@ -46,7 +69,8 @@ def _encode_table(split, table):
         arrays[part.name] = extractor.encode_arrays(table.features[part.input])
         seconds += time.perf_counter() - started
         specs[part.name] = InputSpec.of(extractor)
-    names = [t.name for t in split.trainable.inputs]
+    # The trainable part's feature inputs; its ``<x>_length`` companions come from the pipeline.
+    names = pipeline.length_inputs([t.name for t in split.trainable.inputs])[0]
     return FeatureTable(list(table.records), {n: arrays[n] for n in names}, {n: specs[n] for n in names}), seconds
 
 
@@ -67,7 +91,7 @@ def measure(setup, repeats: int = 2, utterances: int = 0, seed: int = 0) -> dict
     if split is None:
         raise ValueError(f"{setup.model}: nothing frozen with {setup.build}")
     encoded, encode_seconds = _encode_table(split, table)
-    same = _same_outputs(model, split.trainable, table, encoded)
+    same = _same_outputs(model, split.trainable, table, encoded, setup.length_inputs)
     arms = {"end_to_end": (setup.compile(model), timing.Pipeline(setup, table)),
             "precomputed": (setup.compile(split.trainable), timing.Pipeline(setup, encoded))}
     first = {arm: timing.fit_epoch(m, pipe.stream, pipe.steps, cpu=True) for arm, (m, pipe) in arms.items()}
@@ -95,15 +119,19 @@ def measure(setup, repeats: int = 2, utterances: int = 0, seed: int = 0) -> dict
             "cpu_speedup": med_cpu["end_to_end"] / med_cpu["precomputed"]}
 
 
-def _same_outputs(model, head, table, encoded, rows: int = 32) -> float:
+def _same_outputs(model, head, table, encoded, lengths=(), rows: int = 32) -> float:
     """max |posterior difference| of the two paths on the first ``rows`` utterances (one at a
-    time: no padding differences)."""
+    time: no padding differences; ``lengths``: the inputs with a ``<x>_length`` companion)."""
     import keras
+
+    from zoo.pipeline import LENGTH_SUFFIX
 
     worst = 0.0
     for i in range(min(rows, len(table))):
         x = {n: table.features[n][i][None] for n in table.specs}
         xh = {n: encoded.features[n][i][None] for n in encoded.specs}
+        for n in lengths:
+            x[n + LENGTH_SUFFIX] = xh[n + LENGTH_SUFFIX] = np.asarray([len(table.features[n][i])], np.int32)
         a = keras.ops.convert_to_numpy(model(x, training=False))
         b = keras.ops.convert_to_numpy(head(xh, training=False))
         worst = max(worst, float(np.abs(a - b).max()))
