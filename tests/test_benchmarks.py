@@ -50,6 +50,8 @@ def test_runner_trains_evaluates_and_resumes(tiny_run):
     assert (base / "runs" / "blstmatt" / f"{run['fold']}-seed0" / "final.weights.h5").exists()
     (resumed,) = again["runs"]
     assert resumed["train_seconds"] is None  # the finished run was not trained again
+    # ... but it keeps the seconds per epoch its checkpoints recorded.
+    assert run["seconds_per_epoch"] > 0 and resumed["seconds_per_epoch"] == run["seconds_per_epoch"]
     assert resumed["metrics"] == pytest.approx(run["metrics"])
     assert first["setup"]["cache"]["misses"] > 0 and again["setup"]["cache"]["misses"] == 0
 

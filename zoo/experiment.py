@@ -470,7 +470,9 @@ class Experiment:
             "n_train": len(datasets["tables"]["train"]), "n_validation": len(datasets["tables"]["validation"]),
             "n_test": len(datasets["tables"]["test"]), "epochs_run": len(fitted["history"]),
             "train_seconds": round(seconds, 2) if fitted["epochs_run"] else None,
-            "seconds_per_epoch": round(seconds / fitted["epochs_run"], 3) if fitted["epochs_run"] else None,
+            # The mean over all the run's epochs, those of a process resumed from included.
+            "seconds_per_epoch": None if fitted.get("seconds_per_epoch") is None
+            else round(fitted["seconds_per_epoch"], 3),
             "batch_size": self.batch_size, "learning_rate": self.learning_rate,
             "precomputed": [f"{p.input}->{p.into}" for p in split.parts] if split is not None else [],
         })

@@ -7,8 +7,8 @@ ends with the same weights as an uninterrupted run. What makes that hold:
 - At the end of epoch ``e`` the run folder gets, each written to a temporary file and
   renamed into place (:mod:`zoo.io`), ``ckpt-<e>.weights.h5`` (``model.save_weights``:
   model AND optimizer variables), ``best-<e>.npz`` (EarlyStopping's best weights, when it
-  keeps them), then ``state-<e>.json`` (epoch, history, callback state, and the sha256 and
-  size of those files) and a copy of it as ``state.json``. The state file is the commit
+  keeps them), then ``state-<e>.json`` (epoch, history, each epoch's training seconds,
+  callback state, and the sha256 and size of those files) and a copy of it as ``state.json``. The state file is the commit
   point: an epoch without one never happened. The files of the last two epochs are kept.
 - Every state file carries the sha256 of its own content, and resuming verifies every file
   a state names before anything is loaded. The newest state that verifies wins, so a
@@ -44,6 +44,7 @@ import csv
 import io
 import json
 import re
+import time
 import warnings
 from pathlib import Path
 from typing import Callable, List, Optional, Sequence, Tuple, Union
@@ -273,6 +274,22 @@ def _json_value(value):
     return value
 
 
+def epoch_seconds(state: Optional[dict]) -> List[Optional[float]]:
+    """Training seconds of each epoch of ``state``'s history (``epoch_begin`` to ``epoch_end``,
+    validation included, checkpoint writing not), in order; None for an epoch whose state
+    predates the field (or a gap)."""
+    if not state:
+        return []
+    recorded = list(state.get("epoch_seconds") or [])
+    return [recorded[i] if i < len(recorded) else None for i in range(len(state.get("history", [])))]
+
+
+def mean_epoch_seconds(seconds: Sequence[Optional[float]]) -> Optional[float]:
+    """Mean over the epochs whose seconds were recorded; None when none were."""
+    known = [s for s in seconds if s is not None]
+    return float(np.mean(known)) if known else None
+
+
 def read_state(run_dir: Union[str, Path]) -> Optional[dict]:
     """The newest complete, verified training state of a run folder, or None when it has none.
 
@@ -341,7 +358,9 @@ class _Checkpoint(keras.callbacks.Callback):
         super().__init__()
         self.run_dir, self.watched, self.history = run_dir, watched, history
         self.restore, self.keep, self.write = restore, keep, write
+        self.seconds = epoch_seconds(restore)  # one per row of history, the earlier processes' too
         self.last_state: Optional[dict] = None
+        self._started: Optional[float] = None
 
     def on_train_begin(self, logs=None):
         if not self.restore:
@@ -362,8 +381,12 @@ class _Checkpoint(keras.callbacks.Callback):
         files[name] = {"sha256": zio.sha256_bytes(data), "size": len(data)}
         return name
 
+    def on_epoch_begin(self, epoch, logs=None):
+        self._started = time.perf_counter()
+
     def on_epoch_end(self, epoch, logs=None):
         self.history.append({"epoch": epoch, **{k: _json_value(v) for k, v in (logs or {}).items()}})
+        self.seconds.append(None if self._started is None else round(time.perf_counter() - self._started, 4))
         if not self.write:
             _save_weights_and_discard(self.model)
             return
@@ -376,7 +399,7 @@ class _Checkpoint(keras.callbacks.Callback):
                 saved["best_weights_file"] = self._save_weight_list(cb.best_weights, epoch, files)
             callbacks.append(saved)
         state = {"epoch": epoch, "checkpoint": name, "files": files, "history": self.history,
-                 "callbacks": callbacks, "stop_training": bool(self.model.stop_training)}
+                 "epoch_seconds": self.seconds, "callbacks": callbacks, "stop_training": bool(self.model.stop_training)}
         # state-<e>.json commits the epoch; state.json is its copy under the usual name.
         self.last_state = _write_state(self.run_dir, state, _state_name(epoch), STATE_FILE)
         _prune(self.run_dir, epoch, self.keep)
@@ -459,7 +482,9 @@ def fit(model: keras.Model, train_data: Callable, *, epochs: int, run_dir: Union
 
     Returns:
         dict with ``history`` (one row per epoch), ``resumed_from`` (epoch or None),
-        ``stopped_early`` and ``epochs_run``.
+        ``stopped_early``, ``epochs_run`` (by this call), ``epoch_seconds`` (one per row of
+        ``history``, the epochs of earlier, resumed processes included; None where a state
+        predates the field) and ``seconds_per_epoch`` (their mean; None when none is known).
 
     Raises:
         ResumeError: ``run_dir`` holds training state but no checkpoint in it verifies,
@@ -501,12 +526,12 @@ def _fit(model, train_data, *, epochs, run_dir: Path, validation_data, callbacks
         stopped = bool(state.get("stop_training"))
         if state.get("finished"):
             _load(model, run_dir, FINAL_WEIGHTS)
-            return {"history": history, "resumed_from": state["epoch"], "epochs_run": 0, "stopped_early": stopped}
+            return _result(state, history, state["epoch"], 0, stopped)
         _load(model, run_dir, state["checkpoint"])
         if stopped or start >= epochs:
             # Killed after the last epoch's checkpoint but before the run was closed.
             _finish_interrupted(model, run_dir, state, callbacks, write=chief)
-            return {"history": history, "resumed_from": state["epoch"], "epochs_run": 0, "stopped_early": stopped}
+            return _result(state, history, state["epoch"], 0, stopped)
 
     if callable(train_data) and not isinstance(train_data, tf.data.Dataset):
         # One stream whose epoch e is train_data(e): the same batches as an uninterrupted run.
@@ -534,6 +559,12 @@ def _fit(model, train_data, *, epochs, run_dir: Path, validation_data, callbacks
         _finish(model, run_dir, last, history)
     else:
         _save_weights_and_discard(model)
-    return {"history": history, "resumed_from": None if state is None else state["epoch"],
-            "epochs_run": len(history) - (0 if state is None else state["epoch"] + 1),
-            "stopped_early": bool(model.stop_training)}
+    return _result({"history": history, "epoch_seconds": checkpoint.seconds}, history,
+                   None if state is None else state["epoch"],
+                   len(history) - (0 if state is None else state["epoch"] + 1), bool(model.stop_training))
+
+
+def _result(state: dict, history: list, resumed_from: Optional[int], epochs_run: int, stopped: bool) -> dict:
+    seconds = epoch_seconds(state)
+    return {"history": history, "resumed_from": resumed_from, "epochs_run": epochs_run, "stopped_early": stopped,
+            "epoch_seconds": seconds, "seconds_per_epoch": mean_epoch_seconds(seconds)}

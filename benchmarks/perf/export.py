@@ -19,14 +19,14 @@ installed are left out (named in the output). Threads: LiteRT and onnxruntime ge
 from __future__ import annotations
 
 import argparse
-import datetime
 import os
-import shlex
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from benchmarks.perf.report import header, per_call_lines, run_meta, start, usable_cores
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -36,6 +36,7 @@ FORMATS = ("saved_model", "litert", "onnx")
 SUFFIX = {"saved_model": "_savedmodel", "litert": ".tflite", "onnx": ".onnx"}
 NAMES = {"predict": "zoo.predict", "saved_model": "SavedModel", "litert": "LiteRT", "onnx": "ONNX"}
 SECONDS = 4.0
+LIBRARIES = ("tensorflow", "keras", "numpy", "librosa", "ai-edge-litert", "tf2onnx", "onnx", "onnxruntime")
 
 
 def parse_args(argv=None):
@@ -110,16 +111,10 @@ def time_release(release: str, clip: str, formats, folder: str, repeats: int, th
 
 def markdown(meta: dict, rows: list) -> str:
     columns = ["predict", *meta["formats"]]
-    lines = ["# wav -> probabilities: `zoo.predict` vs exported waveform-in artefacts (4 s clip)", ""]
-    if meta["note"]:
-        lines += [meta["note"], ""]
+    lines = header("# wav -> probabilities: `zoo.predict` vs exported waveform-in artefacts (4 s clip)", meta,
+                   f"{meta['cpu']}, {meta['cores']} CPU cores; LiteRT / onnxruntime threads: {meta['threads']}",
+                   meta["python"], meta["libraries"])
     lines += [
-        f"command: `{meta['command']}`  ",
-        f"date: {meta['date']}, wall time {meta['wall_seconds']:.0f} s  ",
-        f"machine: {meta['cpu']}, {meta['cores']} CPU cores; LiteRT / onnxruntime threads: {meta['threads']}  ",
-        f"load average (1 min) at start / end: {meta['load_start']:.1f} / {meta['load_end']:.1f}  ",
-        f"Python {meta['python']}; " + ", ".join(f"{k} {v}" for k, v in meta["libraries"].items() if v),
-        "",
         f"Median (min-max) of {meta['repeats']} interleaved rounds, ms, for one {SECONDS:g} s 16 kHz mono wav "
         "from file to probabilities. `zoo.predict`: decode, librosa features, Keras model (`tf.function`); "
         "the artefacts: soundfile decode, then `zoo.export.load_artefact(...)(waveform)` with the front-ends "
@@ -150,25 +145,18 @@ def markdown(meta: dict, rows: list) -> str:
     lines += ["", f"Clip: `{meta['clip']}` (`benchmarks.features.make_clips`, a synthetic voiced signal); "
                   "predicted label " + ", ".join(f"`{r['release']}` {r['label']}" for r in rows) + ". Per-call seconds:",
               ""]
-    for row in rows:
-        for c in columns:
-            lines.append(f"- `{row['release']}`, {NAMES[c]}: {row['runs'][c]}")
+    lines += per_call_lines((row["release"], NAMES[c], row["runs"][c]) for row in rows for c in columns)
     return "\n".join(lines)
 
 
 def main(argv=None) -> int:
-    import platform
-    from importlib import metadata
-
     from benchmarks.features import make_clips
-    from benchmarks.perf.report import cpu_model
     from zoo.cli import quiet_tensorflow
 
     args = parse_args(argv)
-    started, load_start = time.perf_counter(), os.getloadavg()[0]
+    started = start()
     quiet_tensorflow()
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    threads = args.threads or cores
+    threads = args.threads or usable_cores()
     formats = [f for f in args.formats if available(f)]
     skipped = [f for f in args.formats if f not in formats]
     rows = []
@@ -179,18 +167,9 @@ def main(argv=None) -> int:
             rows.append(row)
             print(f"{release}: " + ", ".join(f"{NAMES[c]} {1000 * v:.1f} ms" for c, v in row["median"].items()),
                   file=sys.stderr)
-    words = sys.argv[1:] if argv is None else list(argv)
-    libraries = {}
-    for name in ("tensorflow", "keras", "numpy", "librosa", "ai-edge-litert", "tf2onnx", "onnx", "onnxruntime"):
-        try:
-            libraries[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            libraries[name] = None
-    meta = {"command": "python -m benchmarks.perf.export " + " ".join(shlex.quote(a) for a in words),
-            "date": datetime.date.today().isoformat(), "wall_seconds": time.perf_counter() - started,
-            "load_start": load_start, "load_end": os.getloadavg()[0], "note": args.note, "cpu": cpu_model(),
-            "cores": cores, "threads": threads, "python": platform.python_version(), "libraries": libraries,
-            "repeats": args.repeats, "formats": formats, "skipped": skipped, "clip": Path(clip).name}
+    meta = {**run_meta("benchmarks.perf.export", argv, started, args.note, LIBRARIES),
+            "threads": threads, "repeats": args.repeats, "formats": formats, "skipped": skipped,
+            "clip": Path(clip).name}
     text = markdown(meta, rows)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -17,9 +17,7 @@ Clips: ``benchmarks.features.make_clips`` (a synthetic voiced signal), or ``--au
 from __future__ import annotations
 
 import argparse
-import datetime
 import os
-import shlex
 import statistics
 import subprocess
 import sys
@@ -27,11 +25,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.perf.report import header, per_call_lines, run_meta, start
+
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 RELEASES = ("gru_bert-audio_only-emodb-real", "gru_bert-audio_only-emodb-real_sn", "blstmatt-emodb-smoke", "csa-emodb-smoke")
 SECONDS = 4.0
+LIBRARIES = ("tensorflow", "keras", "numpy", "librosa", "soundfile", "soxr")
 
 
 def parse_args(argv=None):
@@ -95,16 +96,9 @@ def time_cli(release: str, path: str) -> float:
 
 def markdown(meta: dict, rows: list) -> str:
     clip_names = list(rows[0]["clips"]) if rows else []
-    lines = ["# `zoo predict` latency on a 4 s clip", ""]
-    if meta["note"]:
-        lines += [meta["note"], ""]
+    lines = header("# `zoo predict` latency on a 4 s clip", meta, f"{meta['cpu']}, {meta['cores']} CPU cores",
+                   meta["python"], meta["libraries"])
     lines += [
-        f"command: `{meta['command']}`  ",
-        f"date: {meta['date']}, wall time {meta['wall_seconds']:.0f} s  ",
-        f"machine: {meta['cpu']}, {meta['cores']} CPU cores  ",
-        f"load average (1 min) at start / end: {meta['load_start']:.1f} / {meta['load_end']:.1f}  ",
-        f"Python {meta['python']}; " + ", ".join(f"{k} {v}" for k, v in meta["libraries"].items()),
-        "",
         f"Time to the answer of `zoo.predict(path, model=release)` once the release is loaded: median "
         f"(min-max) of {meta['repeats']} calls, each decoding the file, resampling, extracting the "
         "release's features and running the model; `load` is the first `zoo.predict.load(release)` "
@@ -128,20 +122,13 @@ def markdown(meta: dict, rows: list) -> str:
     lines += ["", "Clips: " + ", ".join(f"{c}: `{Path(p).name}`" for c, p in meta["clips"].items())
               + (" (`benchmarks.features.make_clips`, a synthetic voiced signal)" if not meta["audio"] else "")
               + ". Per-call seconds:", ""]
-    for row in rows:
-        for c in clip_names:
-            lines.append(f"- `{row['release']}`, {c}: {row['clips'][c]['runs']}")
+    lines += per_call_lines((row["release"], c, row["clips"][c]["runs"]) for row in rows for c in clip_names)
     return "\n".join(lines)
 
 
 def main(argv=None) -> int:
-    import platform
-    from importlib import metadata
-
-    from benchmarks.perf.report import cpu_model
-
     args = parse_args(argv)
-    started, load_start = time.perf_counter(), os.getloadavg()[0]
+    started = start()
     import keras  # TensorFlow's import is not part of the first release's load
 
     del keras
@@ -155,18 +142,7 @@ def main(argv=None) -> int:
             rows.append(row)
             print(f"{release}: " + ", ".join(f"{c} {1000 * v['median']:.0f} ms" for c, v in row["clips"].items()),
                   file=sys.stderr)
-    words = sys.argv[1:] if argv is None else list(argv)
-    libraries = {}
-    for name in ("tensorflow", "keras", "numpy", "librosa", "soundfile", "soxr"):
-        try:
-            libraries[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            libraries[name] = None
-    meta = {"command": "python -m benchmarks.perf.predict " + " ".join(shlex.quote(a) for a in words),
-            "date": datetime.date.today().isoformat(), "wall_seconds": time.perf_counter() - started,
-            "load_start": load_start, "load_end": os.getloadavg()[0], "note": args.note,
-            "cpu": cpu_model(), "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-            else os.cpu_count(), "python": platform.python_version(), "libraries": libraries,
+    meta = {**run_meta("benchmarks.perf.predict", argv, started, args.note, LIBRARIES),
             "repeats": args.repeats, "cli": args.cli, "audio": args.audio, "clips": clips}
     text = markdown(meta, rows)
     out = Path(args.out)

@@ -1,8 +1,13 @@
-"""The machine a run was on, and the markdown of a run's results."""
+"""The machine a run was on, the header every results markdown starts with, and the markdown of
+a run's results."""
 from __future__ import annotations
 
+import datetime
 import os
 import platform
+import shlex
+import sys
+import time
 
 LIBRARIES = ("tensorflow", "keras", "keras-hub", "numpy", "librosa", "soundfile", "pyAudioAnalysis")
 TARGET_OVERHEAD = 0.10
@@ -21,21 +26,66 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def machine() -> dict:
+def library_versions(names=LIBRARIES) -> dict:
+    """``{distribution: version}`` of each name; None where it is not installed."""
     from importlib import metadata
 
-    from benchmarks.perf.precision import gpus
-
     versions = {}
-    for name in LIBRARIES:
+    for name in names:
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = None
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return {"cpu": cpu_model(), "cpu_cores": os.cpu_count(), "cores_usable": cores,
+    return versions
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity), else every core."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+def machine() -> dict:
+    from benchmarks.perf.precision import gpus
+
+    return {"cpu": cpu_model(), "cpu_cores": os.cpu_count(), "cores_usable": usable_cores(),
             "arch": platform.machine(), "os": f"{platform.system()} {platform.release()}",
-            "python": platform.python_version(), "libraries": versions, "gpus": gpus()}
+            "python": platform.python_version(), "libraries": library_versions(), "gpus": gpus()}
+
+
+def start() -> dict:
+    """What a run notes when it starts: its clock and the load average, for :func:`run_meta`."""
+    return {"started": time.perf_counter(), "load_start": os.getloadavg()[0]}
+
+
+def run_meta(module: str, argv, started: dict, note: str = "", libraries=LIBRARIES) -> dict:
+    """The meta every one-file benchmark reports (what :func:`header` prints): the command that
+    ran ``python -m module`` with ``argv`` (None: this process's), date, wall time since
+    :func:`start`, load average at start and end, CPU, usable cores, Python and ``libraries``."""
+    words = sys.argv[1:] if argv is None else list(argv)
+    return {"command": f"python -m {module} " + " ".join(shlex.quote(a) for a in words),
+            "date": datetime.date.today().isoformat(), "wall_seconds": time.perf_counter() - started["started"],
+            "load_start": started["load_start"], "load_end": os.getloadavg()[0], "note": note,
+            "cpu": cpu_model(), "cores": usable_cores(), "python": platform.python_version(),
+            "libraries": library_versions(libraries)}
+
+
+def header(title: str, meta: dict, machine_line: str, python: str, libraries: dict) -> list:
+    """A results markdown's first lines: title, the note, command, date and wall time, the
+    machine, the load average at start / end, Python and the installed libraries' versions."""
+    lines = [title, ""]
+    if meta.get("note"):
+        lines += [meta["note"], ""]
+    return lines + [
+        f"command: `{meta['command']}`  ",
+        f"date: {meta['date']}, wall time {meta['wall_seconds']:.0f} s  ",
+        f"machine: {machine_line}  ",
+        f"load average (1 min) at start / end: {meta['load_start']:.1f} / {meta['load_end']:.1f}  ",
+        f"Python {python}; " + ", ".join(f"{k} {v}" for k, v in libraries.items() if v), ""]
+
+
+def per_call_lines(calls) -> list:
+    """``- `release`, column: [seconds, ...]`` for each ``(release, column, runs)``."""
+    return [f"- `{release}`, {column}: {runs}" for release, column, runs in calls]
 
 
 def _ms(seconds) -> str:
@@ -195,19 +245,11 @@ def traces_table(rows) -> list:
 
 def markdown(results: dict, appended: bool = False) -> str:
     meta, env = results["meta"], results["meta"]["machine"]
-    libs = ", ".join(f"{k} {v}" for k, v in env["libraries"].items() if v)
     title = ("# Speed benchmarks, appended run: " + ", ".join(results["sections"])) if appended else \
         "# Speed benchmarks (`benchmarks.perf`)"
-    lines = [title, ""]
-    if meta.get("note"):
-        lines += [meta["note"], ""]
-    lines += [
-        f"command: `{meta['command']}`  ",
-        f"date: {meta['date']}, wall time {meta['wall_seconds']:.0f} s  ",
-        f"machine: {env['cpu']}, {env['cpu_cores']} CPU cores ({env['cores_usable']} usable), {env['arch']}, "
-        f"{env['os']}, GPUs: {', '.join(env['gpus']) or 'none'}  ",
-        f"load average (1 min) at start / end: {meta['load_start']:.1f} / {meta['load_end']:.1f}  ",
-        f"Python {env['python']}; {libs}", ""]
+    lines = header(title, meta, f"{env['cpu']}, {env['cpu_cores']} CPU cores ({env['cores_usable']} usable), "
+                                f"{env['arch']}, {env['os']}, GPUs: {', '.join(env['gpus']) or 'none'}",
+                   env["python"], env["libraries"])
     sections = results["sections"]
     if "throughput" in sections:
         lines += ["## Training throughput and tf.data pipeline overhead", "",

@@ -45,7 +45,7 @@ from __future__ import annotations
 import os
 
 from .labels import KNOWN_LABELS, canonical_label, resolve_classes, suggest_label
-from .records import CorpusError, LoadResult, Problems, Record, audio_fields, csv_rows, require_dir
+from .records import CorpusError, LoadResult, Problems, Record, csv_rows, require_dir, with_audio_fields
 
 CORPUS = "manifest"
 ALIASES = {
@@ -202,12 +202,9 @@ def load(root, classes="all", filename: str = "manifest.csv", corpus=None, split
             continue
         if record is None:
             continue
-        audio = audio_fields(record.audio_path, record.sample_rate, probe_audio, problems)
-        if audio is None:
-            continue
-        sample_rate, header_info = audio
-        record.extra.update(header_info)
-        records.append(record.replace(sample_rate=sample_rate))
+        record = with_audio_fields(record, probe_audio, problems)
+        if record is not None:
+            records.append(record)
     return LoadResult(records, problems.report)
 
 

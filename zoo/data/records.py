@@ -233,12 +233,9 @@ def finish_records(records, *, keep, probe_audio: bool, problems: "Problems",
         if keep is not None and r.label not in keep:
             problems.skip("excluded_class", f"{r.audio_path} ({r.label})")
             continue
-        audio = audio_fields(r.audio_path, r.sample_rate, probe_audio, problems)
-        if audio is None:
-            continue
-        rate, header = audio
-        r.extra.update(header)
-        out.append(r.replace(sample_rate=rate))
+        probed = with_audio_fields(r, probe_audio, problems)
+        if probed is not None:
+            out.append(probed)
     return out
 
 
@@ -371,3 +368,15 @@ def audio_fields(path, default_rate: Optional[int], probe: bool, problems: "Prob
         problems.bad("unreadable_audio", path, err.problem)
         return None
     return header["sample_rate"], {"channels": header["channels"], "duration": header["duration"]}
+
+
+def with_audio_fields(record: Record, probe: bool, problems: "Problems") -> Optional[Record]:
+    """``record`` with :func:`audio_fields` of its file: the header's sample rate, channels and
+    duration (in ``extra``) with ``probe``, else as it is; None when the file is unreadable
+    (an ``unreadable_audio`` problem)."""
+    audio = audio_fields(record.audio_path, record.sample_rate, probe, problems)
+    if audio is None:
+        return None
+    sample_rate, header = audio
+    record.extra.update(header)
+    return record.replace(sample_rate=sample_rate)

@@ -22,10 +22,10 @@ import inspect
 import json
 import os
 import platform
-import shutil
 from pathlib import Path
 from typing import Optional, Sequence
 
+import numpy as np
 
 from zoo import io as zio
 from zoo.weights import manifest as _manifest
@@ -51,22 +51,33 @@ def _json(value):
 
 
 def _write_weights(model, filename: str, repo_dir: Path, limit: int) -> tuple:
-    """Save ``model`` atomically; ``(path, size, sha256, committed)``. Large files go to the cache."""
-    import tempfile
+    """Save ``model`` atomically; ``(path, size, sha256, committed)``. Large files go to the cache.
 
+    The bytes are written once, by ``save_weights`` into a temporary file beside the target,
+    renamed into place when complete (removed on any error). The target is chosen before
+    writing from the variables' bytes (all in the file: a lower bound of its size); only a
+    file that HDF5's own overhead puts over ``limit`` is saved again, into the cache.
+    """
     repo_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="zoo-release-") as folder:
-        staged = Path(folder) / filename
-        model.save_weights(staged)
-        size, digest = staged.stat().st_size, zio.sha256(staged)
-        committed = size <= limit
-        target = repo_dir / filename if committed else _manifest.cache_dir() / filename
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with zio.atomic_path(target, suffix=_manifest.WEIGHTS_SUFFIX) as tmp:
-            shutil.copyfile(staged, tmp)
+    at_least = sum(int(np.prod(v.shape)) * np.dtype(v.dtype).itemsize for v in model.weights)
+    committed = at_least <= limit
+    path, size, digest = _save_atomically(model, repo_dir / filename if committed else _manifest.cache_dir() / filename)
+    if committed and size > limit:  # the rare file within HDF5's overhead of the limit
+        path.unlink()
+        committed = False
+        path, size, digest = _save_atomically(model, _manifest.cache_dir() / filename)
     if not committed:
         (repo_dir / filename).unlink(missing_ok=True)  # an older, smaller committed copy would shadow it
-    return target, size, digest, committed
+    return path, size, digest, committed
+
+
+def _save_atomically(model, target: Path) -> tuple:
+    """``model.save_weights`` to a temporary name beside ``target``, renamed to it: ``(target, size, sha256)``."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with zio.atomic_path(target, suffix=_manifest.WEIGHTS_SUFFIX) as tmp:
+        model.save_weights(tmp)
+        size, digest = tmp.stat().st_size, zio.sha256(tmp)
+    return target, size, digest
 
 
 def default_name(model: str, corpus: str, profile: str) -> str:
