@@ -55,6 +55,12 @@ Departures from the paper, each with the argument that gives the other reading:
   the pre-trained checkpoint (BERT trained from scratch); we load pre-trained weights.
 - B is the last layer's [CLS] vector as in the code (BERT's own tanh ``pooled_dense`` stays unused,
   so Keras warns that it gets no gradient); padding mask ``text != 0``, segment ids 0.
+  ``text_pooling="mean_l2"`` (the ``real`` profiles, with the offline MiniLM) reads B as the mean of
+  the tokens, L2-normalised, instead: all-MiniLM-L6-v2 is a sentence-transformers checkpoint trained
+  to give that vector (its ``modules.json``: mean pooling, then Normalize), and its [CLS] position
+  was never trained as a summary. Checked on MELD's dev split (trained on its train split): a
+  balanced logistic regression on the frozen encoder's vectors reaches 0.43 mean class recall
+  from mean_l2 against 0.36 from [CLS] (C = 1). ``text_pooling="cls"`` (default) is the paper's reading.
 - The paper does not say whether BERT is fine-tuned; default ``text_trainable=True`` (the code's
   BERT layer is trainable), ``False`` freezes it (loaded without dropout, so that the experiment
   computes its [CLS] once per utterance and trains the rest: ``SPEC.frozen``, :mod:`zoo.frozen`).
@@ -104,6 +110,7 @@ def build(
     graph="paper",
     text_encoder=text_encoders.MINILM,
     text_trainable=True,
+    text_pooling="cls",
     text_length=None,
     text_units=600,
     fusion_units=600,
@@ -129,6 +136,9 @@ def build(
             (``"bert_base_en_uncased"``: the paper's), a local Hugging Face folder, a built
             ``BertBackbone``, or ``None`` (audio only, no ``text`` input).
         text_trainable: fine-tune (``True``) or freeze (``False``) BERT.
+        text_pooling: how B is read off BERT's last layer: ``"cls"`` (the paper's [CLS]),
+            ``"mean"`` / ``"mean_l2"`` (mean of the tokens, L2-normalised: all-MiniLM-L6-v2's own
+            sentence embedding; the ``real`` profiles).
         text_length: static length of the ``text`` input (``None``: variable).
         reset_after: Keras GRU ``reset_after`` (``False`` = the CuDNN-less / TF1 formulation).
         gru_units, attention_units, branch_units, feature_dims: per-stream dicts overriding
@@ -144,6 +154,7 @@ def build(
         raise ValueError(f"audio_streams must be a subset of {STREAMS}, non-empty without a text encoder; "
                          f"got {tuple(audio_streams)} with text_encoder={text_encoder!r}")
     _check("graph", graph, GRAPHS)
+    _check("text_pooling", text_pooling, text_encoders.POOLINGS)
     classes, labels = resolve_classes(classes, LABELS)
     dims = {**FEATURE_DIMS, **(feature_dims or {})}
     units = {**GRU_UNITS, **(gru_units or {})}
@@ -176,8 +187,8 @@ def build(
     if text_encoder is not None:
         backbone = text_encoders.load_bert_backbone(text_encoder, trainable=text_trainable)
         text = keras.Input((text_length,), dtype="int32", name="text")
-        cls = text_encoders.bert_cls(text, backbone, prefix="text")
-        parts.append(keras.layers.Dense(text_units, activation="relu", name="text_dense")(cls))
+        sentence = text_encoders.bert_pooled(text, backbone, prefix="text", pooling=text_pooling)
+        parts.append(keras.layers.Dense(text_units, activation="relu", name="text_dense")(sentence))
         model_inputs.append(text)
     # The length inputs come last, so the feature inputs keep their positions.
     model_inputs += [inputs[length_input_name(stream)] for stream in STREAMS if length_input_name(stream) in inputs]

@@ -85,7 +85,8 @@ PROFILES = {
         name="real",
         description=("Real speech on a CPU: every fold, 3 seeds; class-balanced utterance weights, 20 % of the "
                      "training speakers held out for validation, early stopping on their loss with the best "
-                     "epoch restored, ReduceLROnPlateau; reduced widths (see `build` overrides). Per-utterance "
+                     "epoch restored, ReduceLROnPlateau; reduced widths (see `build` overrides); gru_bert's frozen "
+                     "MiniLM read as its own sentence vector (mean of the tokens, L2-normalised). Per-utterance "
                      "CMVN and SpecAugment are available (`features` normalize='utterance', `augment`) but off: "
                      "on EmoDB (5 speaker folds, 1 seed) CMVN + SpecAugment cut gru_bert:audio_only's mean class "
                      "recall from 0.713 to 0.596 (CMVN removes each utterance's level, the arousal cue)."),
@@ -93,7 +94,8 @@ PROFILES = {
         validation=0.2,
         epochs={"blstmatt": 40, "csa": 30, "gru_bert": 40, "amh": 40, "parallelnet": 20, "dser": 60},
         build={
-            "gru_bert": {"text_trainable": False},
+            # mean_l2: the offline MiniLM's own sentence vector (gru_bert module docstring).
+            "gru_bert": {"text_trainable": False, "text_pooling": "mean_l2"},
             "amh": {"modalities": ("audio", "text")},
             "parallelnet": dict(_CPU_PARALLELNET),
             "blstmatt": {"lstm_units": 128, "attention_units": 64, "dropout": 0.2},

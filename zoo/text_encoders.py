@@ -16,7 +16,9 @@ chooses between them:
 - :func:`tiny_bert_backbone` — a small random ``BertBackbone`` for unit tests;
 - :func:`bert_cls` — wires token ids -> backbone -> [CLS] into a functional graph, deriving
   the padding mask as ``token_ids != 0`` and all-zero segment ids (:class:`BertInputs`,
-  :class:`ClsToken`), so that models take one ``text`` input of int token ids.
+  :class:`ClsToken`), so that models take one ``text`` input of int token ids;
+  :func:`bert_pooled` reads the mean of the tokens instead (:class:`MeanTokens`), the sentence
+  vector that all-MiniLM-L6-v2 was trained to give.
 """
 from __future__ import annotations
 
@@ -37,9 +39,12 @@ __all__ = [
     "MINILM",
     "MINILM_PACKAGE",
     "PAPER_PRESET",
+    "POOLINGS",
     "BertInputs",
     "ClsToken",
+    "MeanTokens",
     "bert_cls",
+    "bert_pooled",
     "load_bert_backbone",
     "offline_minilm_path",
     "tiny_bert_backbone",
@@ -127,10 +132,51 @@ class ClsToken(keras.layers.Layer):
         return (input_shape[0], input_shape[-1])
 
 
-def bert_cls(token_ids, backbone, prefix: str = "text"):
-    """Functional wiring: int token ids (0 = padding) -> ``backbone`` -> last-layer [CLS] vector."""
+@_register
+class MeanTokens(keras.layers.Layer):
+    """Mean of a ``(batch, length, hidden)`` sequence over the positions of ``padding_mask``
+    (1 = token, 0 = padding), optionally L2-normalised: the sentence embedding that
+    sentence-transformers checkpoints such as all-MiniLM-L6-v2 were trained to produce (their
+    ``modules.json``: Transformer -> Pooling(``pooling_mode_mean_tokens``) -> Normalize)."""
+
+    def __init__(self, normalize: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.normalize = bool(normalize)
+
+    def call(self, sequence, padding_mask):
+        mask = ops.expand_dims(ops.cast(padding_mask, sequence.dtype), -1)
+        total = ops.sum(sequence * mask, axis=1)
+        mean = total / ops.maximum(ops.sum(mask, axis=1), 1.0)
+        if self.normalize:  # as sentence_transformers.models.Normalize: x / max(||x||, eps)
+            mean = mean / ops.maximum(ops.sqrt(ops.sum(ops.square(mean), axis=-1, keepdims=True)), 1e-12)
+        return mean
+
+    def compute_output_shape(self, sequence_shape, padding_mask_shape=None):
+        return (sequence_shape[0], sequence_shape[-1])
+
+    def get_config(self):
+        return {**super().get_config(), "normalize": self.normalize}
+
+
+#: How a sentence vector is read off the last layer: ``"cls"`` (the [CLS] position, Kumar et al.
+#: 2021 Sec. 2.1.2), ``"mean"`` (mean of the tokens), ``"mean_l2"`` (the same, L2-normalised).
+POOLINGS = ("cls", "mean", "mean_l2")
+
+
+def bert_pooled(token_ids, backbone, prefix: str = "text", pooling: str = "cls"):
+    """Functional wiring: int token ids (0 = padding) -> ``backbone`` -> one vector per text,
+    read as ``pooling`` (:data:`POOLINGS`)."""
+    if pooling not in POOLINGS:
+        raise ValueError(f"pooling must be one of {POOLINGS}; got {pooling!r}")
     # Returned as a list and re-keyed here: a dict output of one layer fed to a nested
     # functional model is re-ordered by key when flattened (ids landed in segment_ids).
     ids, segments, padding = BertInputs(name=f"{prefix}_bert_inputs")(token_ids)
     outputs = backbone({"token_ids": ids, "segment_ids": segments, "padding_mask": padding})
-    return ClsToken(name=f"{prefix}_cls")(outputs["sequence_output"])
+    if pooling == "cls":
+        return ClsToken(name=f"{prefix}_cls")(outputs["sequence_output"])
+    return MeanTokens(normalize=pooling == "mean_l2", name=f"{prefix}_{pooling}")(outputs["sequence_output"], padding)
+
+
+def bert_cls(token_ids, backbone, prefix: str = "text"):
+    """Functional wiring: int token ids (0 = padding) -> ``backbone`` -> last-layer [CLS] vector."""
+    return bert_pooled(token_ids, backbone, prefix, "cls")

@@ -300,3 +300,49 @@ def test_a_clip_with_digital_silence_keeps_its_silent_frames():
     assert np.abs(new_out - old_out).max() > 1e-4  # the silent chroma frames count now
     cut = {**x, "chroma": x["chroma"][:, ~silent], "chroma_length": np.array([(~silent).sum()], "int32")}
     np.testing.assert_allclose(np.asarray(model(cut)), old_out, rtol=1e-4, atol=1e-5)
+
+
+def test_mean_l2_text_pooling_is_the_masked_token_mean_normalised(tmp_path):
+    """``text_pooling="mean_l2"``: B's input is the mean of the last layer's vectors over the real
+    tokens only (padding excluded), L2-normalised, as sentence-transformers' Pooling + Normalize;
+    it round-trips through .keras and is frozen/precomputed like [CLS] (cut at ``text_dense``)."""
+    backbone = text_encoders.tiny_bert_backbone()
+    model = gru_bert.build(text_encoder=backbone, text_pooling="mean_l2", **TINY)
+    x = inputs()
+    ids = x["text"]
+    sequence = keras.ops.convert_to_numpy(backbone({"token_ids": ids, "segment_ids": np.zeros_like(ids),
+                                                    "padding_mask": (ids != 0).astype("int32")})["sequence_output"])
+    mask = (ids != 0)[..., None]
+    mean = (sequence * mask).sum(1) / mask.sum(1)
+    expected = mean / np.linalg.norm(mean, axis=-1, keepdims=True)
+    probe = keras.Model(model.inputs, model.get_layer("text_mean_l2").output)
+    got = probe.predict(x, verbose=0)
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+    assert not np.allclose(got, sequence[:, 0] / np.linalg.norm(sequence[:, 0], axis=-1, keepdims=True), atol=1e-3)
+    with_padding = sequence.mean(1)  # a mean over the padded positions too would differ
+    assert not np.allclose(got, with_padding / np.linalg.norm(with_padding, axis=-1, keepdims=True), atol=1e-3)
+    path = str(tmp_path / "mean.keras")
+    model.save(path)
+    np.testing.assert_allclose(keras.saving.load_model(path).predict(x, verbose=0), model.predict(x, verbose=0),
+                               atol=1e-6)
+    from zoo import frozen
+
+    frozen_model = gru_bert.build(text_encoder=text_encoders.tiny_bert_backbone(dropout=0.0), text_trainable=False,
+                                  text_pooling="mean_l2", **TINY)
+    split = frozen.split(frozen_model, gru_bert.SPEC.frozen, {"text": ids})
+    assert split is not None
+    head_inputs = {k: v for k, v in x.items() if k != "text"}
+    head_inputs["text_encoded"] = split.encoders["text_encoded"].predict_on_batch(ids)
+    np.testing.assert_allclose(split.trainable.predict(head_inputs, verbose=0), frozen_model.predict(x, verbose=0),
+                               atol=1e-6)
+    assert text_encoders.MeanTokens(normalize=False)(keras.ops.ones((1, 3, 2)), np.array([[1, 1, 0]])).shape == (1, 2)
+    with pytest.raises(ValueError, match="text_pooling"):
+        gru_bert.build(text_encoder=backbone, text_pooling="max", **TINY)
+
+
+def test_real_profiles_read_the_offline_minilm_as_its_sentence_vector():
+    from zoo.profiles import PROFILES
+
+    for name in ("real", "real_sn"):
+        assert PROFILES[name].build["gru_bert"]["text_pooling"] == "mean_l2"
+    assert "text_pooling" not in PROFILES["smoke"].build["gru_bert"]  # the committed smoke table's graph
