@@ -87,3 +87,37 @@ def test_text_safe_override_picks_each_recipes_own_text_safe_protocol():
     assert experiment.protocol_for(registry.recipe_of("gru_bert"), "synthetic", "text_safe") == "loso_text_safe"
     with pytest.raises(ValueError, match="'speaker_kfold' has no text-safe form"):
         experiment.protocol_for(registry.recipe_of("blstmatt"), "ravdess", "text_safe")
+
+
+def test_a_run_folder_refuses_to_resume_another_configuration(corpus, tmp_path):
+    """run.json records what a (fold, seed) trained with: the same experiment resumes, one with
+    other builder arguments or training options is refused before any step (it would load the
+    other run's checkpoints silently), more epochs train on, an older folder without the file
+    is taken as it is."""
+    import dataclasses
+    import json
+
+    root, cache = corpus
+    tiny = dataclasses.replace(TINY, epochs={"blstmatt": 1}, max_folds=1,
+                               build={"blstmatt": {"lstm_units": 4, "attention_units": 4, "num_layers": 1}})
+
+    def run(profile):
+        exp = experiment.prepare("blstmatt", "synthetic", root, profile=profile, cache_dir=cache)
+        return exp.run_fold(exp.folds[0], seed=0, run_dir=tmp_path / "run")
+
+    first = run(tiny)
+    saved = json.loads((tmp_path / "run" / experiment.RUN_CONFIG).read_text())
+    assert saved["build"]["lstm_units"] == 4 and saved["training"]["batch_size"] == first["batch_size"]
+    assert saved["speakers"]["test"] and not set(saved["speakers"]["test"]) & set(saved["speakers"]["train"])
+    assert run(tiny)["metrics"] == first["metrics"]  # resumed: nothing trained again
+    wider = dataclasses.replace(tiny, build={"blstmatt": {**tiny.build["blstmatt"], "lstm_units": 5}})
+    with pytest.raises(experiment.RunConfigMismatch, match=r"run: .*build"):
+        run(wider)
+    faster = dataclasses.replace(tiny, learning_rate={"blstmatt": 0.5})
+    with pytest.raises(experiment.RunConfigMismatch, match="training"):
+        run(faster)
+    with pytest.raises(experiment.RunConfigMismatch, match="epochs"):  # a finished run would not train on
+        run(dataclasses.replace(tiny, epochs={"blstmatt": 2}))
+    (tmp_path / "run" / experiment.RUN_CONFIG).unlink()  # a folder from before run.json
+    assert run(tiny)["metrics"] == first["metrics"]
+    assert json.loads((tmp_path / "run" / experiment.RUN_CONFIG).read_text()) == saved

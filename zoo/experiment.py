@@ -286,6 +286,57 @@ def save_end_to_end(model, run_dir: Path) -> None:
         model.save_weights(tmp)
 
 
+# ----------------------------------------------------------------------------- run folders
+#: What a run folder was trained with (``run_dir/run.json``); a resume must match it.
+RUN_CONFIG = "run.json"
+
+
+class RunConfigMismatch(ValueError):
+    """A run folder holds checkpoints of another configuration than the one asked to resume."""
+
+
+def _jsonable(value):
+    """A stable JSON view of builder arguments and extractor configs: built objects by class
+    name (a backbone passed as an argument), arrays by shape and dtype."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return f"array{tuple(value.shape)} {value.dtype}"
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return f"<{type(value).__module__}.{type(value).__qualname__}>"
+
+
+def check_run_config(run_dir: Path, config: dict) -> None:
+    """Refuse to resume ``run_dir`` when its ``run.json`` differs from ``config`` (a clear error
+    naming the folder and the keys); write it when absent. A folder from before run.json existed
+    is taken as it is (nothing to compare) and gets the file."""
+    import json
+
+    from zoo import io as zio
+
+    path = Path(run_dir) / RUN_CONFIG
+    config = json.loads(json.dumps(_jsonable(config)))
+    if path.is_file():
+        try:
+            saved = json.loads(path.read_text())
+        except (OSError, ValueError) as error:
+            raise RunConfigMismatch(f"{path}: unreadable run configuration ({error}); delete the folder to "
+                                    "train this run again") from error
+        if saved != config:
+            keys = sorted(k for k in set(saved) | set(config) if saved.get(k) != config.get(k))
+            detail = "; ".join(f"{k}: {saved.get(k)!r} there, {config.get(k)!r} now" for k in keys)
+            raise RunConfigMismatch(f"{run_dir}: its checkpoints were trained with another configuration ({detail}). "
+                                    "Use another --runs folder, or delete this one to train it again")
+        return
+    Path(run_dir).mkdir(parents=True, exist_ok=True)
+    zio.atomic_write_json(path, config)
+
+
 # ----------------------------------------------------------------------------- the experiment
 @dataclasses.dataclass
 class Experiment:
@@ -438,6 +489,22 @@ class Experiment:
                          callbacks=self.callbacks(datasets["validation"] is not None), seed=seed, verbose=verbose,
                          class_weight=class_weight, strategy=self.strategy)
 
+    def run_config(self, fold, seed: int, extractors) -> dict:
+        """What one (fold, seed) trains with, as :func:`check_run_config` compares it: the model,
+        its builder arguments, the features' configs, the labels, the fold's speakers and sizes,
+        the training options (a finished run is not trained further with more epochs: those
+        change the configuration too)."""
+        speakers = {part: sorted(str(s) for s in fold.speakers(part)) for part in ("train", "validation", "test")}
+        return {"model": self.name, "seed": seed, "fold": fold.name, "speakers": speakers, "sizes": fold.sizes(),
+                "labels": self.label_set, "targets": list(self.recipe.targets),
+                "build": self.build_args, "features": {n: ex.config() for n, ex in sorted(extractors.items())},
+                "training": {"epochs": self.epochs, "batch_size": self.batch_size, "learning_rate": self.learning_rate,
+                             "optimizer": self.recipe.optimizer, "loss": repr(self.recipe.loss),
+                             "callbacks": [list(c) for c in (self.profile.callbacks_for(self.model)
+                                                             or self.recipe.callbacks)],
+                             "class_weights": self.profile.class_weights, "normalize": self.profile.normalize,
+                             "augment": self.profile.augment.describe() if self.profile.augment is not None else None}}
+
     def run_fold(self, fold, seed: int, run_dir, *, table=None, extractors=None, verbose=0) -> dict:
         """Train and evaluate one (fold, seed); resumable through ``run_dir``."""
         import keras
@@ -448,6 +515,7 @@ class Experiment:
             table = self.features(fold.records, extractors)
         from zoo import distribute
 
+        check_run_config(Path(run_dir), self.run_config(fold, seed, extractors))
         keras.utils.set_random_seed(seed)
         datasets = self.datasets(fold, table, seed)
         with distribute.scope(self.strategy):  # variables (model, optimizer) mirrored on every replica
