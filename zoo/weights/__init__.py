@@ -39,7 +39,7 @@ from zoo.weights.storage import load_into
 __all__ = [
     "load", "build", "get", "releases", "labels", "normalization", "extractors", "check_features", "freeze",
     "find_file", "verify", "sha256", "table", "cache_dir", "head_layer_names", "transfer",
-    "WeightsError", "ChecksumError", "FeatureMismatchError", "ManifestError",
+    "load_strict", "load_into", "WeightsError", "ChecksumError", "FeatureMismatchError", "ManifestError",
 ]
 
 _freeze_groups = freeze  # load()/build() take an argument named ``freeze``

