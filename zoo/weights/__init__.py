@@ -12,9 +12,12 @@
 
 Releases are listed in ``weights/manifest.json`` (schema: :mod:`zoo.weights.manifest`); files
 are looked for in ``weights/``, then ``$ZOO_CACHE_DIR/weights`` (default
-``~/.cache/zoo/weights``), then downloaded from the entry's ``url`` when it has one. Every
-file is checked against its sha256 and size before it is read, and goes into a freshly
-built model that is returned only when all of it loaded (:mod:`zoo.weights.loading`).
+``~/.cache/zoo/weights``), then downloaded from the entry's ``url`` when it has one
+(``keras.utils.get_file`` with the sha256). Every file is checked against its sha256 and size
+before it is read, and goes into a freshly built model that is returned only when all of it
+loaded (:mod:`zoo.weights.loading`), as its ``storage`` says (:mod:`zoo.weights.storage`: the
+full weights, the trainable part around frozen encoders the builder loads from their preset,
+or a float16 copy cast back to float32).
 
 Fine-tuning follows ``keras.applications``: ``include_top=False`` ends at the builder's
 headless output, a ``classes`` other than the release's (or dser ``tasks``) gets a new,
@@ -31,11 +34,12 @@ from zoo.weights.loading import (ChecksumError, WeightsError, find_file, freeze,
                                  sha256, transfer, verify)
 from zoo.weights.manifest import ManifestError, cache_dir
 from zoo.weights.preprocessing import FeatureMismatchError, check_features, extractors
+from zoo.weights.storage import load_into
 
 __all__ = [
     "load", "build", "get", "releases", "labels", "normalization", "extractors", "check_features", "freeze",
     "find_file", "verify", "sha256", "table", "cache_dir", "head_layer_names", "transfer",
-    "WeightsError", "ChecksumError", "FeatureMismatchError", "ManifestError",
+    "load_strict", "load_into", "WeightsError", "ChecksumError", "FeatureMismatchError", "ManifestError",
 ]
 
 _freeze_groups = freeze  # load()/build() take an argument named ``freeze``
@@ -134,7 +138,7 @@ def load(weights: Union[str, Path], model: Optional[str] = None, *, include_top:
         raise WeightsError(f"release {entry['name']!r}: this code builds {source.count_params():,} parameters, "
                            f"the release has {entry['parameters']:,} (changed builder, or a missing offline "
                            f"package such as the MiniLM text encoder)")
-    load_strict(source, path)
+    load_into(source, path, entry)  # as the entry's ``storage`` says (zoo.weights.storage)
     new = {**kwargs, **({"classes": classes} if classes is not None else {})}
     trained = release_kwargs.get("classes", registry.get_spec(name).labels)
     if entry is not None and entry["outputs"]["kind"] == "classes":

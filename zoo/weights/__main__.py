@@ -39,6 +39,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="released file: trained on all speakers (default) or CV fold 0 seed 0")
     r.add_argument("--name", help="release name (default model[-variant]-corpus-profile)")
     r.add_argument("--url", help="where the file will be downloadable from (optional)")
+    r.add_argument("--storage", choices=("auto", "full", "trainable_part", "float16"), default="auto",
+                   help="what the file holds (default auto: full if under the commit limit, else the trainable "
+                        "part where the frozen encoder comes from a preset, else float16, else full in the cache)")
     r.add_argument("--data-licence", help="licence of the training data (needed for unknown corpora)")
     r.add_argument("--weights-licence", help="licence of the released weights")
     r.add_argument("--runs", help="checkpoint folder (resumable; default $ZOO_CACHE_DIR/release-runs)")
@@ -107,10 +110,12 @@ def main(argv=None) -> int:
     entry = release(args.model, args.corpus, args.root, profile=args.profile, folds=args.folds, seeds=args.seeds,
                     protocol=args.protocol, rule=args.rule, name=args.name, runs_dir=args.runs,
                     cache_dir=args.cache, manifest_path=args.manifest, data_licence=args.data_licence,
-                    weights_licence=args.weights_licence, url=args.url, command=command, verbose=args.verbose)
+                    weights_licence=args.weights_licence, url=args.url, command=command, storage=args.storage,
+                    verbose=args.verbose)
     metrics = ", ".join(f"{k} {v['mean']:.3f} ± {v['std']:.3f}" for k, v in entry["metrics"].items())
     print(f"released {entry['name']}: {entry['file']} ({entry['size'] / 1e6:.1f} MB, "
-          f"{'committed' if entry['committed'] else 'not committed'}), {entry['parameters']:,} parameters; {metrics}")
+          f"{'committed' if entry['committed'] else 'not committed'}, storage {entry.get('storage', 'full')}), "
+          f"{entry['parameters']:,} parameters; {metrics}")
     return 0
 
 

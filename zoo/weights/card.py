@@ -41,8 +41,12 @@ def _outputs(entry: dict) -> str:
 
 
 def _file(entry: dict) -> str:
+    from zoo.weights.storage import describe
+
     where = "committed" if entry["committed"] else ("download" if entry.get("url") else "not committed: run the command")
-    return f"`{entry['file']}`<br>{_size(entry['size'])}, {where}<br>sha256 `{entry['sha256'][:12]}…`"
+    kind = entry.get("storage", "full")
+    stored = "" if kind == "full" else f"<br>{describe(entry)}"
+    return f"`{entry['file']}`<br>{_size(entry['size'])}, {where}{stored}<br>sha256 `{entry['sha256'][:12]}…`"
 
 
 def markdown_table(entries: Iterable[dict]) -> str:
@@ -65,7 +69,9 @@ def markdown_table(entries: Iterable[dict]) -> str:
               "(see each entry's `recipe` and `notes` in `weights/manifest.json`): they are for trying the "
               "API and fine-tuning, not paper reproductions. Load one with "
               "`zoo.weights.load(\"<release>\")`; `python -m zoo.weights release ...` (the entry's `command`) "
-              "recreates a file that is not committed.")
+              "recreates a file that is not committed. A file marked \"trainable part only\" holds the layers "
+              "outside a frozen encoder that the builder loads from its preset (checked by the sha256 of its "
+              "weights); a \"float16 copy\" loads into the float32 model (`storage` in the manifest).")
     if not entries:
         return "\n".join(rows) + "\n\n(no releases yet)"
     return "\n".join(rows) + "\n" + legend

@@ -15,11 +15,10 @@ import os
 import re
 import shutil
 import tempfile
-import urllib.request
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Union
 
-from zoo.io import WeightsError, atomic_path, h5_layout, load_weights_strict, sha256
+from zoo.io import WeightsError, h5_layout, load_weights_strict, sha256
 from zoo.weights import manifest as _manifest
 
 
@@ -42,12 +41,26 @@ def verify(path, entry: dict) -> Path:
 
 
 def _download(url: str, entry: dict, target: Path) -> Path:
-    """Fetch ``url`` to a temporary file beside ``target``, verify it, then rename it into place."""
+    """Fetch ``url`` with ``keras.utils.get_file`` (which checks the sha256) into a temporary
+    folder beside ``target``, check the size too, then rename it into place; the folder goes
+    whatever happens (get_file keeps a file whose hash failed: it must not reach the cache)."""
+    import keras
+
     target.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(target, suffix=".part") as tmp:
-        with open(tmp, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
-            shutil.copyfileobj(response, out)
-        verify(tmp, entry)
+    folder = tempfile.mkdtemp(prefix=".download-", dir=target.parent)
+    try:
+        try:
+            fetched = keras.utils.get_file(fname=target.name, origin=url, file_hash=entry["sha256"],
+                                           hash_algorithm="sha256", cache_dir=folder, cache_subdir="")
+        except ValueError as error:
+            if "hash" not in str(error):
+                raise
+            raise ChecksumError(f"{url}: the downloaded file's sha256 does not match release {entry['name']!r} "
+                                f"({entry['sha256']}); nothing was kept ({error})") from None
+        verify(fetched, entry)
+        os.replace(fetched, target)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
     return target
 
 
@@ -75,24 +88,71 @@ def find_file(entry: dict, manifest_path=None, search: Optional[Sequence] = None
 # ----------------------------------------------------------------------------- strict loading
 def model_layout(model) -> Dict[str, tuple]:
     """The layout ``model.save_weights`` writes (what a file must hold to load exactly)."""
+    return _model_file(model)[0]
+
+
+def _model_file(model):
+    """``(layout, layer names)`` of the file ``model.save_weights`` writes."""
     with tempfile.TemporaryDirectory(prefix="zoo-layout-") as folder:
         path = os.path.join(folder, "probe.weights.h5")
         model.save_weights(path)
-        return h5_layout(path)
+        return h5_layout(path), h5_layer_names(path)
 
 
-def load_strict(model, path) -> None:
-    """``model.load_weights(path)`` that fails unless the file holds exactly the model's weights."""
+def h5_layer_names(path) -> Dict[str, str]:
+    """``{dataset path: layer name}`` of a ``.weights.h5`` file: Keras stores each layer's name
+    in the ``name`` attribute of its ``vars`` group (the dataset paths use class-based names such
+    as ``layers/dense_1``); nested layers read ``outer/inner``."""
+    import h5py
+
+    names = {}
+    try:
+        with h5py.File(path, "r") as f:
+            def visit(name, obj):
+                if not isinstance(obj, h5py.Dataset):
+                    return
+                parts, found = name.split("/"), []
+                for i in range(1, len(parts)):
+                    group = "/".join(parts[:i]) + "/vars"
+                    if parts[i - 1] != "vars" and group in f and "name" in f[group].attrs:
+                        label = f[group].attrs["name"]
+                        label = label.decode() if isinstance(label, bytes) else str(label)
+                        if not found or found[-1] != label:
+                            found.append(label)
+                names[name] = "/".join(found) or name
+            f.visititems(visit)
+    except OSError as error:
+        raise WeightsError(f"{path}: not a readable .weights.h5 file (truncated or corrupt?): {error}") from None
+    return names
+
+
+def describe_layout_difference(expected: Dict[str, tuple], found: Dict[str, tuple],
+                               names: Dict[str, str]) -> str:
+    """What is missing, unexpected or shaped otherwise, by layer name (and dataset path)."""
+    def label(key):
+        return f"{names[key]!r} ({key})" if key in names else key
+
+    missing = sorted(set(expected) - set(found))
+    extra = sorted(set(found) - set(expected))
+    shapes = [f"{label(k)}: file {found[k]} vs model {expected[k]}"
+              for k in expected if k in found and found[k] != expected[k]]
+    return "; ".join(part for part in (
+        f"missing layer {', '.join(label(k) for k in missing[:3])}" + (f" and {len(missing) - 3} more" if len(missing) > 3 else "") if missing else "",
+        f"unexpected layer {', '.join(label(k) for k in extra[:3])}" + (f" and {len(extra) - 3} more" if len(extra) > 3 else "") if extra else "",
+        f"shape {'; '.join(shapes[:3])}" if shapes else "") if part)
+
+
+def load_strict(model, path, what: Optional[str] = None) -> None:
+    """``model.load_weights(path)`` that fails unless the file holds exactly the model's weights.
+    ``what`` (e.g. ``"release 'x'"``) goes into the error messages."""
     path = Path(path)
-    expected, found = model_layout(model), h5_layout(path)
+    expected, expected_names = _model_file(model)
+    found = h5_layout(path)
     if expected != found:
-        missing = sorted(set(expected) - set(found))
-        extra = sorted(set(found) - set(expected))
-        shapes = [f"{k}: file {found[k]} vs model {expected[k]}" for k in expected if k in found and found[k] != expected[k]]
-        raise WeightsError(f"{path}: does not fit model {model.name!r}: " + "; ".join(
-            part for part in (f"missing {missing[:3]}" if missing else "", f"unexpected {extra[:3]}" if extra else "",
-                              f"shape {shapes[:3]}" if shapes else "") if part))
-    load_weights_strict(model, path, repr(model.name))
+        names = {**h5_layer_names(path), **expected_names}
+        raise WeightsError(f"{path}: does not fit model {model.name!r}" + (f" of {what}" if what else "") + ": "
+                           + describe_layout_difference(expected, found, names))
+    load_weights_strict(model, path, what or repr(model.name))
 
 
 # ----------------------------------------------------------------------------- heads and freezing

