@@ -91,10 +91,11 @@ class Baseline:
 
     # -- inputs -------------------------------------------------------------------------
     @classmethod
-    def inputs(cls, records, cache=None):
+    def inputs(cls, records, cache=None, options=None):
         """The input of each record: stacked extractor outputs, or the record field's values.
 
-        ``cache``: a :class:`zoo.features.FeatureCache` (extractor inputs only).
+        ``cache``: a :class:`zoo.features.FeatureCache` (extractor inputs only); ``options``:
+        extractor options on top of the feature's (e.g. ``{"trim_db": 30.0}``; audio only).
         """
         (spec,) = cls.features.values()
         records = list(records)
@@ -108,7 +109,7 @@ class Baseline:
             return values
         from zoo import features
 
-        extractor = features.get(spec)
+        extractor = features.get(spec, **(options or {}))
         rows = [cache.get_or_compute(extractor, r) if cache is not None else extractor(r) for r in records]
         if cls.speaker_normalize and rows:
             from zoo.features.normalize import speaker_cmvn

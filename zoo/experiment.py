@@ -746,6 +746,8 @@ def prepare(name: str, corpus: str = "synthetic", root: Optional[str] = None, *,
     if loaded is None:
         loaded = load_corpus(corpus, root, classes_for(recipe, corpus), profile.utterances, loader_options)
     feature_overrides = dict(profile.features.get(spec.name, {}))
+    if profile.trim_db is not None:
+        feature_overrides = audio_option_overrides(recipe, feature_overrides, trim_db=profile.trim_db)
     validation = recipe.validation if recipe.validation is not None else profile.validation
     if test_corpus is not None:
         if protocol not in (None, "cross_corpus"):
@@ -843,6 +845,21 @@ def _combined(first, second):
                       LoadReport().merge(first.report).merge(second.report))
 
 
+def audio_option_overrides(recipe, overrides: dict, **options) -> dict:
+    """``overrides`` with ``options`` (e.g. ``trim_db=30.0``) for every audio input of the recipe
+    (extractors of :class:`zoo.features.audio.AudioExtractor`); an input's own override wins."""
+    from zoo import features
+    from zoo.features.audio import AudioExtractor
+
+    out = {name: dict(opts) for name, opts in overrides.items()}
+    for name, spec in recipe.features.items():
+        cls = features.EXTRACTORS.get(spec.extractor)
+        if isinstance(cls, type) and issubclass(cls, AudioExtractor):
+            for key, value in options.items():
+                out.setdefault(name, {}).setdefault(key, value)
+    return out
+
+
 def audio_rate_overrides(recipe, overrides: dict, sample_rate: int) -> dict:
     """``overrides`` with ``sr=sample_rate`` for every audio input of the recipe (extractors of
     :class:`zoo.features.audio.AudioExtractor`), so two corpora recorded at different rates
@@ -877,6 +894,7 @@ class BaselineExperiment:
     cache: object
     options: dict
     test_corpus: Optional[str] = None  # cross-corpus: the corpus of the test part
+    feature_options: dict = dataclasses.field(default_factory=dict)  # the profile's audio options (trim_db)
 
     def run_fold(self, fold, seed: int) -> dict:
         from zoo import baselines, metrics, pipeline
@@ -884,11 +902,11 @@ class BaselineExperiment:
         model = baselines.get(self.name, seed=seed, **self.options)
         train = list(fold.train_records) + list(fold.part_records("validation"))
         started = time.perf_counter()
-        model.fit(model.inputs(train, self.cache), [r.label for r in train], groups=[r.speaker for r in train],
-                  classes=self.label_set)
+        model.fit(model.inputs(train, self.cache, self.feature_options), [r.label for r in train],
+                  groups=[r.speaker for r in train], classes=self.label_set)
         seconds = time.perf_counter() - started
         test = list(fold.test_records)
-        probs = model.predict_proba(model.inputs(test, self.cache))
+        probs = model.predict_proba(model.inputs(test, self.cache, self.feature_options))
         y_true = pipeline.label_ids(test, self.label_set)
         labels = list(range(len(self.label_set)))
         report = metrics.classification_report(y_true, probs, labels=labels)
@@ -909,7 +927,9 @@ class BaselineExperiment:
             "protocol": self.protocol, "label_set": self.label_set, "targets": ["label"], "folds": len(self.folds), "records": len(self.records),
             "records_loaded": len(self.loaded.records), "skipped_by_loader": self.loaded.report.to_dict(),
             "baseline": baselines.BASELINES[self.name].description, "options": self.options,
-            "build_overrides": {}, "feature_overrides": {}, "epochs": "—", "learning_rate": "—",
+            "build_overrides": {}, "feature_overrides": {n: dict(self.feature_options) for n in
+                                                          (baselines.BASELINES[self.name].features if self.feature_options else ())},
+            "epochs": "—", "learning_rate": "—",
             "cache": dataclasses.asdict(self.cache.stats)}}
 
 
@@ -943,4 +963,5 @@ def prepare_baseline(name: str, corpus: str = "synthetic", root: Optional[str] =
     return BaselineExperiment(name=name, corpus=corpus, protocol=exp.protocol, label_set=exp.label_set,
                               loaded=exp.loaded, records=exp.records, folds=exp.folds, profile=exp.profile,
                               cache=exp.cache, options={"class_weight": [None, "balanced"], **options},
-                              test_corpus=test_corpus)
+                              test_corpus=test_corpus,
+                              feature_options={} if exp.profile.trim_db is None else {"trim_db": exp.profile.trim_db})

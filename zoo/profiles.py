@@ -27,7 +27,9 @@ class Profile:
     :class:`zoo.augment.SpecAugment` applied to the training batches' frame inputs;
     ``normalize``: ``"speaker"`` standardises every float frame / vector input per speaker
     (:meth:`zoo.pipeline.FeatureTable.normalized_by_speaker`: each speaker, test speakers too, by
-    the statistics of its own recordings; labels unused).
+    the statistics of its own recordings; labels unused); ``trim_db``: every audio feature (the
+    models' and the baselines') cuts leading and trailing silence first
+    (``librosa.effects.trim(top_db=trim_db)``, the extractors' ``trim_db`` option).
     """
 
     name: str
@@ -45,6 +47,7 @@ class Profile:
     class_weights: Optional[str] = None
     augment: Optional[object] = None
     normalize: Optional[str] = None
+    trim_db: Optional[float] = None
 
     def callbacks_for(self, model: str):
         """The profile's callbacks for ``model`` (None: keep the recipe's)."""
@@ -134,6 +137,13 @@ PROFILES["real_sn"] = dataclasses.replace(
                  "per speaker by the mean and std of that speaker's own recordings (test speakers too, from their "
                  "unlabelled recordings; labels never used). It needs several recordings of each speaker at "
                  "prediction time; `real` does not."))
+
+
+# Silence trimmed on top of `real_sn`: RAVDESS clips are about half silence, EmoDB's hardly any.
+PROFILES["real_sn_trim"] = dataclasses.replace(
+    PROFILES["real_sn"], name="real_sn_trim", trim_db=30.0,
+    description=("The `real_sn` profile with leading and trailing silence cut from every recording before any audio "
+                 "feature, the baselines' included (librosa.effects.trim, 30 dB below the peak)."))
 
 
 def get(name) -> Profile:

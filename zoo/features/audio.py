@@ -155,6 +155,27 @@ class AudioExtractor(Extractor):
     libraries: Tuple[str, ...] = AUDIO_LIBRARIES
     #: Shortest accepted signal in seconds (on top of ``min_samples``): 0.25 s.
     min_duration: float = 0.25
+    #: ``trim_db``: cut leading and trailing silence first, ``librosa.effects.trim(top_db=trim_db)``
+    #: (frames more than ``trim_db`` dB below the signal's peak); None (default) keeps the signal.
+    trim_db: Optional[float] = None
+
+    def _set_trim(self, trim_db: Optional[float]) -> None:
+        if trim_db is not None and (isinstance(trim_db, bool) or not float(trim_db) > 0):
+            raise ValueError(f"{self.name}: trim_db must be a positive number of dB or None, got {trim_db!r}")
+        self.trim_db = None if trim_db is None else float(trim_db)
+
+    def _trim_config(self) -> dict:
+        """``{"trim_db": x}`` when trimming, else nothing (configs, cache keys and releases of
+        untrimmed features stay as they were)."""
+        return {} if self.trim_db is None else {"trim_db": self.trim_db}
+
+    def trimmed(self, signal: np.ndarray) -> np.ndarray:
+        """``signal`` without its leading and trailing silence when ``trim_db`` is set."""
+        if self.trim_db is None:
+            return signal
+        import librosa
+
+        return librosa.effects.trim(signal, top_db=self.trim_db)[0]
 
     def min_samples(self, sr: int) -> int:
         return 1
@@ -193,6 +214,7 @@ class AudioExtractor(Extractor):
     def extract(self, source, sample_rate: Optional[int] = None) -> np.ndarray:
         """The feature of ``source``: a Record, an audio file path, or samples with ``sample_rate``."""
         signal, sr, where = self.read(source, sample_rate)
+        signal = self.trimmed(signal)
         need = self.required_samples(sr)
         if signal.shape[0] < need:
             duration = signal.shape[0] / sr

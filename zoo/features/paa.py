@@ -66,9 +66,10 @@ class PaaFrames(AudioExtractor):
     name = "paa_frames"
 
     def __init__(self, sr: Optional[int] = 16000, win_ms: float = 25.0, hop_ms: float = 10.0,
-                 backend: str = "vectorised"):
+                 backend: str = "vectorised", trim_db: Optional[float] = None):
         if backend not in BACKENDS:
             raise ValueError(f"{self.name}: unknown backend {backend!r}; known: {list(BACKENDS)}")
+        self._set_trim(trim_db)
         self.sr, self.win_ms, self.hop_ms, self.backend = sr, float(win_ms), float(hop_ms), backend
 
     @property
@@ -83,7 +84,8 @@ class PaaFrames(AudioExtractor):
 
     def config(self) -> dict:
         return {"name": self.name, "implementation": self.implementation, "backend": self.backend,
-                "sr": self.sr, "win_ms": self.win_ms, "hop_ms": self.hop_ms, "deltas": False}
+                "sr": self.sr, "win_ms": self.win_ms, "hop_ms": self.hop_ms, "deltas": False,
+                **self._trim_config()}
 
     def min_samples(self, sr: int) -> int:
         return ms_to_samples(self.win_ms, sr)

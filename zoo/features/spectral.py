@@ -100,9 +100,10 @@ class _Stft(AudioExtractor):
 
     def __init__(self, sr: Optional[int] = 22050, n_fft: int = 2048, hop_length: int = 512,
                  win_length: Optional[int] = None, window: str = "hann", center: bool = True,
-                 pooling: Optional[str] = None):
+                 pooling: Optional[str] = None, trim_db: Optional[float] = None):
         if pooling not in _POOLINGS:
             raise ValueError(f"{self.name}: pooling must be one of {_POOLINGS}, got {pooling!r}")
+        self._set_trim(trim_db)
         self.sr, self.n_fft, self.hop_length = sr, int(n_fft), int(hop_length)
         self.win_length = None if win_length is None else int(win_length)
         self.window, self.center, self.pooling = window, bool(center), pooling
@@ -117,7 +118,7 @@ class _Stft(AudioExtractor):
     def _stft_config(self) -> dict:
         return {"name": self.name, "implementation": self.implementation, "sr": self.sr,
                 "n_fft": self.n_fft, "hop_length": self.hop_length, "win_length": self.win_length,
-                "window": self.window, "center": self.center, "pooling": self.pooling}
+                "window": self.window, "center": self.center, "pooling": self.pooling, **self._trim_config()}
 
     def _stft_kwargs(self) -> dict:
         return dict(n_fft=self.n_fft, hop_length=self.hop_length, win_length=self.win_length,
@@ -201,7 +202,8 @@ class _ShortTerm(AudioExtractor):
 
     def __init__(self, sr: Optional[int] = 16000, win_ms: float = 25.0, hop_ms: float = 10.0,
                  window: str = "hamming", center: bool = False, fmin: float = 0.0,
-                 fmax: Optional[float] = None, htk: bool = False):
+                 fmax: Optional[float] = None, htk: bool = False, trim_db: Optional[float] = None):
+        self._set_trim(trim_db)
         self.sr, self.win_ms, self.hop_ms = sr, float(win_ms), float(hop_ms)
         self.window, self.center, self.htk = window, bool(center), bool(htk)
         self.fmin, self.fmax = float(fmin), fmax
@@ -217,7 +219,8 @@ class _ShortTerm(AudioExtractor):
     def _short_term_config(self) -> dict:
         return {"name": self.name, "implementation": self.implementation, "sr": self.sr,
                 "win_ms": self.win_ms, "hop_ms": self.hop_ms, "window": self.window,
-                "center": self.center, "fmin": self.fmin, "fmax": self.fmax, "htk": self.htk}
+                "center": self.center, "fmin": self.fmin, "fmax": self.fmax, "htk": self.htk,
+                **self._trim_config()}
 
     def _mel(self, signal, sr, n_mels):
         import librosa

@@ -547,6 +547,9 @@ def frontend_for(extractor, sample_rate: Optional[int] = None, name: Optional[st
         raise NotInGraphError(f"feature {kind!r} has no in-graph front-end (known: {', '.join(_LAYERS)})")
     if normalize not in (None, "utterance"):
         raise NotInGraphError(f"feature {kind!r}: normalize={normalize!r} has no in-graph front-end")
+    if config.get("trim_db") is not None:
+        raise NotInGraphError(f"feature {kind!r}: trim_db={config['trim_db']!r} (silence trimming, "
+                              "librosa.effects.trim) has no in-graph front-end")
     sr = config.get("sr") or sample_rate
     if sr is None:
         raise ValueError(f"feature {kind!r} keeps each file's own rate: pass sample_rate=")
