@@ -48,6 +48,12 @@ DATA_LICENCES = {
               "research use only (trained on EmoDB, which is free for research use)"),
     "ravdess": ("RAVDESS (Livingstone & Russo, PLoS ONE 2018): CC BY-NC-SA 4.0; not redistributed here",
                 "CC BY-NC-SA 4.0, non-commercial (trained on RAVDESS, CC BY-NC-SA 4.0)"),
+    "meld": ("MELD (Poria et al., ACL 2019), transcripts and labels: GPL-3.0; not redistributed here",
+             "GPL-3.0 (trained on MELD's transcripts and labels, GPL-3.0)"),
+    "ravdess_fer": ("RAVDESS speech (Livingstone & Russo 2018, CC BY-NC-SA 4.0) paired with FER-2013 faces "
+                    "(Goodfellow et al., ICONIP 2013, research use only); neither redistributed here",
+                    "research use only, non-commercial (trained on RAVDESS, CC BY-NC-SA 4.0, and FER-2013, "
+                    "research use only)"),
 }
 
 
@@ -367,6 +373,11 @@ def _corpus_description(corpus: str, prof) -> str:
         return "RAVDESS speech (Livingstone & Russo 2018), actors 01-16 of the 24 (a development copy, 16 kHz)"
     if corpus == "emodb":
         return "EmoDB (Berlin Database of Emotional Speech), 10 speakers; the shared processed copy (22,050 Hz, 2.0 s)"
+    if corpus == "meld":
+        return "MELD (Poria et al. 2019) transcripts, official train/dev/test split, 7 emotions"
+    if corpus == "ravdess_fer":
+        return ("RAVDESS speech (actors 01-16) each paired with a FER-2013 training face of the same emotion "
+                "(zoo.data.ravdess_fer, pairing seed 0, each face used once; calm has no face)")
     return corpus
 
 
