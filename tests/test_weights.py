@@ -410,3 +410,24 @@ def test_build_classes_may_be_the_label_names_themselves():
     assert manifest.validate_entry(ok) == []
     bad = {**entry, "build": {**entry["build"], "classes": list(reversed(labels))}}
     assert any("outputs.labels" in p for p in manifest.validate_entry(bad))
+
+
+def test_release_cli_pairs_faces_only_for_ravdess_fer(capsys, monkeypatch):
+    """``--faces`` reaches the ravdess_fer loader as loader_options; with another corpus it is a
+    usage error (exit 2) before anything trains."""
+    from zoo.weights import __main__ as cli
+    from zoo.weights import release as release_module
+
+    assert cli.main(["release", "blstmatt", "--corpus", "emodb", "--faces", "faces/"]) == 2
+    assert "--faces is for --corpus ravdess_fer" in capsys.readouterr().err
+    seen = {}
+
+    def fake_release(model, corpus, root, **kwargs):
+        seen.update(kwargs, model=model, corpus=corpus)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(release_module, "release", fake_release)
+    with pytest.raises(SystemExit):
+        cli.main(["release", "parallelnet", "--corpus", "ravdess_fer", "--root", "r/", "--faces", "f/",
+                  "--pairing-seed", "3"])
+    assert seen["loader_options"] == {"faces": "f/", "seed": 3} and seen["corpus"] == "ravdess_fer"

@@ -44,6 +44,9 @@ def _parser() -> argparse.ArgumentParser:
                         "part where the frozen encoder comes from a preset, else float16, else full in the cache)")
     r.add_argument("--data-licence", help="licence of the training data (needed for unknown corpora)")
     r.add_argument("--weights-licence", help="licence of the released weights")
+    r.add_argument("--faces", metavar="PATH", help="--corpus ravdess_fer: the FER-2013 folder whose faces are "
+                                                    "paired with the RAVDESS utterances of --root")
+    r.add_argument("--pairing-seed", type=int, default=0, help="--corpus ravdess_fer: the pairing's seed (default 0)")
     r.add_argument("--runs", help="checkpoint folder (resumable; default $ZOO_CACHE_DIR/release-runs)")
     r.add_argument("--cache", help="feature cache folder")
     r.add_argument("--verbose", type=int, default=0)
@@ -103,6 +106,9 @@ def main(argv=None) -> int:
         except (weights.WeightsError, weights.ManifestError) as error:
             print(f"error: {error}", file=sys.stderr)
             return 1
+    if args.faces and args.corpus != "ravdess_fer":
+        print("error: --faces is for --corpus ravdess_fer", file=sys.stderr)
+        return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     from zoo.weights.release import release
 
@@ -111,7 +117,8 @@ def main(argv=None) -> int:
                     protocol=args.protocol, rule=args.rule, name=args.name, runs_dir=args.runs,
                     cache_dir=args.cache, manifest_path=args.manifest, data_licence=args.data_licence,
                     weights_licence=args.weights_licence, url=args.url, command=command, storage=args.storage,
-                    verbose=args.verbose)
+                    loader_options=({"faces": args.faces, "seed": args.pairing_seed} if args.corpus == "ravdess_fer"
+                                    else None), verbose=args.verbose)
     metrics = ", ".join(f"{k} {v['mean']:.3f} ± {v['std']:.3f}" for k, v in entry["metrics"].items())
     print(f"released {entry['name']}: {entry['file']} ({entry['size'] / 1e6:.1f} MB, "
           f"{'committed' if entry['committed'] else 'not committed'}, storage {entry.get('storage', 'full')}), "

@@ -174,8 +174,10 @@ def release(model: str, corpus: str, root: Optional[str] = None, *, profile: str
             rule: str = "all", name: Optional[str] = None, runs_dir=None, cache_dir=None,
             manifest_path=None, data_licence: Optional[str] = None, weights_licence: Optional[str] = None,
             url: Optional[str] = None, command: Optional[str] = None,
-            commit_limit: int = _manifest.COMMIT_LIMIT_BYTES, storage: str = "auto", verbose=0) -> dict:
+            commit_limit: int = _manifest.COMMIT_LIMIT_BYTES, storage: str = "auto",
+            loader_options: Optional[dict] = None, verbose=0) -> dict:
     """Train ``model[:variant]`` on ``corpus`` through :mod:`zoo.experiment` and release it.
+    ``loader_options``: the corpus loader's (``ravdess_fer``: ``{"faces": folder, "seed": 0}``).
 
     Returns the manifest entry (also written to the manifest). See the module docstring for
     the rule that picks the released file and how it is stored (``storage``: ``"auto"`` or one of
@@ -190,7 +192,7 @@ def release(model: str, corpus: str, root: Optional[str] = None, *, profile: str
         raise ValueError(f"rule must be one of {sorted(RULES)}, got {rule!r}")
     cache_dir = cache_dir or os.environ.get("ZOO_FEATURE_CACHE", Path.home() / ".cache" / "zoo" / "features")
     exp = experiment.prepare(model, corpus, root, profile=profile, protocol=protocol, max_folds=folds,
-                             cache_dir=cache_dir)
+                             cache_dir=cache_dir, loader_options=loader_options)
     prof, recipe, loaded, records, label_set = exp.profile, exp.recipe, exp.loaded, exp.records, exp.label_set
     corpus_label = "synthetic" if corpus == "synthetic" else (loaded.records[0].corpus if loaded.records else corpus)
     licences = DATA_LICENCES.get(corpus_label)
