@@ -46,8 +46,10 @@ def test_the_trim_profile_trims_every_audio_input_of_models_and_baselines(tmp_pa
     from zoo import experiment
     from zoo.profiles import PROFILES
 
-    profile = PROFILES["real_sn_trim"]
-    assert profile.trim_db == 30.0 and profile.normalize == "speaker"
+    import dataclasses
+
+    assert PROFILES["real_sn_trim"].trim_db == 30.0 and PROFILES["real_sn_trim"].normalize == "speaker"
+    profile = dataclasses.replace(PROFILES["real_sn_trim"], utterances=40)
     exp = experiment.prepare("gru_bert:audio_only", "synthetic", str(tmp_path / "corpus"), profile=profile,
                              cache_dir=tmp_path / "cache")
     extractors = exp.extractors(exp.folds[0].train_records)
