@@ -216,19 +216,10 @@ def measure(name, records, repeats: int) -> dict:
 
 
 def machine() -> dict:
-    from importlib import metadata
+    from benchmarks.perf.report import cpu_model, library_versions, usable_cores
 
-    from benchmarks.perf.report import cpu_model
-
-    versions = {}
-    for lib in LIBRARIES:
-        try:
-            versions[lib] = metadata.version(lib)
-        except metadata.PackageNotFoundError:
-            versions[lib] = None
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return {"cpu": cpu_model(), "cpu_cores": os.cpu_count(), "cores_usable": usable,
-            "python": platform.python_version(), "libraries": versions}
+    return {"cpu": cpu_model(), "cpu_cores": os.cpu_count(), "cores_usable": usable_cores(),
+            "python": platform.python_version(), "libraries": library_versions(LIBRARIES)}
 
 
 def markdown(results: dict) -> str:
