@@ -91,13 +91,14 @@ class Baseline:
 
     # -- inputs -------------------------------------------------------------------------
     @classmethod
-    def inputs(cls, records, cache=None, options=None):
+    def inputs(cls, records, cache=None, overrides=None):
         """The input of each record: stacked extractor outputs, or the record field's values.
 
-        ``cache``: a :class:`zoo.features.FeatureCache` (extractor inputs only); ``options``:
-        extractor options on top of the feature's (e.g. ``{"trim_db": 30.0}``; audio only).
+        ``cache``: a :class:`zoo.features.FeatureCache` (extractor inputs only); ``overrides``:
+        ``{input: extractor options}`` on top of the feature's (e.g. ``{"hsf": {"trim_db": 30.0}}``),
+        as the models' feature overrides.
         """
-        (spec,) = cls.features.values()
+        ((name, spec),) = cls.features.items()
         records = list(records)
         if isinstance(spec, RecordField):
             values = []
@@ -109,7 +110,7 @@ class Baseline:
             return values
         from zoo import features
 
-        extractor = features.get(spec, **(options or {}))
+        extractor = features.get(spec, **(overrides or {}).get(name, {}))
         rows = [cache.get_or_compute(extractor, r) if cache is not None else extractor(r) for r in records]
         if cls.speaker_normalize and rows:
             from zoo.features.normalize import speaker_cmvn

@@ -747,7 +747,7 @@ def prepare(name: str, corpus: str = "synthetic", root: Optional[str] = None, *,
         loaded = load_corpus(corpus, root, classes_for(recipe, corpus), profile.utterances, loader_options)
     feature_overrides = dict(profile.features.get(spec.name, {}))
     if profile.trim_db is not None:
-        feature_overrides = audio_option_overrides(recipe, feature_overrides, trim_db=profile.trim_db)
+        feature_overrides = audio_option_overrides(recipe.features, feature_overrides, trim_db=profile.trim_db)
     validation = recipe.validation if recipe.validation is not None else profile.validation
     if test_corpus is not None:
         if protocol not in (None, "cross_corpus"):
@@ -795,11 +795,7 @@ def prepare(name: str, corpus: str = "synthetic", root: Optional[str] = None, *,
 
 def _check_audio(name: str, recipe, names, records, corpus: str) -> None:
     """A clear error when the model reads audio and the corpus has none (MELD's transcripts)."""
-    from zoo import features
-    from zoo.features.audio import AudioExtractor
-
-    audio = [n for n in names if n in recipe.features and isinstance(features.EXTRACTORS.get(recipe.features[n].extractor), type)
-             and issubclass(features.EXTRACTORS[recipe.features[n].extractor], AudioExtractor)]
+    audio = [n for n in audio_inputs(recipe.features) if n in names]
     missing = [r for r in records if r.audio_path is None]
     if audio and missing:
         raise ValueError(f"{name} reads audio (input {', '.join(audio)}), but {len(missing)} of the {len(records)} "
@@ -845,33 +841,37 @@ def _combined(first, second):
                       LoadReport().merge(first.report).merge(second.report))
 
 
-def audio_option_overrides(recipe, overrides: dict, **options) -> dict:
-    """``overrides`` with ``options`` (e.g. ``trim_db=30.0``) for every audio input of the recipe
-    (extractors of :class:`zoo.features.audio.AudioExtractor`); an input's own override wins."""
+def audio_inputs(feature_specs) -> list:
+    """The inputs of ``feature_specs`` (``{input: FeatureSpec}``: a recipe's ``features``, a
+    baseline's) whose extractor reads audio (a :class:`zoo.features.audio.AudioExtractor`)."""
     from zoo import features
     from zoo.features.audio import AudioExtractor
 
-    out = {name: dict(opts) for name, opts in overrides.items()}
-    for name, spec in recipe.features.items():
-        cls = features.EXTRACTORS.get(spec.extractor)
+    out = []
+    for name, spec in feature_specs.items():
+        cls = features.EXTRACTORS.get(getattr(spec, "extractor", None))
         if isinstance(cls, type) and issubclass(cls, AudioExtractor):
-            for key, value in options.items():
-                out.setdefault(name, {}).setdefault(key, value)
+            out.append(name)
+    return out
+
+
+def audio_option_overrides(feature_specs, overrides: dict, **options) -> dict:
+    """``overrides`` with ``options`` (e.g. ``trim_db=30.0``) for every audio input of
+    ``feature_specs`` (:func:`audio_inputs`); an input's own override wins."""
+    out = {name: dict(opts) for name, opts in overrides.items()}
+    for name in audio_inputs(feature_specs):
+        for key, value in options.items():
+            out.setdefault(name, {}).setdefault(key, value)
     return out
 
 
 def audio_rate_overrides(recipe, overrides: dict, sample_rate: int) -> dict:
-    """``overrides`` with ``sr=sample_rate`` for every audio input of the recipe (extractors of
-    :class:`zoo.features.audio.AudioExtractor`), so two corpora recorded at different rates
-    give features over the same frequency range and frame rate."""
-    from zoo import features
-    from zoo.features.audio import AudioExtractor
-
+    """``overrides`` with ``sr=sample_rate`` for every audio input of the recipe
+    (:func:`audio_inputs`), so two corpora recorded at different rates give features over the
+    same frequency range and frame rate."""
     out = {name: dict(options) for name, options in overrides.items()}
-    for name, spec in recipe.features.items():
-        cls = features.EXTRACTORS.get(spec.extractor)
-        if isinstance(cls, type) and issubclass(cls, AudioExtractor):
-            out.setdefault(name, {})["sr"] = int(sample_rate)
+    for name in audio_inputs(recipe.features):
+        out.setdefault(name, {})["sr"] = int(sample_rate)
     return out
 
 
@@ -894,7 +894,7 @@ class BaselineExperiment:
     cache: object
     options: dict
     test_corpus: Optional[str] = None  # cross-corpus: the corpus of the test part
-    feature_options: dict = dataclasses.field(default_factory=dict)  # the profile's audio options (trim_db)
+    feature_overrides: dict = dataclasses.field(default_factory=dict)  # per input, as the models' (trim_db)
 
     def run_fold(self, fold, seed: int) -> dict:
         from zoo import baselines, metrics, pipeline
@@ -902,11 +902,11 @@ class BaselineExperiment:
         model = baselines.get(self.name, seed=seed, **self.options)
         train = list(fold.train_records) + list(fold.part_records("validation"))
         started = time.perf_counter()
-        model.fit(model.inputs(train, self.cache, self.feature_options), [r.label for r in train],
+        model.fit(model.inputs(train, self.cache, self.feature_overrides), [r.label for r in train],
                   groups=[r.speaker for r in train], classes=self.label_set)
         seconds = time.perf_counter() - started
         test = list(fold.test_records)
-        probs = model.predict_proba(model.inputs(test, self.cache, self.feature_options))
+        probs = model.predict_proba(model.inputs(test, self.cache, self.feature_overrides))
         y_true = pipeline.label_ids(test, self.label_set)
         labels = list(range(len(self.label_set)))
         report = metrics.classification_report(y_true, probs, labels=labels)
@@ -927,9 +927,7 @@ class BaselineExperiment:
             "protocol": self.protocol, "label_set": self.label_set, "targets": ["label"], "folds": len(self.folds), "records": len(self.records),
             "records_loaded": len(self.loaded.records), "skipped_by_loader": self.loaded.report.to_dict(),
             "baseline": baselines.BASELINES[self.name].description, "options": self.options,
-            "build_overrides": {}, "feature_overrides": {n: dict(self.feature_options) for n in
-                                                          (baselines.BASELINES[self.name].features if self.feature_options else ())},
-            "epochs": "—", "learning_rate": "—",
+            "build_overrides": {}, "feature_overrides": self.feature_overrides, "epochs": "—", "learning_rate": "—",
             "cache": dataclasses.asdict(self.cache.stats)}}
 
 
@@ -964,4 +962,5 @@ def prepare_baseline(name: str, corpus: str = "synthetic", root: Optional[str] =
                               loaded=exp.loaded, records=exp.records, folds=exp.folds, profile=exp.profile,
                               cache=exp.cache, options={"class_weight": [None, "balanced"], **options},
                               test_corpus=test_corpus,
-                              feature_options={} if exp.profile.trim_db is None else {"trim_db": exp.profile.trim_db})
+                              feature_overrides={} if exp.profile.trim_db is None else audio_option_overrides(
+                                  wanted, {}, trim_db=exp.profile.trim_db))

@@ -56,10 +56,13 @@ def test_the_trim_profile_trims_every_audio_input_of_models_and_baselines(tmp_pa
     assert {n: ex.trim_db for n, ex in extractors.items()} == {"mel": 30.0, "mfcc": 30.0, "chroma": 30.0}
     svm = experiment.prepare_baseline("svm_hsf", "synthetic", str(tmp_path / "corpus"), profile=profile,
                                       cache_dir=tmp_path / "cache")
-    assert svm.feature_options == {"trim_db": 30.0}
+    assert svm.feature_overrides == {"hsf": {"trim_db": 30.0}}
     records = svm.folds[0].test_records[:2]
     from zoo import baselines
 
-    got = baselines.get("svm_hsf").inputs(records, None, svm.feature_options)
+    got = baselines.get("svm_hsf").inputs(records, None, svm.feature_overrides)
     want = np.stack([features.get("paa_hsf", trim_db=30.0).extract(r) for r in records])
     np.testing.assert_allclose(got, want)
+    text = experiment.prepare_baseline("tfidf_lr", "synthetic", str(tmp_path / "corpus"), profile=profile,
+                                       cache_dir=tmp_path / "cache")
+    assert text.feature_overrides == {}  # transcripts: nothing to trim, nothing said in the caption
