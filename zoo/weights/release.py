@@ -90,6 +90,16 @@ def _write_weights(model, entry: dict, repo_dir: Path, limit: int, storage: str 
             skipped[kind] = f"{written[1] / 1e6:.1f} MB, over the {mib} commit limit"
         return written
 
+    def fitted(write, at_least, kind):
+        """The file in ``weights/`` when it fits; else, when ``kind`` was asked for, in the cache; else None."""
+        written = placed(write, at_least, kind)
+        if written is not None and written[1] > limit:
+            written[0].unlink()
+            written = None
+        if written is None and storage == kind:
+            written = write(_manifest.cache_dir() / filename)
+        return written
+
     def result(kind, written, details=None):
         path, size, digest = written
         committed = path.parent == repo_dir
@@ -119,13 +129,8 @@ def _write_weights(model, entry: dict, repo_dir: Path, limit: int, storage: str 
                     raise
                 skipped["trainable_part"] = str(error)
             else:
-                write = lambda target: _save_atomically(part.save, target)  # noqa: E731
-                written = placed(write, part.at_least(), "trainable_part")
-                if written is not None and written[1] > limit:
-                    written[0].unlink()
-                    written = None
-                if written is None and storage == "trainable_part":
-                    written = write(_manifest.cache_dir() / filename)
+                written = fitted(lambda target: _save_atomically(part.save, target), part.at_least(),
+                                 "trainable_part")
                 if written is not None:
                     return result("trainable_part", written, part.details)
         if storage in ("auto", "float16"):
@@ -139,12 +144,7 @@ def _write_weights(model, entry: dict, repo_dir: Path, limit: int, storage: str 
                 details["float32_sha256"] = zio.sha256(wide)
                 return _save_atomically(lambda tmp: details.update(_storage.write_float16(wide, tmp)), target)
             try:
-                written = placed(write16, _storage.float16_bytes(model), "float16")
-                if written is not None and written[1] > limit:
-                    written[0].unlink()
-                    written = None
-                if written is None and storage == "float16":
-                    written = write16(_manifest.cache_dir() / filename)
+                written = fitted(write16, _storage.float16_bytes(model), "float16")
             except _storage.StorageRefused as error:
                 if storage == "float16":
                     raise
