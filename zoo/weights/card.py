@@ -41,11 +41,10 @@ def _outputs(entry: dict) -> str:
 
 
 def _file(entry: dict) -> str:
-    from zoo.weights.storage import describe
+    from zoo.weights.storage import describe, storage_of
 
     where = "committed" if entry["committed"] else ("download" if entry.get("url") else "not committed: run the command")
-    kind = entry.get("storage", "full")
-    stored = "" if kind == "full" else f"<br>{describe(entry)}"
+    stored = "" if storage_of(entry) == "full" else f"<br>{describe(entry)}"
     return f"`{entry['file']}`<br>{_size(entry['size'])}, {where}{stored}<br>sha256 `{entry['sha256'][:12]}…`"
 
 

@@ -240,7 +240,7 @@ def release(model: str, corpus: str, root: Optional[str] = None, *, profile: str
         "features": describe(extractors, {k: {**spec.options, **feature_overrides.get(k, {})}
                                           for k, spec in recipe.features.items()}),
         "corpus": {"name": corpus_label, "loader": corpus,
-                   "description": _corpus_description(corpus_label, prof),
+                   "description": _corpus_description(corpus_label, prof, loader_options),
                    "utterances": len(records), "utterances_loaded": len(loaded.records),
                    "speakers": len({r.speaker for r in records}),
                    "selection": "records with a label in `outputs` (and a transcript where the model reads text)"},
@@ -367,7 +367,7 @@ def _tf_version() -> str:
         return "none"
 
 
-def _corpus_description(corpus: str, prof) -> str:
+def _corpus_description(corpus: str, prof, loader_options: Optional[dict] = None) -> str:
     if corpus == "synthetic":
         return (f"built-in synthetic corpus, {prof.utterances} utterances, seed 0, IEMOCAP layout "
                 "(zoo.data.synthetic.ensure_corpus): audio separates arousal, text valence")
@@ -379,7 +379,8 @@ def _corpus_description(corpus: str, prof) -> str:
         return "MELD (Poria et al. 2019) transcripts, official train/dev/test split, 7 emotions"
     if corpus == "ravdess_fer":
         return ("RAVDESS speech (actors 01-16) each paired with a FER-2013 training face of the same emotion "
-                "(zoo.data.ravdess_fer, pairing seed 0, each face used once; calm has no face)")
+                f"(zoo.data.ravdess_fer, pairing seed {(loader_options or {}).get('seed', 0)}, each face used once; "
+                "calm has no face)")
     return corpus
 
 
