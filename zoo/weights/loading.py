@@ -132,14 +132,16 @@ def describe_layout_difference(expected: Dict[str, tuple], found: Dict[str, tupl
     def label(key):
         return f"{names[key]!r} ({key})" if key in names else key
 
-    missing = sorted(set(expected) - set(found))
-    extra = sorted(set(found) - set(expected))
+    def listed(what, keys):
+        keys = sorted(keys)
+        more = f" and {len(keys) - 3} more" if len(keys) > 3 else ""
+        return f"{what} layer {', '.join(label(k) for k in keys[:3])}{more}" if keys else ""
+
     shapes = [f"{label(k)}: file {found[k]} vs model {expected[k]}"
               for k in expected if k in found and found[k] != expected[k]]
-    return "; ".join(part for part in (
-        f"missing layer {', '.join(label(k) for k in missing[:3])}" + (f" and {len(missing) - 3} more" if len(missing) > 3 else "") if missing else "",
-        f"unexpected layer {', '.join(label(k) for k in extra[:3])}" + (f" and {len(extra) - 3} more" if len(extra) > 3 else "") if extra else "",
-        f"shape {'; '.join(shapes[:3])}" if shapes else "") if part)
+    return "; ".join(part for part in (listed("missing", set(expected) - set(found)),
+                                       listed("unexpected", set(found) - set(expected)),
+                                       f"shape {'; '.join(shapes[:3])}" if shapes else "") if part)
 
 
 def load_strict(model, path, what: Optional[str] = None) -> None:
