@@ -462,13 +462,23 @@ class Experiment:
 
         return compile_model(model, self.recipe, learning_rate=self.learning_rate)
 
+    @property
+    def callback_specs(self):
+        """The ``(Keras callback class, options)`` pairs this model trains with: the profile's for
+        it, else the recipe's."""
+        specs = self.profile.callbacks_for(self.model)
+        return self.recipe.callbacks if specs is None else specs
+
+    @property
+    def augment_description(self) -> Optional[str]:
+        return self.profile.augment.describe() if self.profile.augment is not None else None
+
     def callbacks(self, has_validation: bool) -> list:
         """The recipe's callbacks; without a validation part, ``val_*`` monitors watch the training
         loss instead (said in the setup)."""
         from zoo.recipe import make_callbacks
 
-        specs = self.profile.callbacks_for(self.model)
-        callbacks = make_callbacks(self.recipe.callbacks if specs is None else specs)
+        callbacks = make_callbacks(self.callback_specs)
         if not has_validation:
             for cb in callbacks:
                 if getattr(cb, "monitor", "").startswith("val_"):
@@ -500,10 +510,9 @@ class Experiment:
                 "build": self.build_args, "features": {n: ex.config() for n, ex in sorted(extractors.items())},
                 "training": {"epochs": self.epochs, "batch_size": self.batch_size, "learning_rate": self.learning_rate,
                              "optimizer": self.recipe.optimizer, "loss": repr(self.recipe.loss),
-                             "callbacks": [list(c) for c in (self.profile.callbacks_for(self.model)
-                                                             or self.recipe.callbacks)],
+                             "callbacks": [list(c) for c in self.callback_specs],
                              "class_weights": self.profile.class_weights, "normalize": self.profile.normalize,
-                             "augment": self.profile.augment.describe() if self.profile.augment is not None else None}}
+                             "augment": self.augment_description}}
 
     def run_fold(self, fold, seed: int, run_dir, *, table=None, extractors=None, verbose=0) -> dict:
         """Train and evaluate one (fold, seed); resumable through ``run_dir``."""
@@ -686,9 +695,9 @@ class Experiment:
                 "validation": self.recipe.validation if self.recipe.validation is not None else self.profile.validation,
                 "text_embedding": self.text_embedding(),
                 "chunking": list(self.chunking) if self.chunking else None,
-                "callbacks": [list(c) for c in (self.profile.callbacks_for(self.model) or self.recipe.callbacks)],
+                "callbacks": [list(c) for c in self.callback_specs],
                 "class_weights": self.profile.class_weights, "normalize": self.profile.normalize,
-                "augment": self.profile.augment.describe() if self.profile.augment is not None else None,
+                "augment": self.augment_description,
                 "cache": _dc.asdict(self.cache.stats), **self._strategy_setup()}
 
     def _strategy_setup(self) -> dict:
