@@ -117,3 +117,26 @@ def test_frozen_benchmark_measures_both_paths_of_a_length_masked_model():
     assert row["speedup"] == pytest.approx(med["end_to_end"] / med["precomputed"])
     assert [s.size_note for s in frozen.setups_of("gru_bert", quick=True)] == [
         setups.get("gru_bert", quick=True).size_note]  # no BERT-base row at toy size
+
+
+@pytest.mark.slow
+def test_silence_probe_measures_what_trimming_keeps():
+    """``benchmarks.probes.silence``: per class, the kept fraction is librosa.effects.trim's on
+    the same clips (every 40th here)."""
+    from tests import shared_data
+
+    if not shared_data.available("emodb"):
+        pytest.skip("development corpus 'emodb' absent")
+    import librosa
+
+    from benchmarks import probes
+    from zoo import data
+
+    ((corpus, n, seconds, kept),) = probes.silence({"emodb": shared_data.corpus("emodb")}, every=40)
+    records = [r for r in data.load("emodb", shared_data.corpus("emodb")).records if r.label in probes.CLASSES][::40]
+    assert corpus == "emodb" and n == len(records) and seconds > 0
+    expected = {}
+    for r in records:
+        y = librosa.load(r.audio_path, sr=16000)[0]
+        expected.setdefault(r.label, []).append(len(librosa.effects.trim(y, top_db=30)[0]) / len(y))
+    assert kept == pytest.approx({c: float(np.mean(v)) for c, v in expected.items()})

@@ -60,7 +60,8 @@ Departures from the paper, each with the argument that gives the other reading:
   to give that vector (its ``modules.json``: mean pooling, then Normalize), and its [CLS] position
   was never trained as a summary. Checked on MELD's dev split (trained on its train split): a
   balanced logistic regression on the frozen encoder's vectors reaches 0.43 mean class recall
-  from mean_l2 against 0.36 from [CLS] (C = 1). ``text_pooling="cls"`` (default) is the paper's reading.
+  from mean_l2 against 0.36 from [CLS] (C = 1; ``python -m benchmarks.probes meld-pooling``).
+  ``text_pooling="cls"`` (default) is the paper's reading.
 - The paper does not say whether BERT is fine-tuned; default ``text_trainable=True`` (the code's
   BERT layer is trainable), ``False`` freezes it (loaded without dropout, so that the experiment
   computes its [CLS] once per utterance and trains the rest: ``SPEC.frozen``, :mod:`zoo.frozen`).

@@ -1,0 +1,117 @@
+"""Two measurements behind choices of the ``real`` profiles, each reproducible with one command.
+
+    python -m benchmarks.probes silence        # how much of each clip librosa.effects.trim keeps
+    python -m benchmarks.probes meld-pooling   # MiniLM's [CLS] against its token mean, on MELD dev
+
+* ``silence``: for every third 4-class clip (angry, happy, sad, neutral) of the EmoDB and
+  RAVDESS development copies, read at 16 kHz, the fraction of samples that
+  ``librosa.effects.trim(top_db=30)`` keeps (the ``real_sn_trim`` profile's trimming), per class.
+* ``meld-pooling``: the frozen offline all-MiniLM-L6-v2 over MELD's transcripts (``bert_tokens``,
+  30 word pieces), read as its [CLS] vector, the mean of its tokens, and that mean L2-normalised
+  (``zoo.gru_bert`` ``text_pooling``); a class-balanced logistic regression (scikit-learn,
+  C in 0.1 / 1 / 10) trained on the train split, mean class recall on the dev split (where the
+  choice is made) and the test split.
+
+Both print a markdown table. The corpora are looked for in ``$ZOO_SHARED_DATA`` or
+``../shared/data`` beside the checkout (``--root`` elsewhere).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+CLASSES = ("angry", "happy", "sad", "neutral")
+POOLINGS = ("cls", "mean", "mean_l2")
+
+
+def default_root(corpus: str) -> Path:
+    base = os.environ.get("ZOO_SHARED_DATA") or Path(__file__).resolve().parents[1].parent / "shared" / "data"
+    return Path(base) / corpus
+
+
+def silence(roots: dict, top_db: float = 30.0, every: int = 3) -> list:
+    """Rows ``(corpus, clips, mean seconds, {class: kept fraction})``."""
+    import librosa
+
+    from zoo import data
+
+    rows = []
+    for corpus, root in roots.items():
+        records = [r for r in data.load(corpus, root).records if r.label in CLASSES][::every]
+        kept, seconds = {}, []
+        for r in records:
+            y, _ = librosa.load(r.audio_path, sr=16000)
+            kept.setdefault(r.label, []).append(len(librosa.effects.trim(y, top_db=top_db)[0]) / len(y))
+            seconds.append(len(y) / 16000)
+        rows.append((corpus, len(records), float(np.mean(seconds)), {c: float(np.mean(kept[c])) for c in CLASSES}))
+    return rows
+
+
+def meld_pooling(root, batch: int = 256) -> list:
+    """Rows ``(pooling, C, dev mean class recall, test mean class recall)``."""
+    import keras
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import recall_score
+
+    from zoo import data, text_encoders
+    from zoo.features.text import MINILM, BertTokens
+
+    records = data.load("meld", root).records
+    tokens = BertTokens(max_length=30)
+    ids = np.stack([tokens.extract(r) for r in records])
+    backbone = text_encoders.load_bert_backbone(MINILM, trainable=False)
+    vectors = {p: [] for p in POOLINGS}
+    for i in range(0, len(ids), batch):
+        x = ids[i:i + batch]
+        mask = (x != 0).astype("int32")
+        out = backbone({"token_ids": x, "segment_ids": np.zeros_like(x), "padding_mask": mask})
+        sequence = keras.ops.convert_to_numpy(out["sequence_output"])
+        mean = (sequence * mask[..., None]).sum(1) / mask.sum(1, keepdims=True)
+        vectors["cls"].append(sequence[:, 0])
+        vectors["mean"].append(mean)
+        vectors["mean_l2"].append(mean / np.linalg.norm(mean, axis=1, keepdims=True))
+    split = np.array([r.extra["split"] for r in records])
+    labels = np.array([r.label for r in records])
+    rows = []
+    for pooling in POOLINGS:
+        x = np.concatenate(vectors[pooling])
+        for c in (0.1, 1.0, 10.0):
+            model = LogisticRegression(C=c, class_weight="balanced", max_iter=3000)
+            model.fit(x[split == "train"], labels[split == "train"])
+            recall = {part: recall_score(labels[split == part], model.predict(x[split == part]), average="macro")
+                      for part in ("dev", "test")}
+            rows.append((pooling, c, recall["dev"], recall["test"]))
+    return rows
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.probes", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="probe", required=True)
+    s = sub.add_parser("silence")
+    s.add_argument("--emodb", help="EmoDB folder (default: the development copy)")
+    s.add_argument("--ravdess", help="RAVDESS folder (default: the development copy)")
+    m = sub.add_parser("meld-pooling")
+    m.add_argument("--root", help="MELD folder (default: the development copy)")
+    args = p.parse_args(argv)
+    if args.probe == "silence":
+        roots = {"emodb": args.emodb or default_root("emodb"), "ravdess": args.ravdess or default_root("ravdess")}
+        print("| corpus | clips | mean s | " + " | ".join(f"kept: {c}" for c in CLASSES) + " |")
+        print("|---|---:|---:|" + "---:|" * len(CLASSES))
+        for corpus, n, seconds, kept in silence(roots):
+            print(f"| {corpus} | {n} | {seconds:.2f} | " + " | ".join(f"{kept[c]:.2f}" for c in CLASSES) + " |")
+    else:
+        print("| pooling | C | dev mean class recall | test mean class recall |")
+        print("|---|---:|---:|---:|")
+        for pooling, c, dev, test in meld_pooling(args.root or default_root("meld")):
+            print(f"| {pooling} | {c:g} | {dev:.3f} | {test:.3f} |")
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
