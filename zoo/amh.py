@@ -42,7 +42,8 @@ Departures from the paper / code, each with the argument that gives the other re
   pipeline's (``RECIPE.truncate``); the model takes any length.
 - Modalities: any two or three (``modalities=``, Table 1 ablations); with two modalities the
   hop query is built from the single other summary. One modality (ours, e.g. variant
-  ``text_only`` for text corpora such as MELD) has no other summary to hop from: it needs
+  ``text_only`` for text corpora such as MELD, ``audio_only`` for speech corpora such as RAVDESS
+  and EmoDB) has no other summary to hop from: it needs
   ``hops=0`` and is that modality's branch alone, its GRU's last state -> output layer. ``hop_order=`` is a cycle of targets
   (default ``"VAT"``; a string or sequence of ``audio``/``text``/``video`` or ``A``/``T``/``V``,
   entries for absent modalities are skipped). ``hops=0`` gives the un-hopped concatenation.
@@ -285,6 +286,7 @@ PARAMETERS = {
     "audio_video": 1_211_183,
     "reset_after": 4_751_639,
     "text_only": 3_302_007,
+    "audio_only": 194_007,
 }
 SPEC = register_model(ModelSpec(
     name="amh", module=__name__, build=build, parameters=PARAMETERS, labels=LABELS,
@@ -299,9 +301,12 @@ SPEC = register_model(ModelSpec(
                                description="Keras 3 GRU cell (reset_after=True) instead of TF1's"),
         "text_only": Variant({"modalities": ("text",), "hops": 0}, _recipe(("text",)), None,
                              description="the text branch alone, no hops (ours; the paper has no text-only result)"),
+        "audio_only": Variant({"modalities": ("audio",), "hops": 0}, _recipe(("audio",)), None,
+                              description="the audio branch alone, no hops (ours, for speech-only corpora; "
+                                          "the paper has no audio-only result)"),
     },
     tiny=lambda variant: dict(gru_units={"audio": 4, "text": 4, "video": 4}, feature_dims={"audio": 6, "video": 5},
-                              vocab_size=20, embedding_dim=4, hops=0 if variant == "text_only" else 2),
+                              vocab_size=20, embedding_dim=4, hops=0 if variant in ("text_only", "audio_only") else 2),
     text_args=("vocab_size", "embedding_matrix"),
     attention=Attention(probe=attention_model,
                         over=lambda model: {layer.name: layer.name.split("_", 1)[1] for layer in hop_layers(model)}),

@@ -103,6 +103,25 @@ def test_include_top_false_and_hops_zero():
     assert not amh.hop_layers(model)
 
 
+
+def test_audio_only_variant_is_the_audio_gru_last_valid_state_through_the_output_layer():
+    """amh:audio_only (ours, for speech corpora): audio alone, no hops, the GRU's last VALID
+    state -> Dense softmax; padding beyond the true length changes nothing."""
+    variant = registry.get_variant("amh:audio_only")
+    assert "ours" in variant.description and registry.paper_of("amh:audio_only") is None
+    assert list(variant.recipe.features) == ["audio"]
+    model = amh.build(variant="audio_only", **TINY)
+    assert [t.name.split(":")[0] for t in model.inputs] == ["audio", "audio_length"]
+    assert not amh.hop_layers(model) and model.output.shape[-1] == len(amh.LABELS)
+    x = {k: v for k, v in inputs().items() if k.startswith("audio")}
+    seq, last = keras.Model(model.inputs, model.get_layer("audio_gru").output).predict(x, verbose=0)
+    np.testing.assert_allclose(last[0], seq[0, 2], rtol=1e-6)  # utterance 0 has 3 valid frames
+    kernel, bias = model.get_layer("logits").get_weights()
+    logits = last @ kernel + bias
+    expected = np.exp(logits - logits.max(-1, keepdims=True))
+    np.testing.assert_allclose(model.predict(x, verbose=0), expected / expected.sum(-1, keepdims=True), rtol=1e-5)
+    np.testing.assert_allclose(model.predict(pad(x, 4), verbose=0), model.predict(x, verbose=0), atol=1e-6)
+
 def test_first_hop_and_last_valid_summaries_against_numpy():
     model = amh.build(hops=1, **TINY)
     names = ["audio_gru", "text_gru", "video_gru"]
