@@ -85,6 +85,10 @@ def _caption(setup: dict, meta: dict) -> str:
         bits.append(f"{setup['class_weights']} class weights")
     if setup.get("augment"):
         bits.append(setup["augment"])
+    if setup.get("pretrained"):
+        done = setup["pretrained"]
+        bits.append(f"{done['description']}: {done['faces']} faces, validation accuracy "
+                    f"{done['validation_accuracy']:.3f} at epoch {done['best_epoch']} of {done['epochs_run']}")
     return "; ".join(bits) + ". Ours: mean ± sample std over folds × seeds."
 
 

@@ -34,6 +34,8 @@ def room(module: str) -> str:
             return prefix
     if module == "zoo.augment":  # training-batch augmentation: part of the pipeline room
         return "zoo.pipeline"
+    if module == "zoo.pretrain":  # pre-training a backbone before the folds: part of the train room
+        return "zoo.train"
     if module == "zoo.distribute":  # tf.distribute strategies and sharded extraction: part of the train room
         return "zoo.train"
     if any(module == p or module.startswith(p + ".") for p in EXPERIMENT):

@@ -9,7 +9,9 @@ wrapped here (ResNet-34 and the GoogLeNet "Inception 3a/4a" blocks are not in
     x = preprocess_input("vgg16")(images_0_255)
 
 ``weights`` is what ``keras.applications`` takes: ``None`` (random), ``"imagenet"`` or a path to
-a weights file. ImageNet files are downloaded by Keras into ``$KERAS_HOME/models`` (default
+a weights file. Besides Keras' families, :data:`OWN_FAMILIES` holds zoo's own: ``face_cnn``, a small VGG-style
+face-expression CNN with no ImageNet weights (``weights`` None or a file, e.g. pre-trained on faces
+by :mod:`zoo.pretrain`). ImageNet files are downloaded by Keras into ``$KERAS_HOME/models`` (default
 ``~/.keras/models``). When the file is not cached and the download host cannot be reached within
 :data:`PROBE_TIMEOUT_S` seconds, :class:`ImageNetWeightsUnavailable` is raised at once, naming the
 file to fetch elsewhere and pass as ``weights="/path/to/<file>"``; nothing ever waits on a dead
@@ -27,7 +29,7 @@ from typing import Callable, Optional
 
 import keras
 
-__all__ = ["small_cnn", "FAMILIES", "BackbonePreprocessing", "ImageNetWeightsUnavailable", "available_backbones",
+__all__ = ["small_cnn", "face_cnn", "FAMILIES", "OWN_FAMILIES", "BackbonePreprocessing", "ImageNetWeightsUnavailable", "available_backbones",
            "canonical_name", "imagenet_weights_file", "require_imagenet_weights", "keras_cache_dirs", "preprocess_input",
            "vision_backbone"]
 
@@ -70,20 +72,32 @@ class ImageNetWeightsUnavailable(OSError):
 
 
 def canonical_name(family: str) -> str:
-    """``"VGG16"``, ``"vgg_16"``, ``"EfficientNet-B0"`` -> ``"vgg16"``, ``"efficientnetb0"``."""
+    """``"VGG16"``, ``"vgg_16"``, ``"EfficientNet-B0"``, ``"Face-CNN"`` -> ``"vgg16"``,
+    ``"efficientnetb0"``, ``"face_cnn"``."""
     key = re.sub(r"[\s_\-]", "", str(family)).lower()
+    own = {re.sub(r"_", "", name): name for name in OWN_FAMILIES}
+    if key in own:
+        return own[key]
     if key not in FAMILIES:
         raise ValueError(f"unknown backbone {family!r}; choose one of {', '.join(available_backbones())}")
     return key
 
 
 def available_backbones() -> tuple:
-    return tuple(FAMILIES)
+    return tuple(FAMILIES) + tuple(OWN_FAMILIES)
+
+
+def _to_unit_range(x):
+    return x / 255.0
 
 
 def preprocess_input(family: str) -> Callable:
-    """The family's ``keras.applications.<module>.preprocess_input`` (expects RGB in [0, 255])."""
-    return getattr(keras.applications, FAMILIES[canonical_name(family)].module).preprocess_input
+    """The family's ``keras.applications.<module>.preprocess_input`` (expects RGB in [0, 255]); for
+    zoo's own families (trained on images in [0, 1]) the division by 255."""
+    fam = canonical_name(family)
+    if fam in OWN_FAMILIES:
+        return _to_unit_range
+    return getattr(keras.applications, FAMILIES[fam].module).preprocess_input
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -210,6 +224,8 @@ def vision_backbone(family: str, input_shape, weights=None, include_top: bool = 
     Extra ``kwargs`` (``alpha``, ``classes``, ...) go to the constructor.
     """
     fam = canonical_name(family)
+    if fam in OWN_FAMILIES:
+        return _own_backbone(fam, input_shape, weights, include_top, pooling, name, kwargs)
     spec = FAMILIES[fam]
     input_shape = tuple(input_shape)
     if len(input_shape) != 3:
@@ -255,3 +271,44 @@ def small_cnn(input_shape, weights=None, name: str = "small_cnn", filters=(16, 3
         x = keras.layers.Conv2D(f, 3, padding="same", activation="relu", name=f"{name}_conv{i}")(x)
         x = keras.layers.MaxPooling2D(2, name=f"{name}_pool{i}")(x)
     return keras.Model(inputs, x, name=name)
+
+
+def face_cnn(input_shape, weights=None, name: str = "face_cnn", filters=(32, 64, 128, 128),
+             bn_momentum: float = 0.99) -> keras.Model:
+    """Four blocks of 2 x [3x3 Conv2D (no bias, "same") -> BatchNorm -> ReLU] + 2x2 max-pool, for
+    images in [0, 1]: a small VGG-style face-expression CNN (ours; VGG's 3x3 stacks at FER-2013's
+    scale, about 0.6 M weights). ``weights``: None (random) or a weights file of this architecture,
+    e.g. written by :func:`zoo.pretrain.pretrain_faces`; there are no ImageNet weights.
+    ``bn_momentum``: the BatchNorm moving-average momentum (training only)."""
+    if isinstance(weights, str) and weights == "imagenet":
+        raise ValueError("face_cnn has no ImageNet weights; pass None or a weights file (zoo.pretrain)")
+    sides = [s for s in tuple(input_shape)[:2] if s is not None]
+    if len(tuple(input_shape)) != 3 or any(s < 2 ** len(filters) for s in sides):
+        raise ValueError(f"face_cnn: input_shape must be (height, width, channels) with sides >= "
+                         f"{2 ** len(filters)}, got {tuple(input_shape)}")
+    inputs = keras.Input(tuple(input_shape), name=f"{name}_input")
+    x = inputs
+    for i, f in enumerate(filters, 1):
+        for j in (1, 2):
+            x = keras.layers.Conv2D(int(f), 3, padding="same", use_bias=False, name=f"{name}_block{i}_conv{j}")(x)
+            x = keras.layers.BatchNormalization(momentum=bn_momentum, name=f"{name}_block{i}_bn{j}")(x)
+            x = keras.layers.ReLU(name=f"{name}_block{i}_relu{j}")(x)
+        x = keras.layers.MaxPooling2D(2, name=f"{name}_block{i}_pool")(x)
+    model = keras.Model(inputs, x, name=name)
+    if weights is not None:
+        path = os.fspath(weights)
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"face_cnn weights file {path!r} does not exist")
+        _load_weights_strictly(model, path, f"face_cnn(input_shape={tuple(input_shape)}, filters={tuple(filters)})")
+    return model
+
+
+#: zoo's own backbone families: ``f(input_shape, weights=None, name=..., **kwargs) -> keras.Model``
+#: giving a feature map, like ``keras.applications``' ``include_top=False`` models.
+OWN_FAMILIES = {"face_cnn": face_cnn}
+
+
+def _own_backbone(fam, input_shape, weights, include_top, pooling, name, kwargs) -> keras.Model:
+    if include_top or pooling is not None:
+        raise ValueError(f"{fam} gives a feature map only (include_top=False, pooling=None)")
+    return OWN_FAMILIES[fam](tuple(input_shape), weights=weights, name=name or fam, **kwargs)

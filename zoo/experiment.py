@@ -360,6 +360,7 @@ class Experiment:
     feature_overrides: dict
     strategy: object = None  # a tf.distribute.Strategy (zoo.distribute.make_strategy); None: one device
     test_corpus: Optional[str] = None  # cross-corpus: the corpus of the test part (``corpus`` trains)
+    pretrained: Optional[dict] = None  # the profile's pre-training of a backbone: its record (no paths)
 
     @property
     def length_inputs(self) -> list:
@@ -697,7 +698,7 @@ class Experiment:
                 "chunking": list(self.chunking) if self.chunking else None,
                 "callbacks": [list(c) for c in self.callback_specs],
                 "class_weights": self.profile.class_weights, "normalize": self.profile.normalize,
-                "augment": self.augment_description,
+                "augment": self.augment_description, "pretrained": self.pretrained,
                 "cache": _dc.asdict(self.cache.stats), **self._strategy_setup()}
 
     def _strategy_setup(self) -> dict:
@@ -791,6 +792,12 @@ def prepare(name: str, corpus: str = "synthetic", root: Optional[str] = None, *,
     if label_set is not None:
         build_args["classes"] = list(label_set)
     cache_dir = cache_dir or os.environ.get("ZOO_FEATURE_CACHE", os.path.expanduser("~/.cache/zoo/features"))
+    pretraining = profile.pretrain.get(spec.name)
+    pretrained = None
+    if pretraining is not None and pretraining.input in input_names(name, build_args):
+        more, record = pretraining.build_args(loaded.records, cache_dir)
+        build_args.update(more)
+        pretrained = {"description": pretraining.describe(), **record}
     names = input_names(name, build_args) if probe else []
     _check_audio(name, recipe, names, records, corpus)
     check_pretrained_features(recipe, names, feature_overrides)
@@ -799,7 +806,7 @@ def prepare(name: str, corpus: str = "synthetic", root: Optional[str] = None, *,
         protocol=protocol_name, label_set=label_set, loaded=loaded, records=records, folds=folds,
         build_args=build_args, input_names=names,
         cache=features.FeatureCache(cache_dir), feature_overrides=feature_overrides,
-        strategy=strategy, test_corpus=test_corpus)
+        strategy=strategy, test_corpus=test_corpus, pretrained=pretrained)
 
 
 def _check_audio(name: str, recipe, names, records, corpus: str) -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Dict, Optional
 
+from zoo.pretrain import FacePretraining
+
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,7 +31,10 @@ class Profile:
     (:meth:`zoo.pipeline.FeatureTable.normalized_by_speaker`: each speaker, test speakers too, by
     the statistics of its own recordings; labels unused); ``trim_db``: every audio feature (the
     models' and the baselines') cuts leading and trailing silence first
-    (``librosa.effects.trim(top_db=trim_db)``, the extractors' ``trim_db`` option).
+    (``librosa.effects.trim(top_db=trim_db)``, the extractors' ``trim_db`` option); ``pretrain``:
+    per-model pre-training of a backbone before the folds (e.g. :class:`zoo.pretrain.FacePretraining`:
+    an object whose ``build_args(records, cache_dir)`` gives the builder arguments and a record of the
+    run, and whose ``describe()`` goes into the captions).
     """
 
     name: str
@@ -48,6 +53,7 @@ class Profile:
     augment: Optional[object] = None
     normalize: Optional[str] = None
     trim_db: Optional[float] = None
+    pretrain: Dict[str, object] = dataclasses.field(default_factory=dict)
 
     def callbacks_for(self, model: str):
         """The profile's callbacks for ``model`` (None: keep the recipe's)."""
@@ -144,6 +150,18 @@ PROFILES["real_sn_trim"] = dataclasses.replace(
     PROFILES["real_sn"], name="real_sn_trim", trim_db=30.0,
     description=("The `real_sn` profile with leading and trailing silence cut from every recording before any audio "
                  "feature, the baselines' included (librosa.effects.trim, 30 dB below the peak)."))
+
+
+# ParallelNet's image backbone pre-trained on faces on top of `real`: the ImageNet weights of the paper
+# cannot be had offline, and random frozen ones carry little of a face's expression.
+PROFILES["real_fer"] = dataclasses.replace(
+    PROFILES["real"], name="real_fer",
+    build={**PROFILES["real"].build, "parallelnet": {**_CPU_PARALLELNET, "image_backbone": "face_cnn"}},
+    pretrain={"parallelnet": FacePretraining()},
+    description=("The `real` profile with ParallelNet's image backbone (zoo's face_cnn, in place of the random "
+                 "MobileNetV2) pre-trained as an expression classifier on the FER-2013 faces that the pairing left "
+                 "unused (no face of the paired corpus is seen; zoo.pretrain), then frozen; the paper's ImageNet "
+                 "weights cannot be had offline."))
 
 
 def get(name) -> Profile:

@@ -78,6 +78,23 @@ def test_no_face_is_shared_by_two_records_so_no_fold_part_shares_one(corpora):
     assert ravdess_fer.face_overlap([fold])[fold.name] == [os.path.realpath(records[0].image_path)]
 
 
+
+def test_unpaired_faces_are_every_face_no_record_was_paired_with_byte_copies_included(corpora):
+    ravdess, fer = corpora
+    records = ravdess_fer.build(ravdess, fer, seed=0).records
+    pool = ravdess_fer.unpaired_faces(records)
+    paired = {os.path.realpath(r.image_path) for r in records}
+    digest = lambda p: open(p, "rb").read()  # noqa: E731
+    paired_bytes = {digest(p) for p in paired}
+    # 12 faces a class (happy: 12 + a byte copy, read as one), 8 utterances a class paired.
+    assert len(pool) == 5 * 12 - len(records) == 20
+    assert not {os.path.realpath(p) for p, _ in pool} & paired
+    assert not {digest(p) for p, _ in pool} & paired_bytes  # no copy of a paired face either
+    assert all(FER[os.path.basename(os.path.dirname(p))] == label for p, label in pool)
+    assert pool == sorted(pool) and pool == ravdess_fer.unpaired_faces(list(reversed(records)))
+    with pytest.raises(ValueError, match="not paired"):
+        ravdess_fer.unpaired_faces([records[0].replace(extra={})])
+
 def test_too_few_faces_is_an_error_naming_the_emotion(tmp_path):
     ravdess, fer = make_corpora(tmp_path, faces_per_class=5)
     with pytest.raises(ValueError, match=r"8 angry utterances but only 5 angry faces"):

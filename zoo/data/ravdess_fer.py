@@ -46,7 +46,7 @@ import hashlib
 import io
 import os
 from collections import defaultdict
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -199,6 +199,30 @@ def load(root, faces=None, seed: int = 0, classes="all", strict: bool = False, p
         twice = sorted({i for i in ids if ids.count(i) > 1})
         raise CorpusError(root_path, f"speech files of the same name listed twice: {twice[:3]}")
     return LoadResult(records, loaded.report)
+
+
+def unpaired_faces(records: Sequence[Record]) -> List[Tuple[str, str]]:
+    """``[(face path, label)]`` of the FER-2013 folder behind ``records`` (a paired corpus) that no
+    record was paired with, byte-identical copies of a paired face left out too (:func:`read_faces`
+    keeps one file per image), sorted by path: faces a model may be pre-trained on without seeing a
+    test (or training) face of the pairing. The folder is read from the records (``image_path``
+    minus ``extra["face"]``); a record that is not paired, or records of two folders, are errors."""
+    roots, paired = set(), set()
+    for r in records:
+        face = r.extra.get("face")
+        if r.image_path is None or face is None:
+            raise ValueError(f"record {r.utterance_id!r} is not paired with a face (not a {CORPUS} record)")
+        path = os.path.realpath(r.image_path)
+        suffix = os.path.normpath(face)
+        if not path.endswith(os.sep + suffix):
+            raise ValueError(f"record {r.utterance_id!r}: image {r.image_path} does not end in its face {face!r}")
+        roots.add(path[: -len(suffix) - 1])
+        paired.add(path)
+    if len(roots) != 1:
+        raise ValueError(f"records are paired with faces of {len(roots)} FER-2013 folders: {sorted(roots)[:3]}")
+    faces = read_faces(roots.pop())
+    return sorted((path, label) for label, paths in faces.items() for path in paths
+                  if os.path.realpath(path) not in paired)
 
 
 def face_overlap(folds) -> Dict[str, list]:

@@ -57,6 +57,20 @@ def iemocap_speaker_side(utterance_id: str) -> str:
     return "left" if speaker == lead else "right"
 
 
+def _pil(name: str):
+    def method():
+        from PIL import Image as PILImage
+
+        return getattr(PILImage, name)
+
+    return method
+
+
+#: PIL resampling filters by name (looked up when used: PIL is imported lazily).
+_RESIZE = {"nearest": _pil("NEAREST"), "bilinear": _pil("BILINEAR"), "bicubic": _pil("BICUBIC"),
+           "lanczos": _pil("LANCZOS")}
+
+
 class Image(Extractor):
     """RGB image resized to ``size x size``, float32 in [0, 1]: ``(size, size, 3)``."""
 
@@ -65,13 +79,9 @@ class Image(Extractor):
     libraries = ("numpy", "pillow")
 
     def __init__(self, size: int = 128, interpolation: str = "bilinear"):
-        from PIL import Image as PILImage
-
-        methods = {"nearest": PILImage.NEAREST, "bilinear": PILImage.BILINEAR,
-                   "bicubic": PILImage.BICUBIC, "lanczos": PILImage.LANCZOS}
-        if interpolation not in methods:
-            raise ValueError(f"interpolation must be one of {sorted(methods)}")
-        self.size, self.interpolation, self._method = int(size), interpolation, methods[interpolation]
+        if interpolation not in _RESIZE:
+            raise ValueError(f"interpolation must be one of {sorted(_RESIZE)}")
+        self.size, self.interpolation = int(size), interpolation
 
     @property
     def shape(self):
@@ -85,19 +95,25 @@ class Image(Extractor):
         return record.image_path
 
     def extract(self, record) -> np.ndarray:
-        from PIL import Image as PILImage
-
         path = record.image_path
         if path is None:
             raise FeatureError(record.utterance_id, "image: record has no image_path")
-        require_source_file(path, "image")
-        try:
-            with PILImage.open(path) as img:
-                img = img.convert("RGB").resize((self.size, self.size), self._method)
-                pixels = np.asarray(img, dtype=np.float32)
-        except Exception as error:
-            raise FeatureError(path, f"cannot decode image ({error})") from error
-        return pixels / 255.0
+        return read_image(path, self.size, self.interpolation)
+
+
+def read_image(path, size: int, interpolation: str = "bilinear") -> np.ndarray:
+    """``path`` as ``(size, size, 3)`` float32 RGB in [0, 1] (PIL's conversion and resize, what
+    :class:`Image` extracts); a missing or undecodable file is a :class:`FeatureError` naming it."""
+    from PIL import Image as PILImage
+
+    require_source_file(path, "image")
+    try:
+        with PILImage.open(path) as img:
+            img = img.convert("RGB").resize((int(size), int(size)), _RESIZE[interpolation]())
+            pixels = np.asarray(img, dtype=np.float32)
+    except Exception as error:
+        raise FeatureError(path, f"cannot decode image ({error})") from error
+    return pixels / 255.0
 
 
 def _file_sha(path) -> str:
