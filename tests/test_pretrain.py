@@ -123,6 +123,9 @@ def test_real_fer_profile_pretrains_parallelnet_image_backbone_on_the_unpaired_f
     loaded = backbones.vision_backbone("face_cnn", (32, 32, 3), weights=exp.build_args["backbone_weights"]["image"])
     for a, b in zip(model.get_layer("n2_image").get_weights(), loaded.get_weights()):
         np.testing.assert_array_equal(a, b)
+    portable = exp.model_args({}, 0, portable=True)  # a release's entry: no file of this machine
+    assert "backbone_weights" not in portable and portable["image_backbone"] == "face_cnn"
+    assert registry.build("parallelnet", **portable).count_params() == model.count_params()
     speech = experiment.prepare("parallelnet:speech_only", "ravdess_fer", str(ravdess), profile=tiny,
                                 cache_dir=tmp_path / "cache", loader_options=options)
     assert speech.pretrained is None and "backbone_weights" not in speech.build_args  # no image: no pre-training

@@ -421,8 +421,13 @@ class Experiment:
 
     def model_args(self, extractors, seed: int, portable: bool = False) -> dict:
         """The builder arguments of a fold: the variant's, the profile's, the label set, the
-        vocabulary arguments."""
-        return {**self.build_args, **text_build_args(self.spec, extractors, seed, portable)}
+        vocabulary arguments. ``portable=True`` (a release's entry) leaves out the weights file a
+        profile's pre-training gave (the release holds every weight; the file is this machine's)."""
+        args = {**self.build_args, **text_build_args(self.spec, extractors, seed, portable)}
+        pretraining = self.profile.pretrain.get(self.model)
+        if portable and self.pretrained is not None and pretraining is not None:
+            args = {k: v for k, v in args.items() if k not in pretraining.weights_args}
+        return args
 
     def build(self, extractors, seed: int = 0):
         return registry.build(self.name, **self.model_args(extractors, seed))

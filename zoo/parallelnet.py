@@ -60,6 +60,11 @@ Departures and readings (argument that gives the other reading in brackets):
   fetched everywhere and tests must build offline; the ``paper`` profile asks for
   ``backbone_weights="imagenet"`` (offline: a clear error naming the file to pass as a path).
   The smoke and real profiles use random, frozen MobileNetV2 backbones (their captions say so).
+  The ``real_fer`` profile replaces the image one with zoo's small ``face_cnn``
+  (:func:`zoo.backbones.face_cnn`) pre-trained as an expression classifier on the FER-2013 faces
+  that the SIER-style pairing left unused (:mod:`zoo.pretrain`; no face of the paired corpus is
+  seen), then frozen: a stand-in for the paper's ImageNet start, which random frozen weights are
+  not. ``image_backbone="vgg19", backbone_weights="imagenet"`` gives the paper's reading.
 - Backbones are fine-tuned (the paper does not say; ``trainable_backbones=False`` freezes them,
   and the experiment then computes the image N2 once per utterance: ``SPEC.frozen``).
   ImageNet input preprocessing is not mentioned; ``preprocess_image=True`` inserts the image

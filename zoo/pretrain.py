@@ -66,6 +66,10 @@ class FacePretraining:
     bn_momentum: float = 0.99
     seed: int = 0
 
+    #: The builder arguments that only carry the pre-trained weights file (a release, which holds
+    #: every weight, leaves them out).
+    weights_args = ("backbone_weights",)
+
     def config(self) -> dict:
         return dataclasses.asdict(self)
 
