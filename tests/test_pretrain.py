@@ -11,7 +11,7 @@ from zoo import backbones, pretrain
 
 # A few steps only: BatchNorm's moving statistics must settle in them (momentum 0.5).
 TINY = pretrain.FacePretraining(size=16, epochs=6, patience=6, batch_size=8, learning_rate=3e-3, validation=0.25,
-                                dropout=0.0, translate=0.0, bn_momentum=0.5)
+                                dropout=0.0, translate=0.0, bn_momentum=0.5, start_from_epoch=0)
 
 
 def faces(folder, per_class=16, seed=0):
@@ -79,6 +79,7 @@ def test_a_damaged_cached_backbone_is_trained_again_with_a_warning(tmp_path, cap
     pool = faces(tmp_path / "faces", per_class=8)
     quick = pretrain.FacePretraining(size=16, epochs=1, batch_size=8, validation=0.25)
     done = pretrain.pretrain_faces(pool, quick, tmp_path / "cache")
+    assert done.info["best_epoch"] == done.info["epochs_run"] == 1  # before start_from_epoch: the last epoch
     with open(done.path, "r+b") as fh:
         fh.truncate(100)
     with caplog.at_level(logging.WARNING, logger="zoo.pretrain"):
