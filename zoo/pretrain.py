@@ -160,6 +160,8 @@ def pretrain_faces(faces: Sequence[Tuple[str, str]], config: FacePretraining = F
     if cached is not None:
         return cached
 
+    log.info("pre-training %s on %d faces of %d classes (up to %d epochs; cached in %s)", config.family,
+             len(faces), len(classes), config.epochs, folder)
     x = _read_faces(faces, config.size)
     y = np.asarray([classes.index(label) for _, label in faces], np.int32)
     train, held = train_test_split(np.arange(len(y)), test_size=config.validation, stratify=y,
