@@ -92,7 +92,7 @@ class FacePretraining:
 
 
 def faces_digest(faces: Sequence[Tuple[str, str]]) -> str:
-    """sha256 over the faces' labels and bytes, in order (their paths do not enter)."""
+    """sha256 over the faces' labels and bytes, in the order given (the paths themselves do not enter)."""
     digest = hashlib.sha256()
     for path, label in faces:
         with open(path, "rb") as fh:
