@@ -112,8 +112,24 @@ def write(out: Path, results: dict, meta: dict) -> str:
         spe = [r["seconds_per_epoch"] for r in runs if r.get("seconds_per_epoch")]
         extra[name] = {"parameters": f"{runs[0]['parameters']:,}" if runs and runs[0]["parameters"] else "",
                        "s/epoch": f"{np.mean(spe):.1f}" if spe else "", "protocol": res["setup"]["protocol"]}
+    # The classifiers' label sets (each model's default unless --classes): rows of different
+    # classes are not comparable. Regression models (DSER's V/A/D) have none and are left out.
+    label_sets = {name: tuple(res["setup"]["label_set"]) for name, res in results.items()
+                  if res["setup"].get("label_set")}
+    mixed = len(set(label_sets.values())) > 1
+    if mixed:
+        for name, labels in label_sets.items():
+            extra[name]["classes"] = str(len(labels))
     sections += [tables.zoo_table(aggregated, extra, caption=f"corpus `{meta['corpus']}`, profile "
                                   f"`{meta['profile']}`; mean ± sample std over folds × seeds"), ""]
+    if mixed:
+        groups = {}
+        for name, labels in label_sets.items():
+            groups.setdefault(labels, []).append(f"`{name}`")
+        sections += ["**The models ran on different label sets; rows of different classes are not comparable** "
+                     "(`--classes` gives every model the same): "
+                     + "; ".join(f"{', '.join(names)}: {', '.join(labels)}" for labels, names in groups.items())
+                     + ".", ""]
     sections += ["## Each paper", ""]
     for name, res in results.items():
         if experiment.is_baseline(name):

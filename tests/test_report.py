@@ -33,3 +33,21 @@ def test_parallelnet_baselines_and_csa_chunks_get_their_own_rows(tmp_path):
     assert "| `overall_accuracy` | 0.500 | 0.751 |" in chunk40 and "0.763" not in chunk40
     conv1d = section(md, "csa:conv1d")
     assert "no number in the paper for this variant" in conv1d and "0.763" not in conv1d
+
+
+def test_models_on_different_label_sets_are_flagged_in_the_zoo_table(tmp_path):
+    four, seven = ["angry", "happy", "neutral", "sad"], ["angry", "disgust", "fearful", "happy", "neutral", "sad",
+                                                        "surprised"]
+    results = {"blstmatt": fake("blstmatt"), "amh:audio_only": fake("amh:audio_only"), "dser": fake("dser")}
+    results["blstmatt"]["setup"]["label_set"], results["amh:audio_only"]["setup"]["label_set"] = four, seven
+    md = report.write(tmp_path, results, META)
+    table = md[md.index("## All models"):md.index("## Each paper")]
+    assert "| protocol | classes |" in table
+    assert "| `blstmatt` |" in table and table.split("| `blstmatt` |")[1].split("\n")[0].endswith("| 4 |")
+    assert table.split("| `amh:audio_only` |")[1].split("\n")[0].endswith("| 7 |")
+    assert table.split("| `dser` |")[1].split("\n")[0].endswith("|  |")  # a regressor: no label set
+    assert ("not comparable** (`--classes` gives every model the same): `blstmatt`: angry, happy, neutral, sad; "
+            "`amh:audio_only`: angry, disgust, fearful, happy, neutral, sad, surprised.") in table
+    results["amh:audio_only"]["setup"]["label_set"] = four  # the same classes: no column, no warning
+    same = report.write(tmp_path, results, META)
+    assert "not comparable" not in same and "classes |" not in same[same.index("## All models"):same.index("## Each")]
