@@ -741,7 +741,8 @@ def prepare(name: str, corpus: str = "synthetic", root: Optional[str] = None, *,
     loaded corpus; ``loader_options``: further loader arguments (``ravdess_fer``'s ``faces``).
     ``classes``: None (the recipe's label set when the corpus has it, else the corpus' own),
     ``"all"`` (every label of the corpus) or the label names to use. ``probe=False`` skips the
-    trial build that finds the input names (for callers that only need the folds).
+    trial build that finds the input names, and the profile's pre-training (for callers that only
+    need the folds).
     ``strategy``: a ``tf.distribute.Strategy`` (:func:`zoo.distribute.make_strategy`) the folds
     build, compile and train under; the recipe's batch size is the global batch.
 
@@ -797,13 +798,13 @@ def prepare(name: str, corpus: str = "synthetic", root: Optional[str] = None, *,
     if label_set is not None:
         build_args["classes"] = list(label_set)
     cache_dir = cache_dir or os.environ.get("ZOO_FEATURE_CACHE", os.path.expanduser("~/.cache/zoo/features"))
+    names = input_names(name, build_args) if probe else []
     pretraining = profile.pretrain.get(spec.name)
     pretrained = None
-    if pretraining is not None and pretraining.input in input_names(name, build_args):
+    if pretraining is not None and pretraining.input in names:  # the input names do not depend on its weights
         more, record = pretraining.build_args(loaded.records, cache_dir)
         build_args.update(more)
         pretrained = {"description": pretraining.describe(), **record}
-    names = input_names(name, build_args) if probe else []
     _check_audio(name, recipe, names, records, corpus)
     check_pretrained_features(recipe, names, feature_overrides)
     return Experiment(

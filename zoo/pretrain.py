@@ -100,8 +100,8 @@ def faces_digest(faces: Sequence[Tuple[str, str]]) -> str:
     return digest.hexdigest()
 
 
-def _key(faces, config: FacePretraining) -> str:
-    text = json.dumps({"faces": faces_digest(faces), "config": config.config()}, sort_keys=True)
+def _key(digest: str, config: FacePretraining) -> str:
+    text = json.dumps({"faces": digest, "config": config.config()}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
@@ -153,7 +153,8 @@ def pretrain_faces(faces: Sequence[Tuple[str, str]], config: FacePretraining = F
                          f"each needs at least one face of every class")
     cache_dir = cache_dir or os.environ.get("ZOO_FEATURE_CACHE", os.path.expanduser("~/.cache/zoo/features"))
     folder = Path(cache_dir) / "pretrained"
-    key = _key(faces, config)
+    digest = faces_digest(faces)
+    key = _key(digest, config)
     weights = folder / f"{config.family}-{key}.weights.h5"
     record = folder / f"{config.family}-{key}.json"
     cached = _cached(weights, record, config)
@@ -196,7 +197,7 @@ def pretrain_faces(faces: Sequence[Tuple[str, str]], config: FacePretraining = F
         sha = hashlib.sha256(fh.read()).hexdigest()
     info = {"family": config.family, "config": config.config(), "faces": len(faces), "classes": classes,
             "faces_per_class": {c: int((y == i).sum()) for i, c in enumerate(classes)},
-            "faces_sha256": faces_digest(faces), "epochs_run": len(accuracy), "best_epoch": best + 1,
+            "faces_sha256": digest, "epochs_run": len(accuracy), "best_epoch": best + 1,
             "validation_accuracy": round(float(accuracy[best]), 4), "weights_sha256": sha}
     atomic_write_json(record, info)
     log.info("pre-trained %s on %d faces: validation accuracy %.3f (epoch %d of %d)", config.family, len(faces),
