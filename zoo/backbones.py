@@ -192,6 +192,14 @@ def _unavailable_message(family: str, fname: str, url: str, why: str) -> str:
             f"or build with weights=None.")
 
 
+def _existing_file(weights, what: str, hint: str = "") -> str:
+    """``weights`` as a path; a ``FileNotFoundError`` naming ``what`` when there is no such file."""
+    path = os.fspath(weights)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{what} weights file {path!r} does not exist{hint}")
+    return path
+
+
 def _load_weights_strictly(model: keras.Model, path: str, what: str) -> None:
     """``model.load_weights(path)``, but a file that does not fit is an error (a ``ValueError``):
     :func:`zoo.io.load_weights_strict`."""
@@ -248,10 +256,8 @@ def vision_backbone(family: str, input_shape, weights=None, include_top: bool = 
                     fam, fname, url, f"the download failed ({error})")) from error
             raise
     else:
-        path = os.fspath(weights)
-        if not os.path.isfile(path):
-            raise FileNotFoundError(f"{spec.constructor} weights file {path!r} does not exist "
-                                    "(weights must be None, 'imagenet' or a path to a weights file)")
+        path = _existing_file(weights, spec.constructor,
+                              " (weights must be None, 'imagenet' or a path to a weights file)")
         model = constructor(weights=None, **options)
         _load_weights_strictly(model, path, f"{spec.constructor}(include_top={include_top}, "
                                             f"input_shape={input_shape})")
@@ -280,8 +286,9 @@ def face_cnn(input_shape, weights=None, name: str = "face_cnn", filters=(32, 64,
     scale, about 0.6 M weights). ``weights``: None (random) or a weights file of this architecture,
     e.g. written by :func:`zoo.pretrain.pretrain_faces`; there are no ImageNet weights.
     ``bn_momentum``: the BatchNorm moving-average momentum (training only)."""
-    if isinstance(weights, str) and weights == "imagenet":
+    if weights == "imagenet":
         raise ValueError("face_cnn has no ImageNet weights; pass None or a weights file (zoo.pretrain)")
+    path = None if weights is None else _existing_file(weights, "face_cnn")
     sides = [s for s in tuple(input_shape)[:2] if s is not None]
     if len(tuple(input_shape)) != 3 or any(s < 2 ** len(filters) for s in sides):
         raise ValueError(f"face_cnn: input_shape must be (height, width, channels) with sides >= "
@@ -295,10 +302,7 @@ def face_cnn(input_shape, weights=None, name: str = "face_cnn", filters=(32, 64,
             x = keras.layers.ReLU(name=f"{name}_block{i}_relu{j}")(x)
         x = keras.layers.MaxPooling2D(2, name=f"{name}_block{i}_pool")(x)
     model = keras.Model(inputs, x, name=name)
-    if weights is not None:
-        path = os.fspath(weights)
-        if not os.path.isfile(path):
-            raise FileNotFoundError(f"face_cnn weights file {path!r} does not exist")
+    if path is not None:
         _load_weights_strictly(model, path, f"face_cnn(input_shape={tuple(input_shape)}, filters={tuple(filters)})")
     return model
 

@@ -57,18 +57,8 @@ def iemocap_speaker_side(utterance_id: str) -> str:
     return "left" if speaker == lead else "right"
 
 
-def _pil(name: str):
-    def method():
-        from PIL import Image as PILImage
-
-        return getattr(PILImage, name)
-
-    return method
-
-
-#: PIL resampling filters by name (looked up when used: PIL is imported lazily).
-_RESIZE = {"nearest": _pil("NEAREST"), "bilinear": _pil("BILINEAR"), "bicubic": _pil("BICUBIC"),
-           "lanczos": _pil("LANCZOS")}
+#: PIL's resampling filters, by our name (PIL's attribute; PIL is imported when an image is read).
+_RESIZE = {"nearest": "NEAREST", "bilinear": "BILINEAR", "bicubic": "BICUBIC", "lanczos": "LANCZOS"}
 
 
 class Image(Extractor):
@@ -106,10 +96,11 @@ def read_image(path, size: int, interpolation: str = "bilinear") -> np.ndarray:
     :class:`Image` extracts); a missing or undecodable file is a :class:`FeatureError` naming it."""
     from PIL import Image as PILImage
 
+    method = getattr(PILImage, _RESIZE[interpolation])
     require_source_file(path, "image")
     try:
         with PILImage.open(path) as img:
-            img = img.convert("RGB").resize((int(size), int(size)), _RESIZE[interpolation]())
+            img = img.convert("RGB").resize((int(size), int(size)), method)
             pixels = np.asarray(img, dtype=np.float32)
     except Exception as error:
         raise FeatureError(path, f"cannot decode image ({error})") from error
