@@ -79,19 +79,40 @@ class Pid(Extractor):
 
 
 class PidAfterWorker(Pid):
-    """:class:`Pid`, but the calling process waits until a worker has extracted one record
-    (a marker file): it would otherwise compute every chunk itself before a worker starts."""
+    """:class:`Pid`, but after its first chunk of ``records`` records (computed before any is
+    handed out) the calling process waits until a worker has extracted one record (a marker
+    file): it would otherwise compute every chunk itself before a worker starts."""
 
-    def __init__(self, marker):
-        self.marker, self.caller = str(marker), os.getpid()
+    def __init__(self, marker, records=4, workers=2):
+        self.marker, self.caller, self.done_here = str(marker), os.getpid(), 0
+        self.first_chunk = pipeline.chunk_size(records, workers)
 
     def extract(self, record):
         if os.getpid() != self.caller:
             open(self.marker, "a").close()
-        deadline = time.monotonic() + 60
-        while not os.path.exists(self.marker) and time.monotonic() < deadline:
-            time.sleep(0.01)
+        elif self.done_here >= self.first_chunk:
+            deadline = time.monotonic() + 60
+            while not os.path.exists(self.marker) and time.monotonic() < deadline:
+                time.sleep(0.01)
+        self.done_here += os.getpid() == self.caller
         return super().extract(record)
+
+
+class Timed(PidAfterWorker):
+    """:class:`PidAfterWorker` that leaves ``<utterance>.txt`` = "pid start end" in ``folder``."""
+
+    def __init__(self, marker, folder, records):
+        super().__init__(marker, records)
+        self.folder = str(folder)
+
+    def extract(self, record):
+        start = time.time()
+        if os.getpid() == self.caller and not self.done_here:
+            time.sleep(1.5)  # the caller's first record is slow: a worker handed a chunk would start meanwhile
+        value = super().extract(record)
+        with open(os.path.join(self.folder, f"{record.utterance_id}.txt"), "w") as f:
+            f.write(f"{os.getpid()} {start} {time.time()}")
+        return value
 
 
 class WrongShape(Stats):
@@ -134,7 +155,8 @@ def test_parallel_table_equals_serial_with_skips(tmp_path):
     extractors = {"seq": Ramp(), "vec": Stats(), "pid": Pid()}
     caches = {w: FeatureCache(tmp_path / f"cache{w}") for w in (1, 2)}
     serial = pipeline.compute_features(records, extractors, cache=caches[1], on_error="skip", workers=1)
-    parallel = pipeline.compute_features(records, {**extractors, "pid": PidAfterWorker(tmp_path / "worker-ran")},
+    after_worker = PidAfterWorker(tmp_path / "worker-ran", len(records))
+    parallel = pipeline.compute_features(records, {**extractors, "pid": after_worker},
                                          cache=caches[2], on_error="skip", workers=2)
     # utt030 is broken in both inputs: the first input in order ("seq") names the skip.
     assert serial.report.skipped == {"feature error (seq)": 2, "non-finite values (seq)": 1,
@@ -178,7 +200,7 @@ def test_no_main_guard_needed(tmp_path):
     script = tmp_path / "script.py"
     script.write_text("import os\nfrom tests.test_pipeline_parallel import PidAfterWorker, rec\n"
                       "from zoo import pipeline\n"
-                      f"pid = PidAfterWorker({str(tmp_path / 'worker-ran')!r})\n"
+                      f"pid = PidAfterWorker({str(tmp_path / 'worker-ran')!r}, 6)\n"
                       "t = pipeline.compute_features([rec(k) for k in range(6)], {'pid': pid}, workers=2)\n"
                       "print(len({int(x[0]) for x in t.features['pid']}), flush=True)\n")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
@@ -197,6 +219,23 @@ def test_release_workers_then_start_again(tmp_path):
     # recomputation of a chunk still pending ends up in the table depends on scheduling (a loaded
     # machine), so only the restart itself is asserted.
     assert marker.exists() and len(table) == 4
+
+
+def test_the_first_chunk_is_computed_here_before_any_worker_extracts(tmp_path):
+    # Numba's on-disk cache (librosa's JIT code) is not safe for two processes compiling at once:
+    # the first chunk compiles it here, alone. A worker extracts only after that chunk is done.
+    (tmp_path / "times").mkdir()
+    records = [rec(k) for k in range(40)]
+    table = pipeline.compute_features(records, {"pid": Timed(tmp_path / "ran", tmp_path / "times", 40)}, workers=2)
+    assert len(table) == 40
+    times = {}
+    for path in (tmp_path / "times").iterdir():
+        pid, start, end = path.read_text().split()
+        times[path.stem] = (int(pid), float(start), float(end))
+    first_chunk = [r.utterance_id for r in records[:pipeline.chunk_size(40, 2)]]
+    in_workers = [start for pid, start, _ in times.values() if pid != os.getpid()]
+    assert all(times[u][0] == os.getpid() for u in first_chunk) and in_workers
+    assert min(in_workers) >= max(times[u][2] for u in first_chunk)
 
 
 def test_default_workers_and_what_stays_in_this_process():

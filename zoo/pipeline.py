@@ -361,6 +361,12 @@ def release_workers() -> None:
         _EXECUTORS.pop().shutdown(wait=True)
 
 
+def chunk_size(rows: int, workers: int) -> int:
+    """Records per chunk that :func:`compute_features` hands to a process: about 16 chunks per
+    process (an even share when records differ in length), at most 16 records."""
+    return int(np.clip(np.ceil(rows / (16 * workers)), 1, 16))
+
+
 def _parallel_outcomes(records, rows, names, extractors, specs, cache, workers: int, stop_at_error: bool) -> dict:
     """Outcomes (as :func:`_extract_rows`) of inputs ``names`` for ``records[i]``, ``i`` in ``rows``,
     computed by this process and ``workers - 1`` worker processes. A chunk after the first one
@@ -373,7 +379,9 @@ def _parallel_outcomes(records, rows, names, extractors, specs, cache, workers: 
     call does not wait for them to start again (:data:`WORKER_IDLE_SECONDS`,
     :func:`release_workers`). Workers import ``zoo.pipeline`` and the
     extractors' modules (no TensorFlow; extractors that need it stay here, see
-    :func:`compute_features`). This process takes chunks too, and at the end computes the
+    :func:`compute_features`). This process computes the first chunk before handing any out
+    (it compiles and caches the extractors' JIT code once; see the comment there), takes chunks
+    too, and at the end computes the
     chunks still pending in workers itself (their results are then dropped), so a worker's
     start-up is never waited for. Every process extracts with one BLAS thread (:func:`_one_blas_thread`).
     """
@@ -383,7 +391,7 @@ def _parallel_outcomes(records, rows, names, extractors, specs, cache, workers: 
 
     from zoo.features.cache import FeatureCache
 
-    per_chunk = int(np.clip(np.ceil(len(rows) / (16 * workers)), 1, 16))
+    per_chunk = chunk_size(len(rows), workers)
     chunks = [rows[i:i + per_chunk] for i in range(0, len(rows), per_chunk)]
     results: Dict[int, list] = {}
     first_error = [len(chunks)]
@@ -414,6 +422,15 @@ def _parallel_outcomes(records, rows, names, extractors, specs, cache, workers: 
         store(c, _extract_rows([records[i] for i in chunks[c]], names, extractors, specs, cache, stop_at_error))
 
     try:
+        # The first chunk is computed here before any is handed out: it compiles the JIT code
+        # the extractors run (librosa's numba functions, @jit(cache=True)) and writes numba's
+        # on-disk cache once; workers then only read it. Numba's cache is not safe for processes
+        # compiling the same function at once: its index and data files, written by two
+        # processes, can name the wrong code, and every later process that loads it crashes
+        # (a segmentation fault in librosa.util.localmax, seen here with a cold cache). A
+        # no-op task starts the workers meanwhile, so their start-up is not waited for.
+        executor.submit(os.getpid)
+        compute_here(queue.pop())
         while queue or inflight:
             while queue and queue[-1] < first_error[0] and len(inflight) < 2 * (workers - 1):
                 c = queue.pop()
