@@ -582,23 +582,19 @@ class Experiment:
         """``table`` as the trainable part reads it: each frozen part's output (one
         :class:`zoo.features.FrozenEncoder` entry per utterance in the feature cache, keyed by
         the encoder's content hash) under ``part.name``, the raw inputs it still reads."""
-        from zoo import frozen, pipeline
+        from zoo import frozen
         from zoo.features import frozen as frozen_features
 
-        arrays, specs = dict(table.features), dict(table.specs)
-        for part in split.parts:
-            encoder = split.encoders[part.name]
+        def encode(part, encoder):
             extractor = frozen_features.FrozenEncoder(extractors[part.input], encoder, frozen.identity(encoder),
                                                       part=f"{self.model}:{part.input}->{part.into}")
             started = time.perf_counter()
-            arrays[part.name] = frozen_features.encode(extractor, table.records, table.features[part.input], self.cache)
-            specs[part.name] = pipeline.InputSpec.of(extractor)
+            values = frozen_features.encode(extractor, table.records, table.features[part.input], self.cache)
             log.info("%s: frozen %s -> %s of %d records in %.1f s (cache %s)", self.name, part.input, part.into,
                      len(table), time.perf_counter() - started, self.cache.stats)
-        # The trainable part's feature inputs (its <name>_length inputs come from the pipeline).
-        names = pipeline.length_inputs([t.name for t in split.trainable.inputs])[0]
-        return pipeline.FeatureTable(list(table.records), {n: arrays[n] for n in names}, {n: specs[n] for n in names},
-                                     table.report, table.utterance_index)
+            return values, extractor
+
+        return encoded_table(split, table, encode)
 
     def evaluate(self, model, datasets, part: Optional[str] = None) -> dict:
         """Metrics on the test part under our explicit names (+ the confusion matrix); on the
@@ -727,6 +723,22 @@ def input_names(name: str, build_args: dict) -> List[str]:
     del probe
     keras.backend.clear_session()
     return names
+
+
+def encoded_table(split, table, encode):
+    """``table`` as the trainable part of ``split`` (:func:`zoo.frozen.split`) reads it: for each
+    frozen part, ``encode(part, encoder) -> (values, extractor)`` gives its output per utterance,
+    stored under ``part.name``; the raw inputs the trainable part still reads are kept, the
+    others dropped (its ``<name>_length`` inputs come from the pipeline)."""
+    from zoo import pipeline
+
+    arrays, specs = dict(table.features), dict(table.specs)
+    for part in split.parts:
+        arrays[part.name], extractor = encode(part, split.encoders[part.name])
+        specs[part.name] = pipeline.InputSpec.of(extractor)
+    names = pipeline.length_inputs([t.name for t in split.trainable.inputs])[0]
+    return pipeline.FeatureTable(list(table.records), {n: arrays[n] for n in names}, {n: specs[n] for n in names},
+                                 table.report, table.utterance_index)
 
 
 def prepare(name: str, corpus: str = "synthetic", root: Optional[str] = None, *, profile="smoke",

@@ -51,9 +51,10 @@ def setups_of(model: str, quick: bool = False) -> list:
 
 
 def _encode_table(split, table):
-    from zoo import frozen, pipeline
+    """The trainable part's table (:func:`zoo.experiment.encoded_table`), encoded in memory
+    (no feature cache), and the seconds the encoding took."""
+    from zoo import experiment, frozen
     from zoo.features import FrozenEncoder
-    from zoo.pipeline import FeatureTable, InputSpec
 
     class _Inner:  # the table's arrays are the inner features; only name/config/shape are read
         name, libraries = "synthetic", ("numpy",)
@@ -61,17 +62,17 @@ def _encode_table(split, table):
         def config(self):
             return {}
 
-    arrays, specs, seconds = dict(table.features), dict(table.specs), 0.0
-    for part in split.parts:
-        encoder = split.encoders[part.name]
+    seconds = 0.0
+
+    def encode(part, encoder):
+        nonlocal seconds
         extractor = FrozenEncoder(_Inner(), encoder, frozen.identity(encoder), part=part.name)
         started = time.perf_counter()
-        arrays[part.name] = extractor.encode_arrays(table.features[part.input])
+        values = extractor.encode_arrays(table.features[part.input])
         seconds += time.perf_counter() - started
-        specs[part.name] = InputSpec.of(extractor)
-    # The trainable part's feature inputs; its ``<x>_length`` companions come from the pipeline.
-    names = pipeline.length_inputs([t.name for t in split.trainable.inputs])[0]
-    return FeatureTable(list(table.records), {n: arrays[n] for n in names}, {n: specs[n] for n in names}), seconds
+        return values, extractor
+
+    return experiment.encoded_table(split, table, encode), seconds
 
 
 def measure(setup, repeats: int = 2, utterances: int = 0, seed: int = 0) -> dict:
