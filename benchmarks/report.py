@@ -16,6 +16,16 @@ def _atomic_write(path: Path, text: str) -> None:
     atomic_write_text(path, text)
 
 
+def portable(text: str, home=None) -> str:
+    """``text`` with the user's home folder written ``~``: the loaders name skipped files by
+    their full path (the built-in corpus lives in ``~/.cache/zoo``), and a published result must
+    not carry the path of the machine that made it."""
+    home = str(home if home is not None else Path.home()).rstrip("/")
+    if not home:  # a home of "/" would turn every absolute path into "~..."
+        return text
+    return text.replace(home + "/", "~/")
+
+
 def confusion_png(path: Path, matrix, labels, title: str) -> None:
     """A confusion-matrix heat map (rows: true class, columns: predicted)."""
     import matplotlib
@@ -152,6 +162,8 @@ def write(out: Path, results: dict, meta: dict) -> str:
                                     for r in res["runs"]]} for name, res in results.items()}
     for combo_name, (_, runs) in combinations.items():
         serialisable[combo_name] = {"runs": runs}
-    _atomic_write(out / "results.json", json.dumps({"meta": meta, "results": serialisable}, indent=1, default=str))
+    _atomic_write(out / "results.json", portable(json.dumps({"meta": meta, "results": serialisable}, indent=1,
+                                                            default=str)))
+    markdown = portable(markdown)
     _atomic_write(out / "results.md", markdown + "\n")
     return markdown

@@ -51,3 +51,20 @@ def test_models_on_different_label_sets_are_flagged_in_the_zoo_table(tmp_path):
     results["amh:audio_only"]["setup"]["label_set"] = four  # the same classes: no column, no warning
     same = report.write(tmp_path, results, META)
     assert "not comparable" not in same and "classes |" not in same[same.index("## All models"):same.index("## Each")]
+
+
+def test_published_results_name_skipped_files_without_the_machines_home(tmp_path, monkeypatch):
+    home = tmp_path / "home" / "someone"
+    monkeypatch.setattr(report.Path, "home", classmethod(lambda cls: home))
+    results = {"blstmatt": fake("blstmatt")}
+    skipped = f"{home}/.cache/zoo/synthetic/Session1/a.txt:3: no such utterance"
+    results["blstmatt"]["setup"]["skipped_by_loader"] = {"total_skipped": 1, "skipped": {"x": 1},
+                                                         "examples": {"x": [skipped]}}
+    report.write(tmp_path / "out", results, {**META, "command": f"python -m benchmarks --root {home}/corpus"})
+    written = (tmp_path / "out" / "results.json").read_text() + (tmp_path / "out" / "results.md").read_text()
+    assert str(home) not in written
+    assert "~/.cache/zoo/synthetic/Session1/a.txt:3: no such utterance" in written
+    assert "--root ~/corpus" in written
+    # Only the home folder as a whole is rewritten: a sibling that merely starts with its name stays.
+    assert report.portable(f"{home}2/x {home}/y", home=home) == f"{home}2/x ~/y"
+    assert report.portable("/data/x", home="/") == "/data/x"
