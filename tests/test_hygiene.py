@@ -8,7 +8,8 @@ import pytest
 REPOSITORY = Path(__file__).resolve().parents[1]
 PRODUCT = [*sorted((REPOSITORY / "zoo").rglob("*.py")), *sorted((REPOSITORY / "docs").rglob("*.md")),
            REPOSITORY / "README.md", REPOSITORY / "weights" / "manifest.json",
-           *sorted((REPOSITORY / "benchmarks").rglob("*.md")), *sorted((REPOSITORY / "examples").rglob("*.py"))]
+           *sorted((REPOSITORY / "benchmarks").rglob("*.md")), *sorted((REPOSITORY / "benchmarks").rglob("*.json")),
+           *sorted((REPOSITORY / "examples").rglob("*.py"))]
 FORBIDDEN = re.compile(r"/work/|/home/\w+/|/root/|(?<!\.\.)/shared/(papers|data)|SPEC §|SPEC\.md|DATA\.md")
 
 
