@@ -77,6 +77,11 @@ Departures and readings (argument that gives the other reading in brackets):
 - Classes: the paper's order (anger, happy, hate, sad) with the project's canonical spelling
   "angry"; the group's code orders happy, sad, hate, anger (``classes=GROUP_CODE_CLASS_NAMES``).
   The names travel with the model in its ``predictions`` layer (``zoo.labels_of(model)``).
+- Modality dropout (ours; the paper has none, and ``modality_dropout=0``, the default, is its
+  graph): with ``modality_dropout=p`` each training pair loses, with probability p, either its
+  speech (N1_s and N2_s) or its image (N1_i and N2_i) projections, zeroed before Eq. 1
+  (ModDrop, Neverova et al., TPAMI 2016; :class:`zoo.layers.ModalityDropout`), so that no head
+  can lean on one modality alone; inference is unchanged.
 - Protocol (Sec. 4.2): "train-test split of 70-30, 5-fold cross-validation"; Table 1 reports
   validation accuracies. We read it as five random stratified 70/30 splits: protocol ``random``
   of :mod:`zoo.data.protocols` with ``test=0.3, allow_speaker_leakage=True`` over 5 seeds (the
@@ -92,7 +97,7 @@ import numpy as np
 
 from zoo import backbones as _backbones
 from zoo.data.labels import SIER_4, SIER_LABEL_NAMES
-from zoo.layers.fusion import SoftmaxWeightedFusion
+from zoo.layers.fusion import ModalityDropout, SoftmaxWeightedFusion
 from zoo.layers.outputs import Predictions, resolve_classes
 from zoo.recipe import FeatureSpec, Paper, Recipe
 from zoo.spec import Frozen, ModelSpec, Variant, builder, register_model
@@ -159,7 +164,7 @@ def build(include_top: bool = True, weights=None, classes: Union[int, Sequence[s
           speech_shape=(128, 128, 1), image_shape=(128, 128, 3), fusion_dim: int = 1024,
           n1_filters: Sequence[int] = (32, 64, 128), head_units: Sequence[int] = (1024, 1024),
           activation: str = "relu", preprocess_image: bool = False,
-          fusion_initializer="random_normal") -> keras.Model:
+          fusion_initializer="random_normal", modality_dropout: float = 0.0) -> keras.Model:
     """Build ParallelNet (or a Table 1 variant) as a functional Keras model.
 
     ``weights``: None or a path to a whole-model ``.weights.h5`` file; ``"imagenet"`` is accepted
@@ -171,7 +176,9 @@ def build(include_top: bool = True, weights=None, classes: Union[int, Sequence[s
     ``criss_cross`` ("after", "before", "both"), ``modalities``, ``speech_shape``,
     ``image_shape``, ``fusion_dim``, ``n1_filters``, ``head_units``, ``trainable_backbones``,
     ``preprocess_image``, ``fusion_initializer``, ``bn_momentum`` (Keras' 0.99; short CPU runs use
-    0.9 so the moving statistics catch up). With ``include_top=False`` the model returns
+    0.9 so the moving statistics catch up), ``modality_dropout`` (ours, default 0: in training,
+    each pair loses its speech or its image branch, N1 and N2 alike, with this probability,
+    before Eq. 1; :class:`zoo.layers.ModalityDropout`; bimodal, criss-cross after N2 only). With ``include_top=False`` the model returns
     ``[F_s, F_i, F_mul]`` (bimodal) or ``F`` (unimodal).
     """
     cfg = dict(locals())
@@ -187,6 +194,10 @@ def build(include_top: bool = True, weights=None, classes: Union[int, Sequence[s
     if crossing not in CRISS_CROSS:
         raise ValueError(f"criss_cross must be one of {CRISS_CROSS}, got {crossing!r}")
     bimodal = len(modalities) == 2
+    rate = float(cfg["modality_dropout"])
+    if rate and not (bimodal and crossing == "after"):
+        raise ValueError(f"modality_dropout needs both modalities and criss_cross='after' (it drops one "
+                         f"modality's N1 and N2 before Eq. 1); got modalities={modalities}, criss_cross={crossing!r}")
     act, dim = cfg["activation"], int(cfg["fusion_dim"])
     filters = tuple(int(f) for f in cfg["n1_filters"])
     shapes = {"speech": tuple(cfg["speech_shape"]), "image": tuple(cfg["image_shape"])}
@@ -235,6 +246,10 @@ def build(include_top: bool = True, weights=None, classes: Union[int, Sequence[s
     if bimodal:
         if after:  # Eq. 1 (text reading): F_i = N1_i + N2_s, F_s = N1_s + N2_i
             n1 = {m: _projection(n1_trunk[m], dim, f"n1_{m}", act, cfg["bn_momentum"]) for m in modalities}
+            if rate:  # one modality's N1 and N2 zeroed together for a pair (ours)
+                n1["speech"], n2["speech"], n1["image"], n2["image"] = ModalityDropout(
+                    rate, groups=(0, 0, 1, 1), name="modality_dropout")(
+                    [n1["speech"], n2["speech"], n1["image"], n2["image"]])
             f_speech = keras.layers.Add(name="f_speech")([n1["speech"], n2["image"]])
             f_image = keras.layers.Add(name="f_image")([n1["image"], n2["speech"]])
         else:  # criss-cross before N2 only: N1_i went into N2_s, N1_s into N2_i

@@ -83,3 +83,58 @@ def test_mixed_precision_output_dtype():
         assert out.dtype == "float16" and layer.w.dtype == "float32"
     finally:
         keras.mixed_precision.set_global_policy("float32")
+
+
+# --- ModalityDropout (ModDrop-style, ours for ParallelNet) -----------------------------------
+
+from zoo.layers import ModalityDropout  # noqa: E402
+
+
+def _groups_input(batch=4000):
+    ones = [np.ones((batch, 3), "float32"), 2 * np.ones((batch, 2), "float32"), 3 * np.ones((batch, 3), "float32")]
+    return ones
+
+
+def test_modality_dropout_is_identity_at_inference():
+    layer = ModalityDropout(0.9, groups=(0, 0, 1), seed=1)
+    xs = _groups_input(8)
+    for out, x in zip(layer(xs), xs):
+        np.testing.assert_array_equal(np.asarray(out), x)
+    for out, x in zip(layer(xs, training=False), xs):
+        np.testing.assert_array_equal(np.asarray(out), x)
+
+
+def test_modality_dropout_drops_one_whole_modality_per_example():
+    rate = 0.6
+    layer = ModalityDropout(rate, groups=(0, 0, 1), seed=3)
+    xs = _groups_input()
+    outs = [np.asarray(o) for o in layer(xs, training=True)]
+    kept = [np.all(o != 0, axis=1) for o in outs]  # per example, per input: kept whole or zeroed whole
+    for o, k in zip(outs, kept):
+        assert np.all(k | np.all(o == 0, axis=1))
+    np.testing.assert_array_equal(kept[0], kept[1])  # the tensors of one modality go together
+    assert not np.any(~kept[0] & ~kept[2])  # never both modalities of one example
+    dropped = ~(kept[0] & kept[2])
+    assert dropped.mean() == pytest.approx(rate, abs=0.03)  # one modality with probability rate ...
+    assert (~kept[0]).mean() == pytest.approx(rate / 2, abs=0.03)  # ... each modality alike
+    np.testing.assert_array_equal(outs[1][kept[1]], 2.0)  # kept values are not rescaled
+
+
+def test_modality_dropout_checks_its_arguments():
+    with pytest.raises(ValueError, match="rate"):
+        ModalityDropout(1.0, groups=(0, 1))
+    with pytest.raises(ValueError, match="groups"):
+        ModalityDropout(0.5, groups=(0, 0))
+    with pytest.raises(ValueError, match="inputs"):
+        ModalityDropout(0.5, groups=(0, 1))(_groups_input(2), training=True)
+
+
+def test_modality_dropout_serialisation_round_trip(tmp_path):
+    a, b = keras.Input((3,)), keras.Input((3,))
+    out = ModalityDropout(0.25, groups=(0, 1), seed=5, name="moddrop")([a, b])
+    model = keras.Model([a, b], keras.layers.Add()(out))
+    path = tmp_path / "moddrop.keras"
+    model.save(path)
+    layer = keras.saving.load_model(path).get_layer("moddrop")
+    assert isinstance(layer, ModalityDropout)
+    assert (layer.rate, layer.groups, layer.seed) == (0.25, (0, 1), 5)

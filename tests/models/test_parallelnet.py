@@ -410,3 +410,29 @@ def test_paper_profile_asks_for_imagenet_backbones():
 
     assert profiles.PROFILES["paper"].build["parallelnet"]["backbone_weights"] == "imagenet"
     assert "backbone_weights" not in profiles.PROFILES["smoke"].build["parallelnet"]
+
+
+def test_modality_dropout_zeroes_one_modality_before_eq1_in_training_only(inputs):
+    keras.utils.set_random_seed(0)
+    model = parallelnet.build(modality_dropout=0.99, **FAST)
+    plain = parallelnet.build(**FAST)
+    assert model.count_params() == plain.count_params()  # no weights of its own
+    probe = keras.Model(model.inputs, [model.get_layer("f_speech").output, model.get_layer("f_image").output,
+                                       model.get_layer("n1_speech_dense").output,
+                                       model.get_layer("n2_image_dense").output])
+    x = {k: np.repeat(v, 200, axis=0) for k, v in inputs.items()}
+    f_s, f_i, n1_s, n2_i = (np.asarray(o) for o in probe(x, training=True))
+    # F_s = N1_s + N2_i: a pair without speech has F_s = N2_i (and F_i = N1_i), without image F_s = N1_s
+    no_speech = np.all(np.isclose(f_s, n2_i, atol=1e-6), axis=1) & np.any(n1_s != 0, axis=1)
+    no_image = np.all(np.isclose(f_s, n1_s, atol=1e-6), axis=1) & np.any(n2_i != 0, axis=1)
+    assert no_speech.mean() == pytest.approx(0.495, abs=0.08) and no_image.mean() == pytest.approx(0.495, abs=0.08)
+    assert not np.any(no_speech & no_image)
+    f_s, _, n1_s, n2_i = (np.asarray(o) for o in probe(x, training=False))
+    np.testing.assert_allclose(f_s, n1_s + n2_i, rtol=1e-5, atol=1e-5)  # inference: Eq. 1 unchanged
+    assert np.all(np.any(n1_s != 0, axis=1)) and np.all(np.any(n2_i != 0, axis=1))
+
+
+@pytest.mark.parametrize("kwargs", [{"variant": "speech_only"}, {"criss_cross": "before"}])
+def test_modality_dropout_needs_two_modalities_crossed_after_n2(kwargs):
+    with pytest.raises(ValueError, match="modality_dropout needs both modalities"):
+        parallelnet.build(modality_dropout=0.3, **{**FAST, **kwargs})
