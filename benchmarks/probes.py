@@ -1,7 +1,8 @@
-"""Two measurements behind choices of the ``real`` profiles, each reproducible with one command.
+"""Measurements behind choices of the ``real`` profiles, each reproducible with one command.
 
     python -m benchmarks.probes silence        # how much of each clip librosa.effects.trim keeps
     python -m benchmarks.probes meld-pooling   # MiniLM's [CLS] against its token mean, on MELD dev
+    python -m benchmarks.probes modality-dropout --folds 2   # ParallelNet's modality_dropout, on validation speakers
 
 * ``silence``: for every third 4-class clip (angry, happy, sad, neutral) of the EmoDB and
   RAVDESS development copies, read at 16 kHz, the fraction of samples that
@@ -11,8 +12,14 @@
   (``zoo.gru_bert`` ``text_pooling``); a class-balanced logistic regression (scikit-learn,
   C in 0.1 / 1 / 10) trained on the train split, mean class recall on the dev split (where the
   choice is made) and the test split.
+* ``modality-dropout``: ParallelNet on RAVDESS speech paired with FER-2013 faces (7 classes,
+  profile ``real_fer``, deterministic, seed 0), the fusion model with ``modality_dropout`` at
+  each ``--rates`` value and ``parallelnet:speech_only`` beside it, trained on the first
+  ``--folds`` speaker folds as the benchmark trains them; mean class recall on each fold's
+  VALIDATION speakers (where the rate is chosen; never the test speakers) and, for information,
+  on its test speakers.
 
-Both print a markdown table. The corpora are looked for in ``$ZOO_SHARED_DATA`` or
+Each prints a markdown table. The corpora are looked for in ``$ZOO_SHARED_DATA`` or
 ``../shared/data`` beside the checkout (``--root`` elsewhere).
 """
 from __future__ import annotations
@@ -88,6 +95,32 @@ def meld_pooling(root, batch: int = 256) -> list:
     return rows
 
 
+def modality_dropout(root, faces, rates=(0.0, 0.3, 0.5), folds: int = 2, seed: int = 0, runs=None) -> list:
+    """Rows ``(model, rate, fold, epochs, validation mean class recall, test mean class recall)``."""
+    import dataclasses
+    import tempfile
+
+    from zoo import experiment, profiles
+
+    base = profiles.get("real_fer")
+    classes = ["angry", "disgust", "fearful", "happy", "neutral", "sad", "surprised"]
+    runs = Path(runs or tempfile.mkdtemp(prefix="zoo-moddrop-"))
+    options = {"faces": str(faces), "seed": 0}
+    settings = [("parallelnet:speech_only", None)] + [("parallelnet", r) for r in rates]
+    rows = []
+    for name, rate in settings:
+        profile = base if rate is None else dataclasses.replace(
+            base, build={**base.build, "parallelnet": {**base.build["parallelnet"], "modality_dropout": rate}})
+        exp = experiment.prepare(name, "ravdess_fer", str(root), profile=profile, classes=classes,
+                                 max_folds=folds, loader_options=options)
+        for fold in exp.folds:
+            run_dir = runs / f"{name.replace(':', '-')}-{rate}-{fold.name}"
+            result = exp.run_fold(fold, seed, run_dir, validation_metrics=True)
+            rows.append((name, rate, fold.name, result["epochs_run"],
+                         result["validation_metrics"]["mean_class_recall"], result["metrics"]["mean_class_recall"]))
+    return rows
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.probes", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -97,7 +130,25 @@ def main(argv=None) -> int:
     s.add_argument("--ravdess", help="RAVDESS folder (default: the development copy)")
     m = sub.add_parser("meld-pooling")
     m.add_argument("--root", help="MELD folder (default: the development copy)")
+    d = sub.add_parser("modality-dropout")
+    d.add_argument("--root", help="RAVDESS folder (default: the development copy)")
+    d.add_argument("--faces", help="FER-2013 folder (default: the development copy)")
+    d.add_argument("--rates", type=float, nargs="+", default=[0.0, 0.3, 0.5])
+    d.add_argument("--folds", type=int, default=2)
+    d.add_argument("--runs", help="checkpoint folder (default: a new temporary one)")
     args = p.parse_args(argv)
+    if args.probe == "modality-dropout":
+        from zoo.cli import quiet_tensorflow
+
+        quiet_tensorflow(deterministic_mode=True)
+        rows = modality_dropout(args.root or default_root("ravdess"), args.faces or default_root("fer2013"),
+                                rates=tuple(args.rates), folds=args.folds, runs=args.runs)
+        print("| model | modality_dropout | fold | epochs | validation mean class recall | test mean class recall |")
+        print("|---|---:|---|---:|---:|---:|")
+        for name, rate, fold, epochs, val, test in rows:
+            print(f"| {name} | {'' if rate is None else f'{rate:g}'} | {fold} | {epochs} | {val:.3f} | {test:.3f} |")
+        sys.stdout.flush()
+        return 0
     if args.probe == "silence":
         roots = {"emodb": args.emodb or default_root("emodb"), "ravdess": args.ravdess or default_root("ravdess")}
         print("| corpus | clips | mean s | " + " | ".join(f"kept: {c}" for c in CLASSES) + " |")

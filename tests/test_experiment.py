@@ -121,3 +121,19 @@ def test_a_run_folder_refuses_to_resume_another_configuration(corpus, tmp_path):
     (tmp_path / "run" / experiment.RUN_CONFIG).unlink()  # a folder from before run.json
     assert run(tiny)["metrics"] == first["metrics"]
     assert json.loads((tmp_path / "run" / experiment.RUN_CONFIG).read_text()) == saved
+
+
+def test_run_fold_can_also_score_the_validation_speakers(corpus, tmp_path):
+    root, cache = corpus
+    tiny = profiles.Profile(name="tiny", description="test", seeds=(0,), max_folds=1, utterances=40, validation=0.25,
+                            epochs={"blstmatt": 1}, build={"blstmatt": {"lstm_units": 4, "attention_units": 4}})
+    exp = experiment.prepare("blstmatt", "synthetic", root, profile=tiny, cache_dir=cache)
+    fold = exp.folds[0]
+    result = exp.run_fold(fold, 0, tmp_path / "run", validation_metrics=True)
+    scores = result["validation_metrics"]
+    assert set(scores) == set(result["metrics"])
+    n_val, n_test = len(fold.part_records("validation")), len(fold.test_records)
+    assert result["n_validation"] == n_val and n_val != n_test
+    # accuracies are counts over their own part: n x accuracy is a whole number of utterances
+    assert scores["overall_accuracy"] * n_val == pytest.approx(round(scores["overall_accuracy"] * n_val), abs=1e-6)
+    assert "validation_metrics" not in exp.run_fold(fold, 0, tmp_path / "run")  # off by default

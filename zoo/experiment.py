@@ -520,8 +520,11 @@ class Experiment:
                              "class_weights": self.profile.class_weights, "normalize": self.profile.normalize,
                              "augment": self.augment_description}}
 
-    def run_fold(self, fold, seed: int, run_dir, *, table=None, extractors=None, verbose=0) -> dict:
-        """Train and evaluate one (fold, seed); resumable through ``run_dir``."""
+    def run_fold(self, fold, seed: int, run_dir, *, table=None, extractors=None, verbose=0,
+                 validation_metrics: bool = False) -> dict:
+        """Train and evaluate one (fold, seed); resumable through ``run_dir``. ``validation_metrics``:
+        also the metrics on the fold's validation speakers (``result["validation_metrics"]``), for
+        choices made on them."""
         import keras
 
         if extractors is None:
@@ -548,6 +551,8 @@ class Experiment:
         if split is not None and distribute.is_chief(self.strategy):
             save_end_to_end(model, Path(run_dir))
         result = self.evaluate(trained, datasets)
+        if validation_metrics:
+            result["validation_metrics"] = self.evaluate(trained, datasets, part="validation")["metrics"]
         result.update({
             "model": self.name, "fold": fold.name, "seed": seed, "parameters": int(model.count_params()),
             "n_train": len(datasets["tables"]["train"]), "n_validation": len(datasets["tables"]["validation"]),
