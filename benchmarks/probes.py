@@ -101,9 +101,10 @@ def modality_dropout(root, faces, rates=(0.0, 0.3, 0.5), folds: int = 2, seed: i
     import tempfile
 
     from zoo import experiment, profiles
+    from zoo.data.ravdess_fer import SHARED_LABELS
 
     base = profiles.get("real_fer")
-    classes = ["angry", "disgust", "fearful", "happy", "neutral", "sad", "surprised"]
+    classes = list(SHARED_LABELS)
     runs = Path(runs or tempfile.mkdtemp(prefix="zoo-moddrop-"))
     options = {"faces": str(faces), "seed": 0}
     settings = [("parallelnet:speech_only", None)] + [("parallelnet", r) for r in rates]

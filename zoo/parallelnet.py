@@ -178,8 +178,8 @@ def build(include_top: bool = True, weights=None, classes: Union[int, Sequence[s
     ``preprocess_image``, ``fusion_initializer``, ``bn_momentum`` (Keras' 0.99; short CPU runs use
     0.9 so the moving statistics catch up), ``modality_dropout`` (ours, default 0: in training,
     each pair loses its speech or its image branch, N1 and N2 alike, with this probability,
-    before Eq. 1; :class:`zoo.layers.ModalityDropout`; bimodal, criss-cross after N2 only). With ``include_top=False`` the model returns
-    ``[F_s, F_i, F_mul]`` (bimodal) or ``F`` (unimodal).
+    before Eq. 1; :class:`zoo.layers.ModalityDropout`; bimodal, criss-cross after N2 only).
+    With ``include_top=False`` the model returns ``[F_s, F_i, F_mul]`` (bimodal) or ``F`` (unimodal).
     """
     cfg = dict(locals())
     if weights == "imagenet":

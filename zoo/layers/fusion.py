@@ -86,7 +86,8 @@ class ModalityDropout(keras.layers.Layer):
         if not 0.0 <= float(rate) < 1.0:
             raise ValueError(f"{self.name}: rate must be in [0, 1), got {rate}")
         self.rate, self.groups, self.seed = float(rate), tuple(int(g) for g in groups), seed
-        if len(set(self.groups)) < 2 or sorted(set(self.groups)) != list(range(len(set(self.groups)))):
+        self.modalities = len(set(self.groups))
+        if self.modalities < 2 or set(self.groups) != set(range(self.modalities)):
             raise ValueError(f"{self.name}: groups must number two or more modalities 0, 1, ...; got {self.groups}")
         self.seed_generator = keras.random.SeedGenerator(seed)
 
@@ -98,7 +99,7 @@ class ModalityDropout(keras.layers.Layer):
             return inputs
         batch = ops.shape(inputs[0])[0]
         drop = keras.random.uniform((batch,), seed=self.seed_generator) < self.rate
-        which = keras.random.randint((batch,), 0, len(set(self.groups)), seed=self.seed_generator)
+        which = keras.random.randint((batch,), 0, self.modalities, seed=self.seed_generator)
         outputs = []
         for x, group in zip(inputs, self.groups):
             keep = ops.logical_not(ops.logical_and(drop, ops.equal(which, group)))
