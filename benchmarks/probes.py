@@ -3,6 +3,7 @@
     python -m benchmarks.probes silence        # how much of each clip librosa.effects.trim keeps
     python -m benchmarks.probes meld-pooling   # MiniLM's [CLS] against its token mean, on MELD dev
     python -m benchmarks.probes modality-dropout --folds 2   # ParallelNet's modality_dropout, on validation speakers
+    python -m benchmarks.probes augment --folds 2            # SpecAugment on RAVDESS, on validation speakers
 
 * ``silence``: for every third 4-class clip (angry, happy, sad, neutral) of the EmoDB and
   RAVDESS development copies, read at 16 kHz, the fraction of samples that
@@ -18,6 +19,11 @@
   ``--folds`` speaker folds as the benchmark trains them; mean class recall on each fold's
   VALIDATION speakers (where the rate is chosen; never the test speakers) and, for information,
   on its test speakers.
+* ``augment``: the audio models ``--models`` on a speech corpus (default RAVDESS, its 4 classes,
+  profile ``real_sn_trim``, deterministic, seed 0) without augmentation and with
+  :class:`zoo.augment.SpecAugment` (its defaults, and ``--strong``: 2 time masks of up to 20 % and
+  2 frequency masks of up to 8 bands), the first ``--folds`` speaker folds; mean class recall on
+  each fold's validation speakers (where the choice is made) and, for information, its test speakers.
 
 Each prints a markdown table. The corpora are looked for in ``$ZOO_SHARED_DATA`` or
 ``../shared/data`` beside the checkout (``--root`` elsewhere).
@@ -114,12 +120,52 @@ def modality_dropout(root, faces, rates=(0.0, 0.3, 0.5), folds: int = 2, seed: i
             base, build={**base.build, "parallelnet": {**base.build["parallelnet"], "modality_dropout": rate}})
         exp = experiment.prepare(name, "ravdess_fer", str(root), profile=profile, classes=classes,
                                  max_folds=folds, loader_options=options)
-        for fold in exp.folds:
-            run_dir = runs / f"{name.replace(':', '-')}-{rate}-{fold.name}"
-            result = exp.run_fold(fold, seed, run_dir, validation_metrics=True)
-            rows.append((name, rate, fold.name, result["epochs_run"],
-                         result["validation_metrics"]["mean_class_recall"], result["metrics"]["mean_class_recall"]))
+        rows += [(name, rate, *run) for run in _validated_runs(exp, seed, runs / f"{name.replace(':', '-')}-{rate}")]
     return rows
+
+
+def _validated_runs(exp, seed: int, runs: Path) -> list:
+    """``(fold, epochs, validation mean class recall, test mean class recall)`` for each of
+    ``exp``'s folds, trained as the benchmark trains them, checkpoints under ``runs-<fold>``."""
+    rows = []
+    for fold in exp.folds:
+        result = exp.run_fold(fold, seed, Path(f"{runs}-{fold.name}"), validation_metrics=True)
+        rows.append((fold.name, result["epochs_run"], result["validation_metrics"]["mean_class_recall"],
+                     result["metrics"]["mean_class_recall"]))
+    return rows
+
+
+AUGMENTS = ("none", "specaugment", "strong")
+
+
+def augment_probe(corpus: str, root, models, profile: str = "real_sn_trim", settings=AUGMENTS[:2],
+                  folds: int = 2, seed: int = 0, runs=None) -> list:
+    """Rows ``(model, augment, fold, epochs, validation mean class recall, test mean class recall)``."""
+    import dataclasses
+    import tempfile
+
+    from zoo import augment, experiment, profiles
+
+    configs = {"none": None, "specaugment": augment.SpecAugment(),
+               "strong": augment.SpecAugment(time_masks=2, time_width=0.2, freq_masks=2, freq_width=8)}
+    base = profiles.get(profile)
+    runs = Path(runs or tempfile.mkdtemp(prefix="zoo-augment-"))
+    rows = []
+    for name in models:
+        for setting in settings:
+            exp = experiment.prepare(name, corpus, str(root), max_folds=folds,
+                                     profile=dataclasses.replace(base, augment=configs[setting]))
+            rows += [(name, setting, *run)
+                     for run in _validated_runs(exp, seed, runs / f"{name.replace(':', '-')}-{setting}")]
+    return rows
+
+
+def _print_validated(setting: str, rows) -> None:
+    print(f"| model | {setting} | fold | epochs | validation mean class recall | test mean class recall |")
+    print("|---|---:|---|---:|---:|---:|")
+    for name, value, fold, epochs, val, test in rows:
+        print(f"| {name} | {value} | {fold} | {epochs} | {val:.3f} | {test:.3f} |")
+    sys.stdout.flush()
 
 
 def main(argv=None) -> int:
@@ -137,18 +183,30 @@ def main(argv=None) -> int:
     d.add_argument("--rates", type=float, nargs="+", default=[0.0, 0.3, 0.5])
     d.add_argument("--folds", type=int, default=2)
     d.add_argument("--runs", help="checkpoint folder (default: a new temporary one)")
+    a = sub.add_parser("augment")
+    a.add_argument("--corpus", default="ravdess")
+    a.add_argument("--root", help="corpus folder (default: the development copy)")
+    a.add_argument("--models", nargs="+", default=["gru_bert:audio_only", "blstmatt"])
+    a.add_argument("--profile", default="real_sn_trim")
+    a.add_argument("--strong", action="store_true", help="also the strong SpecAugment setting")
+    a.add_argument("--folds", type=int, default=2)
+    a.add_argument("--runs", help="checkpoint folder (default: a new temporary one)")
     args = p.parse_args(argv)
+    if args.probe == "augment":
+        from zoo.cli import quiet_tensorflow
+
+        quiet_tensorflow(deterministic_mode=True)
+        rows = augment_probe(args.corpus, args.root or default_root(args.corpus), args.models, profile=args.profile,
+                             settings=AUGMENTS if args.strong else AUGMENTS[:2], folds=args.folds, runs=args.runs)
+        _print_validated("augment", rows)
+        return 0
     if args.probe == "modality-dropout":
         from zoo.cli import quiet_tensorflow
 
         quiet_tensorflow(deterministic_mode=True)
         rows = modality_dropout(args.root or default_root("ravdess"), args.faces or default_root("fer2013"),
                                 rates=tuple(args.rates), folds=args.folds, runs=args.runs)
-        print("| model | modality_dropout | fold | epochs | validation mean class recall | test mean class recall |")
-        print("|---|---:|---|---:|---:|---:|")
-        for name, rate, fold, epochs, val, test in rows:
-            print(f"| {name} | {'' if rate is None else f'{rate:g}'} | {fold} | {epochs} | {val:.3f} | {test:.3f} |")
-        sys.stdout.flush()
+        _print_validated("modality_dropout", [(n, "" if r is None else f"{r:g}", *rest) for n, r, *rest in rows])
         return 0
     if args.probe == "silence":
         roots = {"emodb": args.emodb or default_root("emodb"), "ravdess": args.ravdess or default_root("ravdess")}
