@@ -1,0 +1,49 @@
+"""The probes that choose the real profiles' options: they must train each setting as asked and
+score the validation speakers apart from the test speakers."""
+import pytest
+
+from benchmarks import probes
+from zoo import augment, profiles
+
+TINY = profiles.Profile(
+    name="tiny", description="test", seeds=(0,), epochs={"blstmatt": 2},
+    build={"blstmatt": {"lstm_units": 4, "attention_units": 4}}, batch_size={"blstmatt": 8},
+    learning_rate={"blstmatt": 1e-2}, utterances=40, validation=0.25)
+
+
+@pytest.mark.slow  # two real (tiny) training runs
+def test_augment_probe_trains_each_setting_with_its_specaugment(tmp_path, monkeypatch):
+    seen = []
+    real_apply = augment.apply
+
+    def spy(dataset, inputs, config, seed, epoch):
+        seen.append(config)
+        return real_apply(dataset, inputs, config, seed, epoch)
+
+    monkeypatch.setattr(augment, "apply", spy)
+    monkeypatch.setenv("ZOO_FEATURE_CACHE", str(tmp_path / "cache"))
+    rows = probes.augment_probe("synthetic", tmp_path / "corpus", ["blstmatt"], profile=TINY,
+                                settings=("none", "strong"), folds=1, runs=tmp_path / "runs")
+    assert [(r[0], r[1]) for r in rows] == [("blstmatt", "none"), ("blstmatt", "strong")]
+    assert all(r[3] == 2 for r in rows)  # both epochs of each run trained
+    assert all(0.0 <= r[4] <= 1.0 and 0.0 <= r[5] <= 1.0 for r in rows)
+    # Only the augmented run masked its batches, once per epoch, with the strong setting.
+    assert seen == [augment.SpecAugment(time_masks=2, time_width=0.2, freq_masks=2, freq_width=8)] * 2
+    # Each setting and fold has its own checkpoints, so a rerun resumes instead of retraining.
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == [
+        f"blstmatt-{s}-{rows[0][2]}" for s in ("none", "strong")]
+
+
+def test_validated_runs_scores_validation_and_test_speakers_apart(tmp_path):
+    class Fold:
+        name = "speaker-kfold-0"
+
+    class Exp:
+        folds = [Fold()]
+
+        def run_fold(self, fold, seed, run_dir, validation_metrics=False):
+            assert validation_metrics and seed == 3 and run_dir == tmp_path / "m-0-speaker-kfold-0"
+            return {"epochs_run": 5, "validation_metrics": {"mean_class_recall": 0.6},
+                    "metrics": {"mean_class_recall": 0.4}}
+
+    assert probes._validated_runs(Exp(), 3, tmp_path / "m-0") == [("speaker-kfold-0", 5, 0.6, 0.4)]
