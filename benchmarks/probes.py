@@ -4,6 +4,7 @@
     python -m benchmarks.probes meld-pooling   # MiniLM's [CLS] against its token mean, on MELD dev
     python -m benchmarks.probes modality-dropout --folds 2   # ParallelNet's modality_dropout, on validation speakers
     python -m benchmarks.probes augment --folds 2            # SpecAugment on RAVDESS, on validation speakers
+    python -m benchmarks.probes option csa bn_momentum 0.99 0.9 --corpus emodb   # one builder option
 
 * ``silence``: for every third 4-class clip (angry, happy, sad, neutral) of the EmoDB and
   RAVDESS development copies, read at 16 kHz, the fraction of samples that
@@ -24,6 +25,9 @@
   :class:`zoo.augment.SpecAugment` (its defaults, and ``--strong``: 2 time masks of up to 20 % and
   2 frequency masks of up to 8 bands), the first ``--folds`` speaker folds; mean class recall on
   each fold's validation speakers (where the choice is made) and, for information, its test speakers.
+* ``option``: one builder option of one model at each of the given values, on top of the
+  profile's own overrides (default profile ``real_sn_trim``, the model's default classes,
+  deterministic, seed 0), scored the same way.
 
 Each prints a markdown table. The corpora are looked for in ``$ZOO_SHARED_DATA`` or
 ``../shared/data`` beside the checkout (``--root`` elsewhere).
@@ -168,6 +172,37 @@ def _print_validated(setting: str, rows) -> None:
     sys.stdout.flush()
 
 
+def option_probe(model: str, option: str, values, corpus: str, root, profile: str = "real_sn_trim",
+                 folds: int = 2, seed: int = 0, runs=None) -> list:
+    """Rows ``(model, value, fold, epochs, validation mean class recall, test mean class recall)``."""
+    import dataclasses
+    import tempfile
+
+    from zoo import experiment, profiles
+
+    base = profiles.get(profile)
+    family = model.split(":")[0]
+    runs = Path(runs or tempfile.mkdtemp(prefix="zoo-option-"))
+    rows = []
+    for value in values:
+        build = {**base.build, family: {**base.build.get(family, {}), option: value}}
+        exp = experiment.prepare(model, corpus, str(root), max_folds=folds,
+                                 profile=dataclasses.replace(base, build=build))
+        rows += [(model, value, *run)
+                 for run in _validated_runs(exp, seed, runs / f"{model.replace(':', '-')}-{option}-{value}")]
+    return rows
+
+
+def _value(text: str):
+    """A command-line value as Python reads it (``0.9``, ``3``, ``True``, ``(64, 64)``), else the text."""
+    import ast
+
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.probes", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -191,7 +226,24 @@ def main(argv=None) -> int:
     a.add_argument("--strong", action="store_true", help="also the strong SpecAugment setting")
     a.add_argument("--folds", type=int, default=2)
     a.add_argument("--runs", help="checkpoint folder (default: a new temporary one)")
+    o = sub.add_parser("option")
+    o.add_argument("model")
+    o.add_argument("option", help="a keyword of the model's builder")
+    o.add_argument("values", nargs="+", type=_value)
+    o.add_argument("--corpus", default="ravdess")
+    o.add_argument("--root", help="corpus folder (default: the development copy)")
+    o.add_argument("--profile", default="real_sn_trim")
+    o.add_argument("--folds", type=int, default=2)
+    o.add_argument("--runs", help="checkpoint folder (default: a new temporary one)")
     args = p.parse_args(argv)
+    if args.probe == "option":
+        from zoo.cli import quiet_tensorflow
+
+        quiet_tensorflow(deterministic_mode=True)
+        rows = option_probe(args.model, args.option, args.values, args.corpus, args.root or default_root(args.corpus),
+                            profile=args.profile, folds=args.folds, runs=args.runs)
+        _print_validated(args.option, rows)
+        return 0
     if args.probe == "augment":
         from zoo.cli import quiet_tensorflow
 

@@ -47,3 +47,25 @@ def test_validated_runs_scores_validation_and_test_speakers_apart(tmp_path):
                     "metrics": {"mean_class_recall": 0.4}}
 
     assert probes._validated_runs(Exp(), 3, tmp_path / "m-0") == [("speaker-kfold-0", 5, 0.6, 0.4)]
+
+
+def test_option_probe_sets_one_builder_option_over_the_profiles_own(tmp_path, monkeypatch):
+    from zoo import experiment
+
+    built = []
+
+    class Exp:
+        folds = []
+
+    def prepare(name, corpus, root, *, max_folds, profile):
+        built.append((name, corpus, max_folds, profile.build["csa"], profile.build["blstmatt"]))
+        return Exp()
+
+    monkeypatch.setattr(experiment, "prepare", prepare)
+    base = profiles.get("real_sn_trim")
+    probes.option_probe("csa", "bn_momentum", [0.99, 0.9], "emodb", tmp_path, folds=2)
+    assert built == [("csa", "emodb", 2, {**base.build["csa"], "bn_momentum": v}, base.build["blstmatt"])
+                     for v in (0.99, 0.9)]
+    assert "bn_momentum" not in base.build["csa"]  # the profile itself is untouched
+    assert [probes._value(t) for t in ("0.9", "3", "True", "(64, 64)", "mean_l2")] == [
+        0.9, 3, True, (64, 64), "mean_l2"]

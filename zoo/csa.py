@@ -39,6 +39,10 @@ Departures / our choices (each with the argument that gives the other reading):
   no batch size or epochs for CSA; batch 64, 50 epochs are ours.
 - Chunking keeps only whole chunks (a tail shorter than the hop is not used); ``pad_short=True``
   in :func:`make_chunks` zero-pads short utterances instead of leaving them out.
+- BatchNorm momentum: the paper gives none; Keras' 0.99 is the default (``bn_momentum``; PyTorch's
+  default, ``momentum=0.1`` in its convention, is Keras' 0.9). With a few dozen steps per epoch the
+  0.99 moving averages lag the training statistics for several epochs, and the validation
+  posteriors with them (see the model card).
 - Combination: the paper does not say whether the product was renormalised; argmax is the same
   either way. ``combine(..., renormalize=False)`` returns the raw weighted product.
 """
@@ -68,12 +72,13 @@ COMBINATION_WEIGHT = 0.4
 def build(include_top: bool = True, weights: Optional[str] = None, classes: Union[int, Sequence[str]] = IEMOCAP_4,
           variant: str = "default", name: str = "csa", *, chunk_frames: int = CHUNK_FRAMES, input_dim: int = 23,
           filters: Sequence[int] = (128, 128, 128), kernel_sizes: Sequence[int] = (5, 3, 2), conv: str = "2d",
-          pool_size=None, reduction: int = 8, pooling: str = "average") -> keras.Model:
+          pool_size=None, reduction: int = 8, pooling: str = "average", bn_momentum: float = 0.99) -> keras.Model:
     """Build CSA (Jalal et al. 2020, Sec. 3.2 / 4.3.2).
 
     ``chunk_frames``, ``input_dim``, ``filters``, ``kernel_sizes``, ``conv`` ("2d"/"1d"),
     ``pool_size``, ``reduction`` (query/key channels C // reduction), ``pooling``
-    ("average"/"flatten"). Input ``fbank`` (chunk_frames, input_dim). Output ``predictions``, the
+    ("average"/"flatten"), ``bn_momentum`` (the BatchNorm moving averages' momentum; Keras'
+    0.99, the paper gives none). Input ``fbank`` (chunk_frames, input_dim). Output ``predictions``, the
     chunk posterior ``(B, classes)``, or without ``include_top`` the pooled attention features.
     ``weights``: ``.weights.h5`` or None. Utterance-level inference (chunking and posterior
     averaging) is in ``SPEC.chunking``.
@@ -83,6 +88,8 @@ def build(include_top: bool = True, weights: Optional[str] = None, classes: Unio
         raise ValueError(f"conv must be '1d' or '2d', got {conv!r}")
     if pooling not in ("average", "flatten"):
         raise ValueError(f"pooling must be 'average' or 'flatten', got {pooling!r}")
+    if not 0.0 <= bn_momentum < 1.0:
+        raise ValueError(f"bn_momentum must be in [0, 1), got {bn_momentum}")
     if len(filters) != len(kernel_sizes) or not filters:
         raise ValueError(f"filters {tuple(filters)} and kernel_sizes {tuple(kernel_sizes)} must have the same length >= 1")
     for arg, value in (("chunk_frames", chunk_frames), ("input_dim", input_dim)):
@@ -98,7 +105,7 @@ def build(include_top: bool = True, weights: Optional[str] = None, classes: Unio
         conv_layer, pool_layer = keras.layers.Conv1D, keras.layers.MaxPooling1D
     for i, (n_filters, kernel) in enumerate(zip(filters, kernel_sizes), start=1):
         x = conv_layer(int(n_filters), int(kernel), padding="same", use_bias=False, name=f"block{i}_conv")(x)
-        x = keras.layers.BatchNormalization(name=f"block{i}_bn")(x)
+        x = keras.layers.BatchNormalization(momentum=bn_momentum, name=f"block{i}_bn")(x)
         x = keras.layers.ReLU(name=f"block{i}_relu")(x)
         if pool_size is not None:
             x = pool_layer(pool_size, padding="same", name=f"block{i}_pool")(x)

@@ -51,6 +51,26 @@ def test_flatten_and_pooling_options():
     assert model.get_layer("pool").output.shape[-1] == 8 * 1 * 8
 
 
+def test_bn_momentum_sets_every_batchnorm_and_its_moving_average():
+    """Keras' 0.99 by default (the paper gives none); 0.9 (PyTorch's default) moves the moving
+    statistics ten times as far per training step."""
+    default, fast = csa.build(**TINY), csa.build(bn_momentum=0.9, **TINY)
+    bns = [layer for layer in fast.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert len(bns) == 3 and all(layer.momentum == 0.9 for layer in bns)
+    assert all(default.get_layer(layer.name).momentum == 0.99 for layer in bns)
+    fast.set_weights(default.get_weights())  # the same batch statistics in both
+    x = np.random.default_rng(0).normal(3.0, 1.0, (4, 8, 6)).astype("float32")
+    moved = []
+    for model in (default, fast):
+        layer = model.get_layer("block1_bn")
+        before = np.array(layer.moving_mean)
+        model(x, training=True)  # one training-mode call updates the moving mean once
+        moved.append(float(np.abs(np.array(layer.moving_mean) - before).max()))
+    assert moved[1] == pytest.approx(10 * moved[0], rel=1e-4) and moved[0] > 0
+    with pytest.raises(ValueError, match="bn_momentum"):
+        csa.build(bn_momentum=1.0, **TINY)
+
+
 def test_gamma_starts_at_zero_so_attention_is_identity():
     model = csa.build(**TINY)
     layer = model.get_layer("self_attention")
