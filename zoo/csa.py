@@ -42,7 +42,8 @@ Departures / our choices (each with the argument that gives the other reading):
 - BatchNorm momentum: the paper gives none; Keras' 0.99 is the default (``bn_momentum``; PyTorch's
   default, ``momentum=0.1`` in its convention, is Keras' 0.9). With a few dozen steps per epoch the
   0.99 moving averages lag the training statistics for several epochs, and the validation
-  posteriors with them (see the model card).
+  posteriors with them: on EmoDB's validation speakers 0.9 gave 0.795 mean class recall against
+  0.568 (``python -m benchmarks.probes option csa bn_momentum 0.99 0.9 --corpus emodb``).
 - Combination: the paper does not say whether the product was renormalised; argmax is the same
   either way. ``combine(..., renormalize=False)`` returns the raw weighted product.
 """
