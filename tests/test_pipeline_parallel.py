@@ -206,7 +206,7 @@ def test_no_main_guard_needed(tmp_path):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=120)
     assert run.returncode == 0, run.stderr
-    assert run.stdout.split() == ["2"]  # printed once: the worker did not re-run the script
+    assert run.stdout.split() == ["2"], run.stderr  # printed once: the worker did not re-run the script
 
 
 def test_release_workers_then_start_again(tmp_path):
