@@ -107,30 +107,38 @@ def meld_pooling(root, batch: int = 256) -> list:
 
 def modality_dropout(root, faces, rates=(0.0, 0.3, 0.5), folds: int = 2, seed: int = 0, runs=None) -> list:
     """Rows ``(model, rate, fold, epochs, validation mean class recall, test mean class recall)``."""
-    import dataclasses
     import tempfile
 
-    from zoo import experiment, profiles
+    from zoo import profiles
     from zoo.data.ravdess_fer import SHARED_LABELS
 
     base = profiles.get("real_fer")
-    classes = list(SHARED_LABELS)
     runs = Path(runs or tempfile.mkdtemp(prefix="zoo-moddrop-"))
-    options = {"faces": str(faces), "seed": 0}
+    options = {"classes": list(SHARED_LABELS), "loader_options": {"faces": str(faces), "seed": 0}}
     settings = [("parallelnet:speech_only", None)] + [("parallelnet", r) for r in rates]
     rows = []
     for name, rate in settings:
-        profile = base if rate is None else dataclasses.replace(
-            base, build={**base.build, "parallelnet": {**base.build["parallelnet"], "modality_dropout": rate}})
-        exp = experiment.prepare(name, "ravdess_fer", str(root), profile=profile, classes=classes,
-                                 max_folds=folds, loader_options=options)
-        rows += [(name, rate, *run) for run in _validated_runs(exp, seed, runs / f"{name.replace(':', '-')}-{rate}")]
+        profile = base if rate is None else _with_option(base, "parallelnet", "modality_dropout", rate)
+        rows += [(name, rate, *run) for run in _validated_runs(name, "ravdess_fer", root, profile, folds, seed,
+                                                               runs / f"{name.replace(':', '-')}-{rate}", **options)]
     return rows
 
 
-def _validated_runs(exp, seed: int, runs: Path) -> list:
-    """``(fold, epochs, validation mean class recall, test mean class recall)`` for each of
-    ``exp``'s folds, trained as the benchmark trains them, checkpoints under ``runs-<fold>``."""
+def _with_option(profile, family: str, option: str, value):
+    """``profile`` with the builder option ``option=value`` of ``family`` over its own overrides."""
+    import dataclasses
+
+    return dataclasses.replace(profile, build={**profile.build, family: {**profile.build.get(family, {}), option: value}})
+
+
+def _validated_runs(name: str, corpus: str, root, profile, folds: int, seed: int, runs: Path, **options) -> list:
+    """``(fold, epochs, validation mean class recall, test mean class recall)`` for each of the
+    first ``folds`` folds of ``name`` on ``corpus`` under ``profile`` (``options``: more
+    :func:`zoo.experiment.prepare` arguments), trained as the benchmark trains them,
+    checkpoints under ``runs-<fold>``."""
+    from zoo import experiment
+
+    exp = experiment.prepare(name, corpus, str(root), profile=profile, max_folds=folds, **options)
     rows = []
     for fold in exp.folds:
         result = exp.run_fold(fold, seed, Path(f"{runs}-{fold.name}"), validation_metrics=True)
@@ -148,7 +156,7 @@ def augment_probe(corpus: str, root, models, profile: str = "real_sn_trim", sett
     import dataclasses
     import tempfile
 
-    from zoo import augment, experiment, profiles
+    from zoo import augment, profiles
 
     configs = {"none": None, "specaugment": augment.SpecAugment(),
                "strong": augment.SpecAugment(time_masks=2, time_width=0.2, freq_masks=2, freq_width=8)}
@@ -157,10 +165,9 @@ def augment_probe(corpus: str, root, models, profile: str = "real_sn_trim", sett
     rows = []
     for name in models:
         for setting in settings:
-            exp = experiment.prepare(name, corpus, str(root), max_folds=folds,
-                                     profile=dataclasses.replace(base, augment=configs[setting]))
             rows += [(name, setting, *run)
-                     for run in _validated_runs(exp, seed, runs / f"{name.replace(':', '-')}-{setting}")]
+                     for run in _validated_runs(name, corpus, root, dataclasses.replace(base, augment=configs[setting]),
+                                                folds, seed, runs / f"{name.replace(':', '-')}-{setting}")]
     return rows
 
 
@@ -175,21 +182,17 @@ def _print_validated(setting: str, rows) -> None:
 def option_probe(model: str, option: str, values, corpus: str, root, profile: str = "real_sn_trim",
                  folds: int = 2, seed: int = 0, runs=None) -> list:
     """Rows ``(model, value, fold, epochs, validation mean class recall, test mean class recall)``."""
-    import dataclasses
     import tempfile
 
-    from zoo import experiment, profiles
+    from zoo import profiles
 
     base = profiles.get(profile)
-    family = model.split(":")[0]
     runs = Path(runs or tempfile.mkdtemp(prefix="zoo-option-"))
     rows = []
     for value in values:
-        build = {**base.build, family: {**base.build.get(family, {}), option: value}}
-        exp = experiment.prepare(model, corpus, str(root), max_folds=folds,
-                                 profile=dataclasses.replace(base, build=build))
         rows += [(model, value, *run)
-                 for run in _validated_runs(exp, seed, runs / f"{model.replace(':', '-')}-{option}-{value}")]
+                 for run in _validated_runs(model, corpus, root, _with_option(base, model.split(":")[0], option, value),
+                                            folds, seed, runs / f"{model.replace(':', '-')}-{option}-{value}")]
     return rows
 
 
@@ -236,26 +239,21 @@ def main(argv=None) -> int:
     o.add_argument("--folds", type=int, default=2)
     o.add_argument("--runs", help="checkpoint folder (default: a new temporary one)")
     args = p.parse_args(argv)
-    if args.probe == "option":
+    if args.probe in ("option", "augment", "modality-dropout"):  # the probes that train
         from zoo.cli import quiet_tensorflow
 
         quiet_tensorflow(deterministic_mode=True)
+    if args.probe == "option":
         rows = option_probe(args.model, args.option, args.values, args.corpus, args.root or default_root(args.corpus),
                             profile=args.profile, folds=args.folds, runs=args.runs)
         _print_validated(args.option, rows)
         return 0
     if args.probe == "augment":
-        from zoo.cli import quiet_tensorflow
-
-        quiet_tensorflow(deterministic_mode=True)
         rows = augment_probe(args.corpus, args.root or default_root(args.corpus), args.models, profile=args.profile,
                              settings=AUGMENTS if args.strong else AUGMENTS[:2], folds=args.folds, runs=args.runs)
         _print_validated("augment", rows)
         return 0
     if args.probe == "modality-dropout":
-        from zoo.cli import quiet_tensorflow
-
-        quiet_tensorflow(deterministic_mode=True)
         rows = modality_dropout(args.root or default_root("ravdess"), args.faces or default_root("fer2013"),
                                 rates=tuple(args.rates), folds=args.folds, runs=args.runs)
         _print_validated("modality_dropout", [(n, "" if r is None else f"{r:g}", *rest) for n, r, *rest in rows])

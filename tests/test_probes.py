@@ -34,7 +34,9 @@ def test_augment_probe_trains_each_setting_with_its_specaugment(tmp_path, monkey
         f"blstmatt-{s}-{rows[0][2]}" for s in ("none", "strong")]
 
 
-def test_validated_runs_scores_validation_and_test_speakers_apart(tmp_path):
+def test_validated_runs_scores_validation_and_test_speakers_apart(tmp_path, monkeypatch):
+    from zoo import experiment
+
     class Fold:
         name = "speaker-kfold-0"
 
@@ -46,7 +48,13 @@ def test_validated_runs_scores_validation_and_test_speakers_apart(tmp_path):
             return {"epochs_run": 5, "validation_metrics": {"mean_class_recall": 0.6},
                     "metrics": {"mean_class_recall": 0.4}}
 
-    assert probes._validated_runs(Exp(), 3, tmp_path / "m-0") == [("speaker-kfold-0", 5, 0.6, 0.4)]
+    def prepare(name, corpus, root, *, profile, max_folds, classes):
+        assert (name, corpus, root, profile, max_folds, classes) == ("m", "c", str(tmp_path), "p", 1, ["a"])
+        return Exp()
+
+    monkeypatch.setattr(experiment, "prepare", prepare)
+    assert probes._validated_runs("m", "c", tmp_path, "p", 1, 3, tmp_path / "m-0", classes=["a"]) == [
+        ("speaker-kfold-0", 5, 0.6, 0.4)]
 
 
 def test_option_probe_sets_one_builder_option_over_the_profiles_own(tmp_path, monkeypatch):
