@@ -71,9 +71,10 @@ def test_option_probe_sets_one_builder_option_over_the_profiles_own(tmp_path, mo
 
     monkeypatch.setattr(experiment, "prepare", prepare)
     base = profiles.get("real_sn_trim")
+    before = dict(base.build["csa"])
     probes.option_probe("csa", "bn_momentum", [0.99, 0.9], "emodb", tmp_path, folds=2)
-    assert built == [("csa", "emodb", 2, {**base.build["csa"], "bn_momentum": v}, base.build["blstmatt"])
+    assert built == [("csa", "emodb", 2, {**before, "bn_momentum": v}, base.build["blstmatt"])
                      for v in (0.99, 0.9)]
-    assert "bn_momentum" not in base.build["csa"]  # the profile itself is untouched
+    assert base.build["csa"] == before  # the profile itself is untouched
     assert [probes._value(t) for t in ("0.9", "3", "True", "(64, 64)", "mean_l2")] == [
         0.9, 3, True, (64, 64), "mean_l2"]
