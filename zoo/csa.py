@@ -43,7 +43,8 @@ Departures / our choices (each with the argument that gives the other reading):
   default, ``momentum=0.1`` in its convention, is Keras' 0.9). With a few dozen steps per epoch the
   0.99 moving averages lag the training statistics for several epochs, and the validation
   posteriors with them: on EmoDB's validation speakers 0.9 gave 0.795 mean class recall against
-  0.568 (``python -m benchmarks.probes option csa bn_momentum 0.99 0.9 --corpus emodb``).
+  0.568 (``python -m benchmarks.probes option csa bn_momentum 0.99 0.9 --corpus emodb``), so the
+  ``real`` profiles build CSA with 0.9 (the builder's default stays 0.99).
 - Combination: the paper does not say whether the product was renormalised; argmax is the same
   either way. ``combine(..., renormalize=False)`` returns the raw weighted product.
 """
