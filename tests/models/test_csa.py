@@ -71,6 +71,19 @@ def test_bn_momentum_sets_every_batchnorm_and_its_moving_average():
         csa.build(bn_momentum=1.0, **TINY)
 
 
+def test_real_profiles_build_csa_at_momentum_0_9_and_smoke_keeps_keras_default():
+    """The real profiles' value, chosen on EmoDB's validation speakers; smoke and paper keep the
+    builder's 0.99 (their committed tables were made with it)."""
+    from zoo.profiles import PROFILES
+
+    for name in ("real", "real_sn", "real_sn_trim"):
+        model = csa.build(**{**PROFILES[name].build["csa"], **TINY})  # the profile's options at tiny sizes
+        bns = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+        assert bns and all(layer.momentum == 0.9 for layer in bns), name
+    for name in ("smoke", "paper"):
+        assert "bn_momentum" not in PROFILES[name].build.get("csa", {}), name
+
+
 def test_gamma_starts_at_zero_so_attention_is_identity():
     model = csa.build(**TINY)
     layer = model.get_layer("self_attention")
