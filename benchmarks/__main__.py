@@ -110,7 +110,7 @@ def main(argv=None) -> int:
 
     if args.mixed_precision:
         keras.mixed_precision.set_global_policy("mixed_float16")
-    from zoo import distribute, profiles
+    from zoo import distribute, experiment, profiles
 
     strategy = distribute.make_strategy(args.strategy)  # before any model: a multi-worker one must come first
 
@@ -122,11 +122,8 @@ def main(argv=None) -> int:
     corpus_name = f"{args.corpus} → {args.test_corpus}" if args.test_corpus else args.corpus  # train → test
     # The folder of the results and of the checkpoints: every option that changes what is trained is
     # in it, so that a run with other classes or another protocol never resumes this one's checkpoints.
-    tag = f"{profile.name}-{args.corpus}" + (f"-to-{args.test_corpus}" if args.test_corpus else "")
-    if args.protocol:
-        tag += f"-{args.protocol}"
-    if args.classes:
-        tag += "-all-classes" if list(args.classes) == ["all"] else "-" + "-".join(args.classes)
+    tag = experiment.run_tag(profile.name, args.corpus, test_corpus=args.test_corpus, protocol=args.protocol,
+                             classes=args.classes)
     loader_options = {"faces": args.faces, "seed": args.pairing_seed} if args.corpus == "ravdess_fer" else None
     published = Path(__file__).parent / "results" / tag
     out = Path(args.out) if args.out else (published if args.publish else Path(args.runs) / "results" / tag)

@@ -431,3 +431,37 @@ def test_release_cli_pairs_faces_only_for_ravdess_fer(capsys, monkeypatch):
         cli.main(["release", "parallelnet", "--corpus", "ravdess_fer", "--root", "r/", "--faces", "f/",
                   "--pairing-seed", "3"])
     assert seen["loader_options"] == {"faces": "f/", "seed": 3} and seen["corpus"] == "ravdess_fer"
+
+
+def test_release_cli_passes_the_label_set_as_the_benchmark_does(monkeypatch):
+    """``--classes`` reaches the release as the benchmark's ``--classes`` reaches its runs: names as
+    a list, ``all`` as the string; absent, the recipe's label set (None)."""
+    from zoo.weights import __main__ as cli
+    from zoo.weights import release as release_module
+
+    seen = []
+
+    def fake_release(model, corpus, root, **kwargs):
+        seen.append(kwargs["classes"])
+        raise SystemExit(0)
+
+    monkeypatch.setattr(release_module, "release", fake_release)
+    for extra in (["--classes", "angry", "happy", "neutral", "sad"], ["--classes", "all"], []):
+        with pytest.raises(SystemExit):
+            cli.main(["release", "amh:audio_only", "--corpus", "ravdess", "--root", "r/", *extra])
+    assert seen == [["angry", "happy", "neutral", "sad"], "all", None]
+
+
+def test_run_tag_keeps_settings_apart_and_matches_the_benchmark_folders():
+    """The release's CV folder is the benchmark's for the same setting (so committed benchmark runs
+    can be reused), and no two settings share one."""
+    from zoo.experiment import run_tag
+
+    assert run_tag("real_sn_trim", "ravdess") == "real_sn_trim-ravdess"
+    assert (run_tag("real_sn_trim", "ravdess", classes=["angry", "happy", "neutral", "sad"])
+            == "real_sn_trim-ravdess-angry-happy-neutral-sad")
+    assert run_tag("real", "ravdess", classes="all") == run_tag("real", "ravdess", classes=["all"]) \
+        == "real-ravdess-all-classes"
+    assert (run_tag("smoke", "emodb", test_corpus="ravdess", protocol="speaker_kfold", classes=["angry"])
+            == "smoke-emodb-to-ravdess-speaker_kfold-angry")
+    assert len({run_tag("p", "c"), run_tag("p", "c", classes="all"), run_tag("p", "c", protocol="loso")}) == 3

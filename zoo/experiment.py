@@ -146,6 +146,21 @@ def usable_records(records, recipe, label_set):
     return out
 
 
+def run_tag(profile: str, corpus: str, *, test_corpus: Optional[str] = None, protocol: Optional[str] = None,
+            classes=None) -> str:
+    """The folder name of one setting's checkpoints and results: ``<profile>-<corpus>``, then
+    ``-to-<test corpus>``, ``-<protocol>`` and ``-all-classes`` or ``-<label>-<label>...`` when
+    given, so that a run with other classes or another protocol never resumes another's
+    checkpoints (the benchmark's and a release's CV share it, so one can reuse the other's runs)."""
+    tag = f"{profile}-{corpus}" + (f"-to-{test_corpus}" if test_corpus else "")
+    if protocol:
+        tag += f"-{protocol}"
+    if classes:
+        classes = [classes] if isinstance(classes, str) else list(classes)
+        tag += "-all-classes" if classes == ["all"] else "-" + "-".join(classes)
+    return tag
+
+
 def make_folds(protocol: str, recipe, records, validation: float, options: Optional[dict] = None):
     """The protocol's folds, as every caller makes them: validation speakers carved from the
     training part where the protocol has no development part; the recipe's protocol options

@@ -5,6 +5,7 @@
     python -m zoo.weights verify [NAME ...]         # sha256/size of present files + parameter counts
     python -m zoo.weights release blstmatt --corpus synthetic --profile smoke
     python -m zoo.weights release csa --corpus manifest --root /path/to/emodb --folds 2
+    python -m zoo.weights release amh:audio_only --corpus ravdess --root R --classes angry happy neutral sad
 """
 from __future__ import annotations
 
@@ -35,6 +36,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--folds", type=int, help="CV folds to run (default: the profile's)")
     r.add_argument("--seeds", nargs="+", type=int, help="seeds (default: the profile's)")
     r.add_argument("--protocol", help="override the recipe's protocol for the CV figures")
+    r.add_argument("--classes", nargs="+", help="label set: 'all' (every label of the corpus) or label names "
+                                                 "(default: the recipe's where the corpus has them), as the "
+                                                 "benchmark's --classes")
     r.add_argument("--rule", choices=("all", "fold0"), default="all",
                    help="released file: trained on all speakers (default) or CV fold 0 seed 0")
     r.add_argument("--name", help="release name (default model[-variant]-corpus-profile)")
@@ -118,7 +122,9 @@ def main(argv=None) -> int:
                     cache_dir=args.cache, manifest_path=args.manifest, data_licence=args.data_licence,
                     weights_licence=args.weights_licence, url=args.url, command=command, storage=args.storage,
                     loader_options=({"faces": args.faces, "seed": args.pairing_seed} if args.corpus == "ravdess_fer"
-                                    else None), verbose=args.verbose)
+                                    else None),
+                    classes=None if not args.classes else ("all" if args.classes == ["all"] else args.classes),
+                    verbose=args.verbose)
     metrics = ", ".join(f"{k} {v['mean']:.3f} ± {v['std']:.3f}" for k, v in entry["metrics"].items())
     print(f"released {entry['name']}: {entry['file']} ({entry['size'] / 1e6:.1f} MB, "
           f"{'committed' if entry['committed'] else 'not committed'}, storage {entry.get('storage', 'full')}), "

@@ -175,9 +175,12 @@ def release(model: str, corpus: str, root: Optional[str] = None, *, profile: str
             manifest_path=None, data_licence: Optional[str] = None, weights_licence: Optional[str] = None,
             url: Optional[str] = None, command: Optional[str] = None,
             commit_limit: int = _manifest.COMMIT_LIMIT_BYTES, storage: str = "auto",
-            loader_options: Optional[dict] = None, verbose=0) -> dict:
+            loader_options: Optional[dict] = None, classes=None, verbose=0) -> dict:
     """Train ``model[:variant]`` on ``corpus`` through :mod:`zoo.experiment` and release it.
     ``loader_options``: the corpus loader's (``ravdess_fer``: ``{"faces": folder, "seed": 0}``).
+    ``classes``: the label set, as :func:`zoo.experiment.prepare` takes it (None: the recipe's where
+    the corpus has it; ``"all"``; or label names), the same as the benchmark's ``--classes``, whose
+    CV runs the release's then match folder for folder (:func:`zoo.experiment.run_tag`).
 
     Returns the manifest entry (also written to the manifest). See the module docstring for
     the rule that picks the released file and how it is stored (``storage``: ``"auto"`` or one of
@@ -192,7 +195,7 @@ def release(model: str, corpus: str, root: Optional[str] = None, *, profile: str
         raise ValueError(f"rule must be one of {sorted(RULES)}, got {rule!r}")
     cache_dir = cache_dir or os.environ.get("ZOO_FEATURE_CACHE", Path.home() / ".cache" / "zoo" / "features")
     exp = experiment.prepare(model, corpus, root, profile=profile, protocol=protocol, max_folds=folds,
-                             cache_dir=cache_dir, loader_options=loader_options)
+                             cache_dir=cache_dir, loader_options=loader_options, classes=classes)
     prof, recipe, loaded, records, label_set = exp.profile, exp.recipe, exp.loaded, exp.records, exp.label_set
     corpus_label = "synthetic" if corpus == "synthetic" else (loaded.records[0].corpus if loaded.records else corpus)
     licences = DATA_LICENCES.get(corpus_label)
@@ -201,7 +204,8 @@ def release(model: str, corpus: str, root: Optional[str] = None, *, profile: str
     data_licence = data_licence or licences[0]
     weights_licence = weights_licence or (licences[1] if licences else f"as the training data: {data_licence}")
     name = name or default_name(model, corpus_label, prof.name)
-    runs_dir = Path(runs_dir or _manifest.cache_dir().parent / "release-runs") / f"{prof.name}-{corpus_label}"
+    runs_dir = Path(runs_dir or _manifest.cache_dir().parent / "release-runs") / experiment.run_tag(
+        prof.name, corpus_label, protocol=protocol, classes=classes)
 
     # 1. Cross-validation: the metrics.
     cv = exp.run(runs_dir / "cv", seeds=seeds, verbose=verbose)
@@ -262,7 +266,9 @@ def release(model: str, corpus: str, root: Optional[str] = None, *, profile: str
                          "build_overrides": prof.build.get(model_name, {}), "feature_overrides": feature_overrides,
                          "train_seconds": run.get("train_seconds"), "notes": recipe.notes}),
         "command": command or f"python -m zoo.weights release {model} --corpus {corpus}"
-                              + (f" --root {root}" if root else "") + f" --profile {profile}",
+                              + (f" --root {root}" if root else "") + f" --profile {profile}"
+                              + (" --classes " + " ".join([classes] if isinstance(classes, str) else classes)
+                                 if classes else ""),
         "licence": {"weights": weights_licence, "training_data": data_licence, "code": PROJECT_LICENCE},
         "date": datetime.date.today().isoformat(),
         "versions": {"zoo": __version__, "keras": keras.__version__, "tensorflow": _tf_version(),
