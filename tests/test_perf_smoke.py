@@ -140,3 +140,21 @@ def test_silence_probe_measures_what_trimming_keeps():
         y = librosa.load(r.audio_path, sr=16000)[0]
         expected.setdefault(r.label, []).append(len(librosa.effects.trim(y, top_db=30)[0]) / len(y))
     assert kept == pytest.approx({c: float(np.mean(v)) for c, v in expected.items()})
+
+
+def test_extraction_controls_do_fixed_work_in_workers_as_in_this_process():
+    """The control rows of ``benchmarks.perf.extraction`` measure the machine, not a feature: each
+    does the same fixed work per clip whatever the record, and ``measure`` runs them through
+    ``compute_features`` with 1 and 2 workers (equal tables, or it raises) and no naive loop."""
+    from benchmarks.perf import extraction
+    from zoo.data.records import Record
+
+    records = [Record(utterance_id=f"u{i}", corpus="none", audio_path=f"/absent/{i}.wav") for i in range(6)]
+    for name in extraction.CONTROLS:
+        control = extraction.make_control(name)
+        assert control.name == name
+        assert np.array_equal(control.extract(records[0]), control.extract(records[1]))
+        row = extraction.measure(name, records, repeats=1)
+        assert set(row["median_seconds"]) == {"serial", "parallel_warm", "parallel_cold"}
+        assert row["zoo_vs_naive"] is None and row["clips"] == 6
+    assert extraction.parse_args([]).extractors == list(extraction.EXTRACTORS + extraction.CONTROLS)

@@ -19,9 +19,15 @@ options), over the same clips, without a cache:
   threads a user gets by default (one per core), and ``1 BLAS thread``
   (``threadpoolctl``), as ``compute_features`` runs: the same code path cost.
 
-A control row, ``sleep 5 ms``, extracts nothing and sleeps 5 ms per clip: it needs no CPU,
-so its speed-up shows what the scheduling of ``workers=2`` gives when a second core is free,
-whatever the load.
+Three control rows extract nothing and read no file. ``sleep_5ms`` sleeps 5 ms per clip: it needs
+no CPU, so its speed-up shows what the scheduling of ``workers=2`` gives when a second core is
+free, whatever the load. ``python_work`` (a fixed pure-Python loop, a few kB of memory) and
+``fft_work`` (a fixed numpy STFT-sized FFT, a few MB, as an extractor's frames) do the same
+fixed work per clip, a few ms: their speed-up and their CPU seconds, 1 worker against 2, show how
+much compute the second core adds on this machine for work that needs no memory traffic and for
+work that does. When two processes spend more CPU seconds on the same fixed work than one, the
+cores share something (a host's hyper-threads, caches, memory bandwidth), and no scheduling in
+``compute_features`` gets that back.
 
 Each repeat runs every column once per extractor, in a rotated order so that load drifts hit
 all columns alike; medians of wall seconds are reported, with the CPU seconds of this process
@@ -47,6 +53,7 @@ import numpy as np
 from zoo.features.base import Extractor
 
 EXTRACTORS = ("fbank", "logmel", "mfcc", "mfcc_deltas", "chroma")
+CONTROLS = ("sleep_5ms", "python_work", "fft_work")
 COLUMNS = ("serial", "parallel_warm", "parallel_cold", "naive", "naive_1_thread")
 CONTROL_SLEEP = 0.005
 TARGET_SPEEDUP = 1.7
@@ -113,6 +120,43 @@ class Sleep(Extractor):
         return np.zeros(1, np.float32)
 
 
+class PythonWork(Extractor):
+    """Control: a fixed pure-Python loop per clip (``iterations`` steps; a few ms, a few kB)."""
+
+    name = "python_work"
+    shape = (1,)
+    iterations = 60_000
+
+    def config(self):
+        return {"iterations": self.iterations}
+
+    def extract(self, record):
+        total = 0
+        for i in range(self.iterations):
+            total += i * i % 7
+        return np.full(1, total % 7, np.float32)
+
+
+class FftWork(Extractor):
+    """Control: a fixed numpy FFT per clip, the size of a 2 s STFT (200 frames of 2,048 samples, a few MB)."""
+
+    name = "fft_work"
+    shape = (1,)
+    frames, n_fft = 200, 2048
+
+    def config(self):
+        return {"frames": self.frames, "n_fft": self.n_fft}
+
+    def extract(self, record):
+        x = np.cos(np.arange(self.frames * self.n_fft, dtype=np.float32) * 1e-3).reshape(self.frames, self.n_fft)
+        spectrum = np.abs(np.fft.rfft(x, axis=1)) ** 2
+        return np.full(1, float(spectrum[0, 0]) > 0, np.float32)
+
+
+def make_control(name: str) -> Extractor:
+    return {c.name: c for c in (Sleep, PythonWork, FftWork)}[name]()
+
+
 def naive_loop(paths, name):
     import librosa
 
@@ -156,13 +200,13 @@ def _timed(fn):
 
 
 def measure(name, records, repeats: int) -> dict:
-    """The columns of one extractor (or of the ``sleep_5ms`` control) over ``records``."""
+    """The columns of one extractor (or of a control, :data:`CONTROLS`) over ``records``."""
     from threadpoolctl import threadpool_limits
 
     from zoo import features, pipeline
 
-    control = name == Sleep.name
-    extractor = Sleep() if control else features.get(name)
+    control = name in CONTROLS
+    extractor = make_control(name) if control else features.get(name)
     columns = COLUMNS[:3] if control else COLUMNS
     paths = [r.audio_path for r in records]
     parity = None
@@ -244,7 +288,7 @@ def markdown(results: dict) -> str:
         lines.append(
             f"| {row['extractor']} | {s['serial']:.2f} | {s['parallel_warm']:.2f}, {s['parallel_cold']:.2f} | "
             f"{row['speedup_warm']:.2f}x, {row['speedup_cold']:.2f}x "
-            f"({'yes' if row['speedup_warm'] >= TARGET_SPEEDUP else 'no'}) | "
+            f"({'control' if row['extractor'] in CONTROLS else 'yes' if row['speedup_warm'] >= TARGET_SPEEDUP else 'no'}) | "
             f"{c['serial']:.1f}, {c['parallel_warm']:.1f} | "
             f"{c['serial'] / s['serial']:.2f}, {c['parallel_warm'] / s['parallel_warm']:.2f} | "
             f"{min(loads):.2f}-{max(loads):.2f} |")
@@ -285,8 +329,8 @@ def parse_args(argv=None):
     p.add_argument("--root", help="corpus folder (default $ZOO_SHARED_DATA/<corpus> or ../shared/data/<corpus>)")
     p.add_argument("--limit", type=int, help="first N clips (sorted by path)")
     p.add_argument("--repeats", type=int, default=2)
-    p.add_argument("--extractors", nargs="+", choices=EXTRACTORS + ("sleep_5ms",),
-                   default=list(EXTRACTORS) + ["sleep_5ms"])
+    p.add_argument("--extractors", nargs="+", choices=EXTRACTORS + CONTROLS,
+                   default=list(EXTRACTORS + CONTROLS))
     p.add_argument("--quick", action="store_true", help="12 clips, 1 repeat: checks the code, not speed")
     p.add_argument("--note", default="", help="a sentence for the top of the markdown")
     p.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "results"))
