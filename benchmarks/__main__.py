@@ -35,6 +35,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 def parse_args(argv=None):
     from benchmarks.runner import default_models
+    from zoo.cli import add_workers_argument
     from zoo.profiles import PROFILES
 
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
@@ -70,6 +71,7 @@ def parse_args(argv=None):
     p.add_argument("--publish", action="store_true",
                    help="write into the repository's committed benchmarks/results/<profile>-<corpus> instead")
     p.add_argument("--runs", default="runs", help="checkpoint folder (default ./runs)")
+    add_workers_argument(p)
     p.add_argument("--cache", default=os.environ.get("ZOO_FEATURE_CACHE", os.path.expanduser("~/.cache/zoo/features")),
                    help="feature cache folder")
     p.add_argument("--mixed-precision", action="store_true", help="mixed_float16 (GPUs; slower on CPU)")
@@ -98,6 +100,9 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    from zoo.cli import apply_workers
+
+    apply_workers(args)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     from zoo.cli import quiet_tensorflow
 

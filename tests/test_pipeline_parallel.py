@@ -238,7 +238,8 @@ def test_the_first_chunk_is_computed_here_before_any_worker_extracts(tmp_path):
     assert min(in_workers) >= max(times[u][2] for u in first_chunk)
 
 
-def test_default_workers_and_what_stays_in_this_process():
+def test_default_workers_and_what_stays_in_this_process(monkeypatch):
+    monkeypatch.delenv(pipeline.WORKERS_ENV, raising=False)
     few = [rec(k) for k in range(pipeline.PARALLEL_MIN_RECORDS - 1)]
     table = pipeline.compute_features(few, {"pid": Pid()})  # workers=None: too few to start workers
     assert {int(x[0]) for x in table.features["pid"]} == {os.getpid()}
@@ -252,6 +253,38 @@ def test_default_workers_and_what_stays_in_this_process():
         with pytest.raises(ValueError, match="workers"):
             pipeline.compute_features(few, {"pid": Pid()}, workers=wrong)
     assert pipeline.resolve_workers(None) == os.cpu_count()
+
+
+def test_workers_flag_sets_the_default_of_every_call(monkeypatch):
+    """``--workers N`` (benchmark, release, finetune) becomes ``$ZOO_FEATURE_WORKERS``, the default of
+    ``compute_features(workers=None)``: ``1`` keeps every record in this process however many there
+    are; a bad value is an error naming the variable; an explicit ``workers=`` still wins."""
+    import argparse
+
+    from zoo import cli
+
+    monkeypatch.setenv(pipeline.WORKERS_ENV, "")  # restored (unset) after the test, whatever cli sets
+    monkeypatch.delenv(pipeline.WORKERS_ENV)
+    parser = argparse.ArgumentParser()
+    cli.add_workers_argument(parser)
+    cli.apply_workers(parser.parse_args([]))
+    assert pipeline.WORKERS_ENV not in os.environ
+    cli.apply_workers(parser.parse_args(["--workers", "1"]))
+    assert os.environ[pipeline.WORKERS_ENV] == "1" and pipeline.resolve_workers(None) == 1
+    many = [rec(k) for k in range(2 * pipeline.PARALLEL_MIN_RECORDS)]
+    table = pipeline.compute_features(many, {"pid": Pid()})
+    assert {int(x[0]) for x in table.features["pid"]} == {os.getpid()} and len(table.records) == len(many)
+    assert pipeline.resolve_workers(3) == 3
+    for bad in ("0", "two", "-1"):
+        monkeypatch.setenv(pipeline.WORKERS_ENV, bad)
+        with pytest.raises(ValueError, match=pipeline.WORKERS_ENV):
+            pipeline.resolve_workers(None)
+    for bad in (["--workers", "0"], ["--workers", "x"]):
+        with pytest.raises(SystemExit):
+            parser.parse_args(bad)
+    from benchmarks import __main__ as bench
+
+    assert bench.parse_args(["--workers", "2"]).workers == 2
 
 
 def _write_clips(folder, count):

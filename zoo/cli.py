@@ -19,6 +19,30 @@ import sys
 DETERMINISTIC_THREADS = 2  # intra-op threads of the deterministic mode (inter-op: 1)
 
 
+def _positive_int(text: str) -> int:
+    import argparse
+
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive int, got {text!r}")
+    return int(text)
+
+
+def add_workers_argument(parser) -> None:
+    """``--workers N``: the processes that extract features (``zoo.pipeline.compute_features``)."""
+    parser.add_argument("--workers", type=_positive_int, metavar="N",
+                        help="processes that extract features (default $ZOO_FEATURE_WORKERS, else one per core; "
+                             "1 = serial in this process); the features do not depend on it")
+
+
+def apply_workers(args) -> None:
+    """Make ``args.workers`` (from :func:`add_workers_argument`) the default of every
+    ``compute_features`` call this process makes, through ``$ZOO_FEATURE_WORKERS``."""
+    if getattr(args, "workers", None):
+        from zoo.pipeline import WORKERS_ENV
+
+        os.environ[WORKERS_ENV] = str(args.workers)
+
+
 def deterministic(threads: int = DETERMINISTIC_THREADS) -> None:
     """TensorFlow's deterministic mode: op determinism on, fixed thread counts (intra ``threads``,
     inter 1), so the same command gives the same numbers on machines with other core counts.

@@ -566,11 +566,17 @@ def add_arguments(parser) -> None:
     parser.add_argument("--run-dir", help="keep checkpoints here (the same command resumes)")
     parser.add_argument("--cache-dir", help="feature cache (default $ZOO_FEATURE_CACHE or ~/.cache/zoo/features)")
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    from zoo.cli import add_workers_argument
+
+    add_workers_argument(parser)
 
 
 def run_cli(args) -> int:
     """``python -m zoo finetune``: 0 when both files are written, 1 on bad input (the message names
     the file and the problem; nothing is written), 2 on a usage error (argparse)."""
+    from zoo.cli import apply_workers
+
+    apply_workers(args)
     try:
         finetune(args.model, args.data, args.out,
                  labels=[x.strip() for x in args.labels.split(",") if x.strip()] if args.labels else None,

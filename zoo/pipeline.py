@@ -340,10 +340,21 @@ def _cached(cache, names, extractors, record) -> bool:
         return False
 
 
+#: Environment variable with the default number of feature processes (``workers=None``); the
+#: command lines' ``--workers N`` sets it (:func:`zoo.cli.apply_workers`).
+WORKERS_ENV = "ZOO_FEATURE_WORKERS"
+
+
 def resolve_workers(workers: Optional[int]) -> int:
-    """``workers=None`` -> ``os.cpu_count()``; otherwise a positive int."""
+    """``workers=None`` -> ``$ZOO_FEATURE_WORKERS`` when set, else ``os.cpu_count()``; otherwise a
+    positive int."""
     if workers is None:
-        return max(1, os.cpu_count() or 1)
+        value = os.environ.get(WORKERS_ENV, "").strip()
+        if not value:
+            return max(1, os.cpu_count() or 1)
+        if not value.isdigit() or int(value) < 1:
+            raise ValueError(f"${WORKERS_ENV}={value!r}: the number of feature processes must be a positive int")
+        return int(value)
     if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
         raise ValueError(f"workers must be a positive int or None (the number of cores); got {workers!r}")
     return int(workers)
@@ -476,7 +487,8 @@ def compute_features(records: Sequence[Record], extractors: Mapping[str, Extract
         on_error: ``"raise"`` re-raises a record's :class:`FeatureError` (also raised for
             empty or non-finite features); ``"skip"`` leaves the record out and counts it
             in ``table.report`` by reason with examples.
-        workers: processes that extract: ``None`` (default) = ``os.cpu_count()`` when at
+        workers: processes that extract: ``None`` (default) = ``$ZOO_FEATURE_WORKERS`` (the
+            command lines' ``--workers``) or else ``os.cpu_count()``, when at
             least :data:`PARALLEL_MIN_RECORDS` records are to compute (fewer: serial),
             ``1`` = serial in this process, ``N`` = this process and ``N - 1`` worker
             processes (fresh interpreters, see :func:`_parallel_outcomes`). The table (rows,

@@ -54,6 +54,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--runs", help="checkpoint folder (resumable; default $ZOO_CACHE_DIR/release-runs)")
     r.add_argument("--cache", help="feature cache folder")
     r.add_argument("--verbose", type=int, default=0)
+    from zoo.cli import add_workers_argument
+
+    add_workers_argument(r)
     return p
 
 
@@ -116,6 +119,9 @@ def main(argv=None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     from zoo.weights.release import release
 
+    from zoo.cli import apply_workers
+
+    apply_workers(args)
     command = "python -m zoo.weights " + shlex.join(a for a in argv if a not in ("--manifest", args.manifest))
     entry = release(args.model, args.corpus, args.root, profile=args.profile, folds=args.folds, seeds=args.seeds,
                     protocol=args.protocol, rule=args.rule, name=args.name, runs_dir=args.runs,
