@@ -465,3 +465,25 @@ def test_run_tag_keeps_settings_apart_and_matches_the_benchmark_folders():
     assert (run_tag("smoke", "emodb", test_corpus="ravdess", protocol="speaker_kfold", classes=["angry"])
             == "smoke-emodb-to-ravdess-speaker_kfold-angry")
     assert len({run_tag("p", "c"), run_tag("p", "c", classes="all"), run_tag("p", "c", protocol="loso")}) == 3
+
+
+def test_release_cli_deterministic_mode_as_the_benchmark(monkeypatch):
+    """``--deterministic`` switches TensorFlow's deterministic mode on before anything trains (so a
+    release's CV runs equal the benchmark's ``--deterministic`` runs), and it is in the entry's command."""
+    from zoo import cli as zoo_cli
+    from zoo.weights import __main__ as cli
+    from zoo.weights import release as release_module
+
+    modes, commands = [], []
+    monkeypatch.setattr(zoo_cli, "quiet_tensorflow", lambda deterministic_mode=False: modes.append(deterministic_mode))
+
+    def fake_release(model, corpus, root, **kwargs):
+        commands.append(kwargs["command"])
+        raise SystemExit(0)
+
+    monkeypatch.setattr(release_module, "release", fake_release)
+    for extra in (["--deterministic"], []):
+        with pytest.raises(SystemExit):
+            cli.main(["release", "csa", "--corpus", "ravdess", "--root", "r/", *extra])
+    assert modes == [True, False]
+    assert commands[0].endswith("--deterministic") and "--deterministic" not in commands[1]

@@ -54,6 +54,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--runs", help="checkpoint folder (resumable; default $ZOO_CACHE_DIR/release-runs)")
     r.add_argument("--cache", help="feature cache folder")
     r.add_argument("--verbose", type=int, default=0)
+    r.add_argument("--deterministic", action="store_true",
+                   help="TensorFlow's deterministic mode (op determinism, fixed thread counts), as the benchmark's "
+                        "--deterministic: the CV runs then equal the benchmark's runs of the same setting")
     from zoo.cli import add_workers_argument
 
     add_workers_argument(r)
@@ -89,7 +92,7 @@ def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     from zoo.cli import quiet_tensorflow
 
-    quiet_tensorflow()
+    quiet_tensorflow(deterministic_mode=getattr(args, "deterministic", False))
     from zoo import weights
 
     if args.command == "table":
