@@ -100,12 +100,10 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from zoo.cli import apply_workers
+    from zoo.cli import apply_workers, classes_option, quiet_tensorflow
 
     apply_workers(args)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
-    from zoo.cli import quiet_tensorflow
-
     quiet_tensorflow(deterministic_mode=args.deterministic)
     import dataclasses
 
@@ -135,10 +133,10 @@ def main(argv=None) -> int:
     runs_dir = Path(args.runs) / tag
     started = time.perf_counter()
     results = {}
+    classes = classes_option(args.classes)
     for name in args.models:
         t0 = time.perf_counter()
         logging.info("== %s", name)
-        classes = None if not args.classes else ("all" if args.classes == ["all"] else args.classes)
         results[name] = runner.run_model(name, args.corpus, args.root, profile=profile, out_runs=runs_dir,
                                          cache_dir=Path(args.cache), protocol=args.protocol, seeds=args.seeds,
                                          max_folds=args.folds, verbose=verbose, classes=classes,

@@ -43,6 +43,14 @@ def apply_workers(args) -> None:
         os.environ[WORKERS_ENV] = str(args.workers)
 
 
+def classes_option(names):
+    """A ``--classes`` list as :func:`zoo.experiment.prepare` takes it: None when absent, ``"all"``
+    for ``--classes all``, else the label names."""
+    if not names:
+        return None
+    return "all" if list(names) == ["all"] else list(names)
+
+
 def deterministic(threads: int = DETERMINISTIC_THREADS) -> None:
     """TensorFlow's deterministic mode: op determinism on, fixed thread counts (intra ``threads``,
     inter 1), so the same command gives the same numbers on machines with other core counts.

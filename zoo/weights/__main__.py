@@ -90,7 +90,7 @@ def _verify(names, manifest_path) -> int:
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
-    from zoo.cli import quiet_tensorflow
+    from zoo.cli import apply_workers, classes_option, quiet_tensorflow
 
     quiet_tensorflow(deterministic_mode=getattr(args, "deterministic", False))
     from zoo import weights
@@ -122,8 +122,6 @@ def main(argv=None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     from zoo.weights.release import release
 
-    from zoo.cli import apply_workers
-
     apply_workers(args)
     command = "python -m zoo.weights " + shlex.join(a for a in argv if a not in ("--manifest", args.manifest))
     entry = release(args.model, args.corpus, args.root, profile=args.profile, folds=args.folds, seeds=args.seeds,
@@ -132,7 +130,7 @@ def main(argv=None) -> int:
                     weights_licence=args.weights_licence, url=args.url, command=command, storage=args.storage,
                     loader_options=({"faces": args.faces, "seed": args.pairing_seed} if args.corpus == "ravdess_fer"
                                     else None),
-                    classes=None if not args.classes else ("all" if args.classes == ["all"] else args.classes),
+                    classes=classes_option(args.classes),
                     verbose=args.verbose)
     metrics = ", ".join(f"{k} {v['mean']:.3f} ± {v['std']:.3f}" for k, v in entry["metrics"].items())
     print(f"released {entry['name']}: {entry['file']} ({entry['size'] / 1e6:.1f} MB, "
