@@ -2,6 +2,7 @@
 load -> verify -> new head -> freeze -> fine-tune path on a tiny release made here."""
 import json
 import shutil
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -487,3 +488,13 @@ def test_release_cli_deterministic_mode_as_the_benchmark(monkeypatch):
             cli.main(["release", "csa", "--corpus", "ravdess", "--root", "r/", *extra])
     assert modes == [True, False]
     assert commands[0].endswith("--deterministic") and "--deterministic" not in commands[1]
+
+
+def test_readme_holds_the_generated_weights_table_once():
+    # The README's table is `python -m zoo.weights table` pasted in; a paste that kept the old
+    # legend repeated it (three copies were committed once).
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    generated = weights.table().strip()
+    assert readme.count(generated) == 1, "README's weights table differs from `python -m zoo.weights table`"
+    legend = generated.splitlines()[-1]
+    assert readme.count(legend) == 1, "the weights table's legend is in the README more than once"
