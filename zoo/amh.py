@@ -38,6 +38,8 @@ Departures from the paper / code, each with the argument that gives the other re
   (``input_dropout=``); the code applied them to the GRU inputs only.
 - Text: 300-d trainable embedding initialised from GloVe 840B in the code; here random unless
   ``embedding_matrix=`` is given (e.g. from any gensim KeyedVectors), ``embedding_trainable=``.
+- Summaries: the last valid GRU state, as in the paper (Sec. 3.1) and the code; ``summary="mean"``
+  (ours) starts each summary as the mean of the valid states instead.
 - Truncation (audio 750 frames, text 128 tokens, video 25 frames in the code) is the
   pipeline's (``RECIPE.truncate``); the model takes any length.
 - Modalities: any two or three (``modalities=``, Table 1 ablations); with two modalities the
@@ -77,6 +79,7 @@ FEATURE_DIMS = {"audio": 120, "video": 2048}
 GRU_UNITS = {"audio": 200, "text": 200, "video": 128}
 INPUT_DROPOUT = {"audio": 0.3, "text": 0.7, "video": 0.3}  # code: keep 0.7 / 0.3 / 0.7
 EMBEDDING_DIM = 300
+SUMMARIES = ("last", "mean")  # the starting summary of each modality (``summary=``)
 _LETTERS = {"a": "audio", "t": "text", "v": "video"}
 
 
@@ -117,6 +120,7 @@ def build(
     input_dropout=None,
     feature_dims=None,
     lengths=True,
+    summary="last",
 ):
     """Build AMH-N.
 
@@ -137,6 +141,8 @@ def build(
             :data:`GRU_UNITS`, :data:`INPUT_DROPOUT` (rates), :data:`FEATURE_DIMS`.
         lengths: masks of audio / video from the true lengths (inputs ``audio_length``,
             ``video_length`` (B,) int32; default); ``False``: ``Masking(0.0)``, the previous graph.
+        summary: each modality's starting summary: ``"last"`` (default; the paper's and the
+            code's last valid GRU state) or ``"mean"`` (ours: the mean of its valid states).
     """
     present = [m for m in MODALITIES if m in {_modality(x) for x in modalities}]
     if not present:
@@ -145,6 +151,8 @@ def build(
         raise ValueError(f"hops must be >= 0; got {hops}")
     if len(present) == 1 and int(hops):
         raise ValueError(f"one modality ({present[0]}) has no other to hop from: pass hops=0 (got hops={hops})")
+    if summary not in SUMMARIES:
+        raise ValueError(f"summary must be one of {SUMMARIES}; got {summary!r}")
     classes, labels = resolve_classes(classes, LABELS)
     if embedding_matrix is not None:
         shape = tuple(getattr(embedding_matrix, "shape", ()))
@@ -171,6 +179,8 @@ def build(
                                recurrent_initializer="orthogonal", reset_after=reset_after,
                                name=f"{modality}_gru")
         sequences[modality], summaries[modality] = gru(x)
+        if summary == "mean":  # the GRU's output mask (padding) is honoured by the pooling
+            summaries[modality] = keras.layers.GlobalAveragePooling1D(name=f"{modality}_mean")(sequences[modality])
 
     for k, target in enumerate(hop_targets(hops, hop_order, present), start=1):
         others = [summaries[m] for m in present if m != target]

@@ -144,6 +144,31 @@ def test_first_hop_and_last_valid_summaries_against_numpy():
     np.testing.assert_allclose(fusion, np.concatenate([a_last, t_last, hopped], -1), rtol=1e-6)
 
 
+def test_mean_summary_is_the_mean_of_the_valid_states_and_feeds_the_first_hop():
+    """summary="mean" (ours): each starting summary is the mean of the VALID GRU states (not of
+    the padded ones, not the last state); the first hop's query is built from those means."""
+    model = amh.build(hops=1, summary="mean", **TINY)
+    names = ["audio_gru", "text_gru", "video_gru"]
+    outputs = ([model.get_layer(n).output[0] for n in names] + [model.get_layer(f"{m}_mean").output for m in ("audio", "text")]
+               + [model.get_layer("hop1_video").output[0], model.get_layer("fusion").output])
+    x = pad(inputs(), 3)
+    a_seq, t_seq, v_seq, a_mean, t_mean, hopped, fusion = keras.Model(model.inputs, outputs).predict(x, verbose=0)
+    np.testing.assert_allclose(a_mean[0], a_seq[0, :3].mean(0), rtol=1e-5, atol=1e-7)  # 3 valid audio frames
+    np.testing.assert_allclose(t_mean[0], t_seq[0, :3].mean(0), rtol=1e-5, atol=1e-7)  # 3 valid tokens
+    np.testing.assert_allclose(a_mean[1], a_seq[1, :5].mean(0), rtol=1e-5, atol=1e-7)
+    assert not np.allclose(a_mean[0], a_seq[0, 2], atol=1e-4)
+    kernel, bias = model.get_layer("hop1_video").get_weights()
+    q = np.concatenate([a_mean[1], t_mean[1]]) @ kernel + bias
+    s = v_seq[1, :3] @ q
+    a = np.exp(s - s.max()) / np.exp(s - s.max()).sum()
+    np.testing.assert_allclose(hopped[1], (a[:, None] * v_seq[1, :3]).sum(0), rtol=1e-5)
+    np.testing.assert_allclose(fusion[:, :9], np.concatenate([a_mean, t_mean], -1), rtol=1e-6)
+    np.testing.assert_allclose(model.predict(x, verbose=0), model.predict(inputs(), verbose=0), atol=1e-6)
+    assert amh.build(hops=1, **TINY).count_params() == model.count_params()  # pooling adds no weights
+    with pytest.raises(ValueError, match="summary must be one of"):
+        amh.build(summary="max", **TINY)
+
+
 def test_padding_does_not_change_predictions_or_attention():
     model = amh.build(hops=7, **TINY)
     x = inputs()
