@@ -794,8 +794,8 @@ def prepare(name: str, corpus: str = "synthetic", root: Optional[str] = None, *,
     if loaded is None:
         loaded = load_corpus(corpus, root, classes_for(recipe, corpus), profile.utterances, loader_options)
     feature_overrides = dict(profile.features.get(spec.name, {}))
-    if profile.trim_db is not None:
-        feature_overrides = audio_option_overrides(recipe.features, feature_overrides, trim_db=profile.trim_db)
+    if profile.audio_options():
+        feature_overrides = audio_option_overrides(recipe.features, feature_overrides, **profile.audio_options())
     validation = recipe.validation if recipe.validation is not None else profile.validation
     if test_corpus is not None:
         if protocol not in (None, "cross_corpus"):
@@ -1016,5 +1016,4 @@ def prepare_baseline(name: str, corpus: str = "synthetic", root: Optional[str] =
                               loaded=exp.loaded, records=exp.records, folds=exp.folds, profile=exp.profile,
                               cache=exp.cache, options={"class_weight": [None, "balanced"], **options},
                               test_corpus=test_corpus,
-                              feature_overrides={} if exp.profile.trim_db is None else audio_option_overrides(
-                                  wanted, {}, trim_db=exp.profile.trim_db))
+                              feature_overrides=audio_option_overrides(wanted, {}, **exp.profile.audio_options()))

@@ -31,7 +31,9 @@ class Profile:
     (:meth:`zoo.pipeline.FeatureTable.normalized_by_speaker`: each speaker, test speakers too, by
     the statistics of its own recordings; labels unused); ``trim_db``: every audio feature (the
     models' and the baselines') cuts leading and trailing silence first
-    (``librosa.effects.trim(top_db=trim_db)``, the extractors' ``trim_db`` option); ``pretrain``:
+    (``librosa.effects.trim(top_db=trim_db)``, the extractors' ``trim_db`` option);
+    ``peak_normalize``: every audio feature scales its recording to a peak of 1 first (the
+    extractors' ``peak_normalize`` option: the recording's gain removed); ``pretrain``:
     per-model pre-training of a backbone before the folds (e.g. :class:`zoo.pretrain.FacePretraining`:
     an object whose ``build_args(records, cache_dir)`` gives the builder arguments and a record of the
     run, and whose ``describe()`` goes into the captions).
@@ -53,7 +55,14 @@ class Profile:
     augment: Optional[object] = None
     normalize: Optional[str] = None
     trim_db: Optional[float] = None
+    peak_normalize: bool = False
     pretrain: Dict[str, object] = dataclasses.field(default_factory=dict)
+
+    def audio_options(self) -> dict:
+        """The options every audio extractor gets from this profile (``trim_db``,
+        ``peak_normalize``; only those that are set)."""
+        return {**({} if self.trim_db is None else {"trim_db": self.trim_db}),
+                **({"peak_normalize": True} if self.peak_normalize else {})}
 
     def callbacks_for(self, model: str):
         """The profile's callbacks for ``model`` (None: keep the recipe's)."""
@@ -151,6 +160,16 @@ PROFILES["real_sn_trim"] = dataclasses.replace(
     PROFILES["real_sn"], name="real_sn_trim", trim_db=30.0,
     description=("The `real_sn` profile with leading and trailing silence cut from every recording before any audio "
                  "feature, the baselines' included (librosa.effects.trim, 30 dB below the peak)."))
+
+
+# Peak-normalised on top of `real_sn_trim`: EmoDB's files are peak-normalised (every one peaks at
+# about 0 dBFS), RAVDESS' keep the recording level (angry takes ~16 dB louder than neutral ones);
+# per-speaker normalisation keeps that level, so a model trained on one corpus misreads the other.
+PROFILES["real_sn_trim_peak"] = dataclasses.replace(
+    PROFILES["real_sn_trim"], name="real_sn_trim_peak", peak_normalize=True,
+    description=("The `real_sn_trim` profile with every recording scaled to a peak of 1 after trimming, before any "
+                 "audio feature, the baselines' included (librosa.util.normalize): the recording's gain no longer "
+                 "reaches the features, as in corpora shipped peak-normalised (EmoDB)."))
 
 
 # ParallelNet's image backbone pre-trained on faces on top of `real`: the ImageNet weights of the paper

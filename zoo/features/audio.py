@@ -158,16 +158,26 @@ class AudioExtractor(Extractor):
     #: ``trim_db``: cut leading and trailing silence first, ``librosa.effects.trim(top_db=trim_db)``
     #: (frames more than ``trim_db`` dB below the signal's peak); None (default) keeps the signal.
     trim_db: Optional[float] = None
+    #: ``peak_normalize``: scale the signal so that its largest absolute sample is 1
+    #: (``librosa.util.normalize``) before any feature: the recording's gain no longer reaches
+    #: the features. Some corpora ship peak-normalised files (EmoDB), others keep the recording
+    #: level (RAVDESS, whose shouted takes are ~16 dB louder than its neutral ones); a model that
+    #: learnt the level on one reads the other's as the wrong arousal. False (default) keeps it.
+    peak_normalize: bool = False
 
-    def _set_trim(self, trim_db: Optional[float]) -> None:
+    def _set_trim(self, trim_db: Optional[float], peak_normalize: bool = False) -> None:
         if trim_db is not None and (isinstance(trim_db, bool) or not float(trim_db) > 0):
             raise ValueError(f"{self.name}: trim_db must be a positive number of dB or None, got {trim_db!r}")
+        if not isinstance(peak_normalize, (bool, np.bool_)):
+            raise ValueError(f"{self.name}: peak_normalize must be True or False, got {peak_normalize!r}")
         self.trim_db = None if trim_db is None else float(trim_db)
+        self.peak_normalize = bool(peak_normalize)
 
     def _trim_config(self) -> dict:
-        """``{"trim_db": x}`` when trimming, else nothing (configs, cache keys and releases of
-        untrimmed features stay as they were)."""
-        return {} if self.trim_db is None else {"trim_db": self.trim_db}
+        """``{"trim_db": x}`` when trimming and ``{"peak_normalize": True}`` when normalising, else
+        nothing (configs, cache keys and releases of other features stay as they were)."""
+        return {**({} if self.trim_db is None else {"trim_db": self.trim_db}),
+                **({"peak_normalize": True} if self.peak_normalize else {})}
 
     def trimmed(self, signal: np.ndarray) -> np.ndarray:
         """``signal`` without its leading and trailing silence when ``trim_db`` is set."""
@@ -176,6 +186,15 @@ class AudioExtractor(Extractor):
         import librosa
 
         return librosa.effects.trim(signal, top_db=self.trim_db)[0]
+
+    def leveled(self, signal: np.ndarray) -> np.ndarray:
+        """``signal`` scaled to a peak of 1 when ``peak_normalize`` is set (an all-zero signal
+        stays zero)."""
+        if not self.peak_normalize:
+            return signal
+        import librosa
+
+        return librosa.util.normalize(signal).astype(signal.dtype, copy=False)
 
     def min_samples(self, sr: int) -> int:
         return 1
@@ -214,7 +233,7 @@ class AudioExtractor(Extractor):
     def extract(self, source, sample_rate: Optional[int] = None) -> np.ndarray:
         """The feature of ``source``: a Record, an audio file path, or samples with ``sample_rate``."""
         signal, sr, where = self.read(source, sample_rate)
-        signal = self.trimmed(signal)
+        signal = self.leveled(self.trimmed(signal))
         need = self.required_samples(sr)
         if signal.shape[0] < need:
             duration = signal.shape[0] / sr

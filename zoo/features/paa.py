@@ -66,10 +66,11 @@ class PaaFrames(AudioExtractor):
     name = "paa_frames"
 
     def __init__(self, sr: Optional[int] = 16000, win_ms: float = 25.0, hop_ms: float = 10.0,
-                 backend: str = "vectorised", trim_db: Optional[float] = None):
+                 backend: str = "vectorised", trim_db: Optional[float] = None,
+                 peak_normalize: bool = False):
         if backend not in BACKENDS:
             raise ValueError(f"{self.name}: unknown backend {backend!r}; known: {list(BACKENDS)}")
-        self._set_trim(trim_db)
+        self._set_trim(trim_db, peak_normalize)
         self.sr, self.win_ms, self.hop_ms, self.backend = sr, float(win_ms), float(hop_ms), backend
 
     @property

@@ -100,10 +100,11 @@ class _Stft(AudioExtractor):
 
     def __init__(self, sr: Optional[int] = 22050, n_fft: int = 2048, hop_length: int = 512,
                  win_length: Optional[int] = None, window: str = "hann", center: bool = True,
-                 pooling: Optional[str] = None, trim_db: Optional[float] = None):
+                 pooling: Optional[str] = None, trim_db: Optional[float] = None,
+                 peak_normalize: bool = False):
         if pooling not in _POOLINGS:
             raise ValueError(f"{self.name}: pooling must be one of {_POOLINGS}, got {pooling!r}")
-        self._set_trim(trim_db)
+        self._set_trim(trim_db, peak_normalize)
         self.sr, self.n_fft, self.hop_length = sr, int(n_fft), int(hop_length)
         self.win_length = None if win_length is None else int(win_length)
         self.window, self.center, self.pooling = window, bool(center), pooling
@@ -202,8 +203,9 @@ class _ShortTerm(AudioExtractor):
 
     def __init__(self, sr: Optional[int] = 16000, win_ms: float = 25.0, hop_ms: float = 10.0,
                  window: str = "hamming", center: bool = False, fmin: float = 0.0,
-                 fmax: Optional[float] = None, htk: bool = False, trim_db: Optional[float] = None):
-        self._set_trim(trim_db)
+                 fmax: Optional[float] = None, htk: bool = False, trim_db: Optional[float] = None,
+                 peak_normalize: bool = False):
+        self._set_trim(trim_db, peak_normalize)
         self.sr, self.win_ms, self.hop_ms = sr, float(win_ms), float(hop_ms)
         self.window, self.center, self.htk = window, bool(center), bool(htk)
         self.fmin, self.fmax = float(fmin), fmax

@@ -550,6 +550,9 @@ def frontend_for(extractor, sample_rate: Optional[int] = None, name: Optional[st
     if config.get("trim_db") is not None:
         raise NotInGraphError(f"feature {kind!r}: trim_db={config['trim_db']!r} (silence trimming, "
                               "librosa.effects.trim) has no in-graph front-end")
+    if config.get("peak_normalize"):
+        raise NotInGraphError(f"feature {kind!r}: peak_normalize=True (librosa.util.normalize of the whole "
+                              "recording) has no in-graph front-end")
     sr = config.get("sr") or sample_rate
     if sr is None:
         raise ValueError(f"feature {kind!r} keeps each file's own rate: pass sample_rate=")
