@@ -6,6 +6,8 @@
     python -m benchmarks --profile paper --iemocap /data/IEMOCAP_full_release --strategy mirrored
     python -m benchmarks --models gru_bert:audio_only svm_hsf --profile real --corpus emodb --root ../shared/data/emodb \
         --test-corpus ravdess --test-root ../shared/data/ravdess          # cross-corpus: train EmoDB, test RAVDESS
+    python -m benchmarks --models gru_bert:audio_only svm_hsf --profile real_sn_trim_peak --corpus ravdess \
+        --root ../shared/data/ravdess --extra-corpus emodb --extra-root ../shared/data/emodb   # RAVDESS folds, EmoDB added to training
     python -m benchmarks --models gru_bert:text_only amh:text_only tfidf_lr --profile real --corpus meld \
         --root ../shared/data/meld                                        # MELD's official split, its 7 emotions
     python -m benchmarks --models parallelnet parallelnet:speech_only parallelnet:image_only --profile real \
@@ -15,7 +17,8 @@ Writes ``results.json``, ``results.md`` and one confusion-matrix PNG per run und
 ``--out`` (default ``runs/results/<profile>-<corpus>``, outside the tracked files; ``--publish``
 writes the committed ``benchmarks/results/<profile>-<corpus>``); checkpoints go under ``--runs``
 so an interrupted benchmark resumes where it stopped. A cross-corpus run's tag is
-``<profile>-<corpus>-to-<test corpus>`` and its captions say ``corpus `<train> → <test>```;
+``<profile>-<corpus>-to-<test corpus>`` and its captions say ``corpus `<train> → <test>```; a
+multi-corpus run's is ``<profile>-<corpus>-with-<extra corpus>`` (``corpus `<corpus> + <extra> in training```);
 ``--protocol P`` adds ``-P`` and ``--classes`` ``-all-classes`` (or the names), so a run with other
 classes or another protocol never resumes another's checkpoints.
 """
@@ -54,8 +57,12 @@ def parse_args(argv=None):
                         "direction, repeated over the seeds; validation speakers from the training corpus only; the "
                         "classes both corpora have, default angry/happy/sad/neutral where both have them)")
     p.add_argument("--test-root", metavar="PATH", help="root of --test-corpus")
+    p.add_argument("--extra-corpus", metavar="CORPUS",
+                   help="multi-corpus training: every record of this corpus (in the label set) is added to the training "
+                        "part of each fold of --corpus; validation and test speakers stay --corpus' own")
+    p.add_argument("--extra-root", metavar="PATH", help="root of --extra-corpus")
     p.add_argument("--sample-rate", type=int,
-                   help="cross-corpus: the rate every audio input of both corpora is read at (default 16000)")
+                   help="cross-corpus or multi-corpus: the rate every audio input of both corpora is read at (default 16000)")
     p.add_argument("--faces", metavar="PATH",
                    help="ravdess_fer: the FER-2013 folder (train/<emotion>/*.jpg) whose faces are paired with the "
                         "RAVDESS utterances of --root (see python -m zoo.data pair-faces)")
@@ -87,8 +94,16 @@ def parse_args(argv=None):
     args = p.parse_args(argv)
     if args.iemocap:
         args.corpus, args.root = "iemocap", args.iemocap
-    if (args.test_root or args.sample_rate) and not args.test_corpus:
-        p.error("--test-root / --sample-rate need --test-corpus")
+    if args.test_root and not args.test_corpus:
+        p.error("--test-root needs --test-corpus")
+    if args.extra_root and not args.extra_corpus:
+        p.error("--extra-root needs --extra-corpus")
+    if args.sample_rate and not (args.test_corpus or args.extra_corpus):
+        p.error("--sample-rate needs --test-corpus or --extra-corpus")
+    if args.test_corpus and args.extra_corpus:
+        p.error("--extra-corpus (multi-corpus training) and --test-corpus (cross-corpus) do not go together")
+    if args.extra_corpus and args.extra_corpus == args.corpus:
+        p.error("--extra-corpus must differ from --corpus")
     if args.protocol == "cross_corpus" and not args.test_corpus:
         p.error("--protocol cross_corpus needs --test-corpus (and --test-root)")
     if args.test_corpus and args.test_corpus == args.corpus:
@@ -123,10 +138,12 @@ def main(argv=None) -> int:
     if args.utterances:
         profile = dataclasses.replace(profile, utterances=args.utterances)
     corpus_name = f"{args.corpus} → {args.test_corpus}" if args.test_corpus else args.corpus  # train → test
+    if args.extra_corpus:
+        corpus_name = f"{args.corpus} + {args.extra_corpus} in training"
     # The folder of the results and of the checkpoints: every option that changes what is trained is
     # in it, so that a run with other classes or another protocol never resumes this one's checkpoints.
     tag = experiment.run_tag(profile.name, args.corpus, test_corpus=args.test_corpus, protocol=args.protocol,
-                             classes=args.classes)
+                             classes=args.classes, extra_corpus=args.extra_corpus)
     loader_options = {"faces": args.faces, "seed": args.pairing_seed} if args.corpus == "ravdess_fer" else None
     published = Path(__file__).parent / "results" / tag
     out = Path(args.out) if args.out else (published if args.publish else Path(args.runs) / "results" / tag)
@@ -142,7 +159,8 @@ def main(argv=None) -> int:
                                          max_folds=args.folds, verbose=verbose, classes=classes,
                                          strategy=strategy if distribute.is_distributed(strategy) else None,
                                          test_corpus=args.test_corpus, test_root=args.test_root,
-                                         sample_rate=args.sample_rate, loader_options=loader_options)
+                                         sample_rate=args.sample_rate, loader_options=loader_options,
+                                         extra_corpus=args.extra_corpus, extra_root=args.extra_root)
         results[name]["setup"]["wall_seconds"] = round(time.perf_counter() - t0, 1)
     command = "python -m benchmarks " + " ".join(argv if argv is not None else sys.argv[1:])
     meta = {"command": command.strip(), "profile": profile.name, "profile_description": profile.description,

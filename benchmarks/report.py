@@ -74,13 +74,22 @@ def system_combinations(results: dict) -> dict:
     return out
 
 
+def _extra_caption(extra: dict) -> str:
+    """Multi-corpus training: what each fold's training part gains."""
+    per_class = ", ".join(f"{n} {label}" for label, n in extra.get("per_class", {}).items())
+    return (f", every fold's training part with all {extra['records']} utterances of `{extra['name']}` "
+            f"({extra['speakers']} speakers{': ' + per_class if per_class else ''}) added; validation and "
+            f"test speakers from the first corpus only")
+
+
 def _caption(setup: dict, meta: dict) -> str:
     overrides = setup.get("build_overrides") or {}
     skipped = (setup.get("skipped_by_features") or {}).get("total_skipped", 0)  # LoadReport.to_dict()
     used = f"{setup['records']} utterances" + (f", {skipped} of them skipped by the features" if skipped else "")
     bits = [f"corpus `{meta['corpus']}` ({used}"
             + (f", classes {', '.join(setup['label_set'])}" if setup.get("label_set") else "") + ")",
-            f"protocol `{setup['protocol']}` ({setup['folds']} folds run)",
+            f"protocol `{setup['protocol']}` ({setup['folds']} folds run)"
+            + (_extra_caption(setup["extra_corpus"]) if setup.get("extra_corpus") else ""),
             f"profile `{meta['profile']}`: {setup['epochs']} epochs, lr {setup['learning_rate']}"]
     if overrides:
         bits.append("builder overrides " + ", ".join(f"`{k}={v}`" for k, v in overrides.items()))

@@ -13,7 +13,7 @@ import soundfile as sf
 from benchmarks import runner
 from zoo import experiment, features, profiles
 from zoo.data import protocols
-from zoo.data.records import Record
+from zoo.data.records import LoadReport, LoadResult, Record
 
 FOUR = ["angry", "happy", "sad", "neutral"]
 # Tone frequency per emotion, so that a model can tell the classes apart.
@@ -73,6 +73,56 @@ def test_cross_corpus_trains_on_one_corpus_validates_on_its_speakers_and_tests_t
     clash = records + [Record("x", "ravdess", speaker="emodb_a", label="sad")]
     with pytest.raises(protocols.SpeakerLeakError):
         protocols.cross_corpus(clash, "emodb", "ravdess")
+
+
+def test_extra_training_records_join_every_training_part_and_leave_validation_and_test_alone():
+    records = _records("emodb", "abcdef")
+    extra = _records("ravdess", "xy", per=3)
+    folds = protocols.get("speaker_kfold", k=3, validation=0.25)(records)
+    joined = protocols.with_training_records(folds, records, extra)
+    assert [f.name for f in joined] == [f.name for f in folds]
+    for before, after in zip(folds, joined):
+        assert len(after.records) == 18 and after.records[:12] == tuple(records)
+        assert after.train_records == before.train_records + extra  # the extra corpus trains, whole
+        assert after.validation_records == before.validation_records and after.test_records == before.test_records
+        assert {r.corpus for r in after.validation_records + after.test_records} == {"emodb"}
+    # Every extra record is in every fold's training part; each first-corpus speaker is tested once.
+    assert sorted(s for f in joined for s in f.speakers("test")) == [f"emodb_{s}" for s in "abcdef"]
+    with pytest.raises(protocols.SpeakerLeakError, match="emodb_a"):
+        protocols.with_training_records(folds, records, [Record("x", "ravdess", speaker="emodb_a", label="sad")])
+    with pytest.raises(ValueError, match="repeat records"):
+        protocols.with_training_records(folds, records, [dataclasses.replace(records[0], speaker="ravdess_q")])
+    with pytest.raises(ValueError, match="not made on the records given"):
+        protocols.with_training_records(folds, records[1:], extra)
+    with pytest.raises(ValueError, match="no extra record"):
+        protocols.with_training_records(folds, records, [])
+
+
+def test_multi_corpus_experiment_adds_the_extra_corpus_to_training_only(corpora):
+    base, emodb, ravdess = corpora
+    exp = experiment.prepare("gru_bert:audio_only", "emodb", emodb, profile=TINY, cache_dir=base / "cache",
+                             extra_corpus="ravdess", extra_root=ravdess, probe=False)
+    plain = experiment.prepare("gru_bert:audio_only", "emodb", emodb, profile=TINY, cache_dir=base / "cache",
+                               probe=False)
+    assert exp.protocol == "speaker_kfold" and exp.label_set == FOUR and len(exp.folds) == len(plain.folds) == 5
+    for fold, alone in zip(exp.folds, plain.folds):
+        extra = [r for r in fold.train_records if r.corpus == "ravdess"]
+        assert len(extra) == 3 * 4 and {r.label for r in extra} == set(FOUR)  # calm is not a class here
+        assert [r.utterance_id for r in fold.test_records] == [r.utterance_id for r in alone.test_records]
+        assert [r.utterance_id for r in fold.validation_records] == [r.utterance_id for r in alone.validation_records]
+    assert all(exp.feature_overrides[name]["sr"] == 16000 for name in ("mel", "mfcc", "chroma"))
+    assert exp.extra_corpus == {"name": "ravdess", "records": 12, "speakers": 3,
+                                "per_class": {"angry": 3, "happy": 3, "sad": 3, "neutral": 3}}
+    with pytest.raises(ValueError, match="do not go together"):
+        experiment.prepare("gru_bert:audio_only", "emodb", emodb, profile=TINY, extra_corpus="ravdess",
+                           extra_root=ravdess, test_corpus="ravdess", test_root=ravdess, probe=False)
+    with pytest.raises(ValueError, match="must differ"):
+        experiment.prepare("gru_bert:audio_only", "emodb", emodb, profile=TINY, extra_corpus="emodb",
+                           extra_root=emodb, probe=False)
+    calm_only = LoadResult([Record("c1", "cremad", speaker="cremad_1", label="calm", audio_path="c1.wav")], LoadReport())
+    with pytest.raises(ValueError, match="'cremad' has no usable record"):
+        experiment.prepare("gru_bert:audio_only", "emodb", emodb, profile=TINY, extra_corpus="cremad",
+                           extra_loaded=calm_only, probe=False)
 
 
 def test_official_split_reads_each_records_split_and_names_a_record_without_one():
@@ -144,13 +194,52 @@ def test_benchmark_cli_names_train_and_test_corpus(corpora, tmp_path, monkeypatc
     saved = json.loads((out / "results.json").read_text())
     assert saved["meta"]["corpus"] == "emodb → ravdess"
     assert "corpus `emodb → ravdess`" in (out / "results.md").read_text()
-    for argv, message in ((["--test-root", ravdess], "need --test-corpus"),
+    for argv, message in ((["--test-root", ravdess], "--test-root needs --test-corpus"),
                           (["--corpus", "emodb", "--test-corpus", "emodb"], "must differ"),
                           (["--protocol", "cross_corpus"], "needs --test-corpus"),
                           (["--corpus", "ravdess", "--faces", "x"], "--faces is for --corpus ravdess_fer")):
         with pytest.raises(SystemExit):
             cli.parse_args(argv)
         assert message in capsys.readouterr().err
+
+
+def test_benchmark_cli_multi_corpus_training_names_both_and_tests_the_first_corpus_only(corpora, tmp_path,
+                                                                                         monkeypatch, capsys):
+    from benchmarks import __main__ as cli
+
+    base, emodb, ravdess = corpora
+    monkeypatch.setitem(profiles.PROFILES, "tiny", TINY)
+    status = cli.main(["--models", "svm_hsf", "--profile", "tiny", "--corpus", "emodb", "--root", emodb,
+                       "--extra-corpus", "ravdess", "--extra-root", ravdess, "--folds", "2",
+                       "--runs", str(tmp_path / "runs"), "--cache", str(base / "cache")])
+    assert status == 0
+    out = tmp_path / "runs" / "results" / "tiny-emodb-with-ravdess"
+    saved = json.loads((out / "results.json").read_text())
+    assert saved["meta"]["corpus"] == "emodb + ravdess in training"
+    runs = saved["results"]["svm_hsf"]["runs"]
+    assert [r["fold"] for r in runs] == ["speaker-kfold-0", "speaker-kfold-1"]
+    for run in runs:  # 4 EmoDB speakers x 4 + 12 RAVDESS records train; one EmoDB speaker's 4 test
+        assert run["n_train"] == 4 * 4 + 12 and run["n_test"] == 4
+    text = (out / "results.md").read_text()
+    assert "all 12 utterances of `ravdess` (3 speakers: 3 angry, 3 happy, 3 sad, 3 neutral) added" in text
+    for argv, message in ((["--extra-root", ravdess], "--extra-root needs --extra-corpus"),
+                          (["--corpus", "emodb", "--extra-corpus", "emodb"], "must differ"),
+                          (["--extra-corpus", "emodb", "--test-corpus", "ravdess"], "do not go together"),
+                          (["--sample-rate", "8000"], "--sample-rate needs")):
+        with pytest.raises(SystemExit):
+            cli.parse_args(argv)
+        assert message in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_multi_corpus_runner_trains_a_model_on_both_corpora_and_tests_the_first(corpora):
+    base, emodb, ravdess = corpora
+    result = runner.run_model("gru_bert:audio_only", "emodb", emodb, profile=TINY, out_runs=base / "runs-multi",
+                              cache_dir=base / "cache", max_folds=1, extra_corpus="ravdess", extra_root=ravdess)
+    (run,) = result["runs"]
+    assert result["setup"]["extra_corpus"]["records"] == 12
+    assert run["n_train"] + run["n_validation"] == 4 * 4 + 12 and run["n_test"] == 4
+    assert all(not i.startswith("03-01-") for i in run["test_ids"])  # EmoDB names only
 
 
 # ----------------------------------------------------------------------------- MELD, text-only models

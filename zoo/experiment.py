@@ -147,12 +147,14 @@ def usable_records(records, recipe, label_set):
 
 
 def run_tag(profile: str, corpus: str, *, test_corpus: Optional[str] = None, protocol: Optional[str] = None,
-            classes=None) -> str:
+            classes=None, extra_corpus: Optional[str] = None) -> str:
     """The folder name of one setting's checkpoints and results: ``<profile>-<corpus>``, then
-    ``-to-<test corpus>``, ``-<protocol>`` and ``-all-classes`` or ``-<label>-<label>...`` when
-    given, so that a run with other classes or another protocol never resumes another's
-    checkpoints (the benchmark's and a release's CV share it, so one can reuse the other's runs)."""
+    ``-to-<test corpus>`` or ``-with-<extra training corpus>``, ``-<protocol>`` and ``-all-classes``
+    or ``-<label>-<label>...`` when given, so that a run with other classes or another protocol
+    never resumes another's checkpoints (the benchmark's and a release's CV share it, so one can
+    reuse the other's runs)."""
     tag = f"{profile}-{corpus}" + (f"-to-{test_corpus}" if test_corpus else "")
+    tag += f"-with-{extra_corpus}" if extra_corpus else ""
     if protocol:
         tag += f"-{protocol}"
     if classes:
@@ -376,6 +378,7 @@ class Experiment:
     strategy: object = None  # a tf.distribute.Strategy (zoo.distribute.make_strategy); None: one device
     test_corpus: Optional[str] = None  # cross-corpus: the corpus of the test part (``corpus`` trains)
     pretrained: Optional[dict] = None  # the profile's pre-training of a backbone: its record (no paths)
+    extra_corpus: Optional[dict] = None  # multi-corpus training: the added corpus (:func:`_extra_setup`)
 
     @property
     def length_inputs(self) -> list:
@@ -703,6 +706,8 @@ class Experiment:
         import dataclasses as _dc
 
         cross = {"test_corpus": self.test_corpus} if self.test_corpus else {}
+        if self.extra_corpus:
+            cross["extra_corpus"] = self.extra_corpus
         return {"model": self.name, "corpus": self.corpus, **cross, "protocol": self.protocol,
                 "label_set": self.label_set,
                 "targets": list(self.recipe.targets), "folds": len(self.folds), "records": len(self.records),
@@ -765,7 +770,8 @@ def prepare(name: str, corpus: str = "synthetic", root: Optional[str] = None, *,
             protocol: Optional[str] = None, max_folds: Optional[int] = None, cache_dir=None,
             loaded=None, classes=None, probe: bool = True, strategy=None, test_corpus: Optional[str] = None,
             test_root: Optional[str] = None, test_loaded=None, sample_rate: Optional[int] = None,
-            loader_options: Optional[dict] = None) -> Experiment:
+            loader_options: Optional[dict] = None, extra_corpus: Optional[str] = None,
+            extra_root: Optional[str] = None, extra_loaded=None) -> Experiment:
     """Prepare ``"<model>[:<variant>]"`` on ``corpus`` under ``protocol`` (default: the recipe's on
     IEMOCAP, the official split on MELD, speaker k-fold elsewhere) and ``profile`` (a name of
     :data:`zoo.profiles.PROFILES` or a :class:`~zoo.profiles.Profile`). ``cache_dir``: the feature
@@ -782,7 +788,13 @@ def prepare(name: str, corpus: str = "synthetic", root: Optional[str] = None, *,
     on ``test_corpus`` (protocol ``cross_corpus``: one fold, validation speakers from the training
     corpus only), on the classes both corpora have (:func:`cross_corpus_label_set`); every audio
     input of both corpora is read at ``sample_rate`` (default :data:`CROSS_CORPUS_SAMPLE_RATE`), so
-    that a feature means the same on both sides."""
+    that a feature means the same on both sides.
+
+    Multi-corpus training (``extra_corpus``, with ``extra_root`` or ``extra_loaded``): the folds
+    of ``corpus`` under ``protocol``, with every record of ``extra_corpus`` in the label set added
+    to each training part (:func:`zoo.data.protocols.with_training_records`); validation and test
+    speakers stay ``corpus``' own, so the numbers compare fold for fold with a run without it.
+    Audio of both corpora is read at ``sample_rate`` (default :data:`CROSS_CORPUS_SAMPLE_RATE`)."""
     import os
 
     from zoo import features
@@ -797,6 +809,10 @@ def prepare(name: str, corpus: str = "synthetic", root: Optional[str] = None, *,
     if profile.audio_options():
         feature_overrides = audio_option_overrides(recipe.features, feature_overrides, **profile.audio_options())
     validation = recipe.validation if recipe.validation is not None else profile.validation
+    if extra_corpus is not None and test_corpus is not None:
+        raise ValueError("extra_corpus (multi-corpus training) and test_corpus (cross-corpus) do not go together")
+    if extra_corpus is not None and extra_corpus == corpus:
+        raise ValueError(f"extra_corpus must differ from corpus ({corpus!r})")
     if test_corpus is not None:
         if protocol not in (None, "cross_corpus"):
             raise ValueError(f"a test corpus ({test_corpus!r}) means protocol 'cross_corpus', not {protocol!r}")
@@ -809,8 +825,8 @@ def prepare(name: str, corpus: str = "synthetic", root: Optional[str] = None, *,
         folds = make_folds(protocol_name, recipe, records, validation, {"train": corpus, "test": test_corpus})
         feature_overrides = audio_rate_overrides(recipe, feature_overrides, sample_rate or CROSS_CORPUS_SAMPLE_RATE)
     else:
-        if sample_rate is not None:
-            raise ValueError("sample_rate is for cross-corpus experiments (test_corpus)")
+        if sample_rate is not None and extra_corpus is None:
+            raise ValueError("sample_rate is for experiments on two corpora (test_corpus or extra_corpus)")
         if classes is None or "label" not in recipe.targets:
             label_set = _label_set_for(recipe, corpus, loaded.records)
         elif classes == "all":
@@ -823,6 +839,19 @@ def prepare(name: str, corpus: str = "synthetic", root: Optional[str] = None, *,
         records = usable_records(loaded.records, recipe, label_set)
         protocol_name = protocol_for(recipe, corpus, protocol)
         folds = make_folds(protocol_name, recipe, records, validation)
+        if extra_corpus is not None:
+            from zoo.data import protocols
+
+            if extra_loaded is None:
+                extra_loaded = load_corpus(extra_corpus, extra_root, classes_for(recipe, extra_corpus),
+                                           profile.utterances)
+            extra = usable_records(extra_loaded.records, recipe, label_set)
+            if not extra:
+                raise ValueError(f"extra_corpus {extra_corpus!r} has no usable record of the classes {label_set}")
+            folds = protocols.with_training_records(folds, records, extra)
+            records = list(records) + list(extra)
+            loaded = _combined(loaded, extra_loaded)
+            feature_overrides = audio_rate_overrides(recipe, feature_overrides, sample_rate or CROSS_CORPUS_SAMPLE_RATE)
     limit = max_folds if max_folds is not None else profile.max_folds
     folds = folds[:limit] if limit else folds
     own = spec.variant(variant).build_args
@@ -844,7 +873,8 @@ def prepare(name: str, corpus: str = "synthetic", root: Optional[str] = None, *,
         protocol=protocol_name, label_set=label_set, loaded=loaded, records=records, folds=folds,
         build_args=build_args, input_names=names,
         cache=features.FeatureCache(cache_dir), feature_overrides=feature_overrides,
-        strategy=strategy, test_corpus=test_corpus, pretrained=pretrained)
+        strategy=strategy, test_corpus=test_corpus, pretrained=pretrained,
+        extra_corpus=_extra_setup(extra_corpus, records, label_set))
 
 
 def _check_audio(name: str, recipe, names, records, corpus: str) -> None:
@@ -885,6 +915,17 @@ def cross_corpus_label_set(recipe, corpus: str, records, test_corpus: str, test_
             raise ValueError(f"classes {sorted(missing)} do not occur in corpus {name!r} "
                              f"(the classes both corpora have: {sorted(shared)})")
     return list(classes)
+
+
+def _extra_setup(extra_corpus: Optional[str], records, label_set) -> Optional[dict]:
+    """What the captions say of a multi-corpus experiment's extra training corpus: its name, its
+    records used and their count per class (None without one)."""
+    if extra_corpus is None:
+        return None
+    mine = [r for r in records if r.corpus == extra_corpus]
+    counts = {label: sum(r.label == label for r in mine) for label in (label_set or [])}
+    return {"name": extra_corpus, "records": len(mine), "speakers": len({r.speaker for r in mine}),
+            "per_class": counts}
 
 
 def _combined(first, second):
@@ -949,6 +990,7 @@ class BaselineExperiment:
     options: dict
     test_corpus: Optional[str] = None  # cross-corpus: the corpus of the test part
     feature_overrides: dict = dataclasses.field(default_factory=dict)  # per input, as the models' (trim_db)
+    extra_corpus: Optional[dict] = None  # multi-corpus training: the added corpus, as the models'
 
     def run_fold(self, fold, seed: int) -> dict:
         from zoo import baselines, metrics, pipeline
@@ -978,6 +1020,7 @@ class BaselineExperiment:
         return {"runs": runs, "setup": {
             "model": self.name, "corpus": self.corpus,
             **({"test_corpus": self.test_corpus} if self.test_corpus else {}),
+            **({"extra_corpus": self.extra_corpus} if self.extra_corpus else {}),
             "protocol": self.protocol, "label_set": self.label_set, "targets": ["label"], "folds": len(self.folds), "records": len(self.records),
             "records_loaded": len(self.loaded.records), "skipped_by_loader": self.loaded.report.to_dict(),
             "baseline": baselines.BASELINES[self.name].description, "options": self.options,
@@ -995,15 +1038,17 @@ def prepare_baseline(name: str, corpus: str = "synthetic", root: Optional[str] =
                      protocol: Optional[str] = None, max_folds: Optional[int] = None, cache_dir=None,
                      loaded=None, classes=None, like: str = "blstmatt", test_corpus: Optional[str] = None,
                      test_root: Optional[str] = None, test_loaded=None, loader_options: Optional[dict] = None,
+                     extra_corpus: Optional[str] = None, extra_root: Optional[str] = None, extra_loaded=None,
                      **options) -> BaselineExperiment:
     """A classic baseline on the folds that model ``like`` gets with the same arguments (default
     BLSTMATT's: the IEMOCAP 4 classes where the corpus has them; cross-corpus with ``test_corpus``
-    as in :func:`prepare`). ``options`` go to the baseline (default: ``class_weight`` searched over
+    as in :func:`prepare`; multi-corpus training with ``extra_corpus``, too). ``options`` go to the baseline (default: ``class_weight`` searched over
     None and "balanced" on the training speakers). The baseline's own extractor reads audio at its
     own fixed rate (``paa_hsf``: 16 kHz), the same for both corpora."""
     exp = prepare(like, corpus, root, profile=profile, protocol=protocol, max_folds=max_folds,
                   cache_dir=cache_dir, loaded=loaded, classes=classes, probe=False, test_corpus=test_corpus,
-                  test_root=test_root, test_loaded=test_loaded, loader_options=loader_options)
+                  test_root=test_root, test_loaded=test_loaded, loader_options=loader_options,
+                  extra_corpus=extra_corpus, extra_root=extra_root, extra_loaded=extra_loaded)
     from zoo import baselines
 
     wanted = baselines.BASELINES[name].features
@@ -1015,5 +1060,5 @@ def prepare_baseline(name: str, corpus: str = "synthetic", root: Optional[str] =
     return BaselineExperiment(name=name, corpus=corpus, protocol=exp.protocol, label_set=exp.label_set,
                               loaded=exp.loaded, records=exp.records, folds=exp.folds, profile=exp.profile,
                               cache=exp.cache, options={"class_weight": [None, "balanced"], **options},
-                              test_corpus=test_corpus,
+                              test_corpus=test_corpus, extra_corpus=exp.extra_corpus,
                               feature_overrides=audio_option_overrides(wanted, {}, **exp.profile.audio_options()))

@@ -38,6 +38,9 @@ Protocols (registry names for :func:`get`):
 - ``"cross_corpus"``: train on one corpus, test on another (:func:`cross_corpus`, by
   ``Record.corpus``): one fold per direction, validation speakers carved from the training
   corpus only; speaker-independent by construction (the corpora share no speaker) and checked.
+- Multi-corpus training (:func:`with_training_records`, not a protocol of its own): any
+  protocol's folds with every record of further corpora added to each training part; the
+  validation and test parts keep the first corpus' speakers only.
 - ``"all"``: one fold named ``all`` that trains on every record, with empty validation and
   test parts (weights released after cross-validation, trained on every speaker).
 - ``"random"``: random utterance split; it leaks speakers and so must be asked for with
@@ -78,6 +81,7 @@ __all__ = [
     "all_records",
     "official_split",
     "cross_corpus",
+    "with_training_records",
     "PROTOCOLS",
     "get",
 ]
@@ -502,6 +506,38 @@ def cross_corpus(records: Sequence[Record], train: str, test: str, validation: f
             raise ValueError(f"cross_corpus: no record of corpus {name!r}")
     return [_make_fold(f"train-{train}-test-{test}", records, np.flatnonzero(is_train), np.flatnonzero(is_test),
                        validation, seed)]
+
+
+def with_training_records(folds: Sequence[Fold], records: Sequence[Record], extra: Sequence[Record]) -> List[Fold]:
+    """``folds`` (made on ``records``) with every record of ``extra`` added to each training part:
+    multi-corpus training, the test and validation parts untouched, so that a fold still tests
+    (and selects its epoch on) the speakers of ``records`` alone.
+
+    The folds' records become ``records + extra`` (the indices of ``records`` stay valid); fold
+    names are unchanged, so a fold compares one to one with the same fold without ``extra``.
+    ``extra`` must share no speaker with ``records`` (:class:`SpeakerLeakError` otherwise: the
+    loaders prefix speakers with the corpus, ``emodb_03``), and no record (corpus, utterance id).
+    """
+    records, extra = tuple(records), tuple(extra)
+    if not extra:
+        raise ValueError("with_training_records: no extra record to train on")
+    shared = {r.speaker for r in records} & {r.speaker for r in extra}
+    if shared:
+        raise SpeakerLeakError(f"the extra training records share speakers with the folds' corpus: {sorted(shared)[:5]}")
+    twice = {(r.corpus, r.utterance_id) for r in records} & {(r.corpus, r.utterance_id) for r in extra}
+    if twice:
+        raise ValueError(f"the extra training records repeat records of the folds: {sorted(twice)[:5]}")
+    combined = records + extra
+    added = np.arange(len(records), len(combined), dtype=np.int64)
+    keys = [(r.corpus, r.utterance_id) for r in records]
+    out = []
+    for fold in folds:
+        if [(r.corpus, r.utterance_id) for r in fold.records] != keys:
+            raise ValueError(f"fold {fold.name!r} was not made on the records given")
+        new = Fold(fold.name, _index_array(np.concatenate([fold.train, added])), fold.validation, fold.test,
+                   combined, excluded=fold.excluded)
+        out.append(assert_speaker_independent(new))
+    return out
 
 
 # ----------------------------------------------------------------------------- registry
