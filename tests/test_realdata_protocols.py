@@ -242,6 +242,28 @@ def test_multi_corpus_runner_trains_a_model_on_both_corpora_and_tests_the_first(
     assert all(not i.startswith("03-01-") for i in run["test_ids"])  # EmoDB names only
 
 
+@pytest.mark.slow
+def test_multi_corpus_release_names_both_corpora_and_their_licences_and_loads(corpora, tmp_path):
+    from zoo import weights
+    from zoo.weights import card
+    from zoo.weights.release import release
+
+    base, emodb, ravdess = corpora
+    path = tmp_path / "weights" / "manifest.json"
+    entry = release("gru_bert:audio_only", "emodb", emodb, profile=TINY, folds=2, runs_dir=tmp_path / "runs",
+                    cache_dir=base / "cache", manifest_path=path, extra_corpus="ravdess", extra_root=ravdess)
+    assert entry["name"] == "gru_bert-audio_only-emodb-ravdess-tiny"
+    assert entry["corpus"]["name"] == "emodb" and entry["corpus"]["utterances"] == 5 * 4 + 3 * 4
+    assert entry["corpus"]["extra"]["name"] == "ravdess" and entry["corpus"]["extra"]["utterances"] == 12
+    assert entry["protocol"]["folds"] == 2 and entry["protocol"]["folds_total"] == 5  # EmoDB's 5 speakers
+    assert "EmoDB" in entry["licence"]["training_data"] and "RAVDESS" in entry["licence"]["training_data"]
+    assert "research use only" in entry["licence"]["weights"] and "CC BY-NC-SA" in entry["licence"]["weights"]
+    assert entry["command"].endswith(f"--extra-corpus ravdess --extra-root {ravdess}")
+    assert "emodb + ravdess (32 utt., 12 of them ravdess's)" in card.markdown_table([entry])
+    model = weights.load(entry["name"], manifest_path=path)
+    assert model.count_params() == entry["parameters"]
+
+
 # ----------------------------------------------------------------------------- MELD, text-only models
 MELD_HEADER = "Sr No.,Utterance,Speaker,Emotion,Sentiment,Dialogue_ID,Utterance_ID,Season,Episode,StartTime,EndTime\n"
 WORDS = {"joy": "great wonderful yay", "anger": "stupid hate furious", "sadness": "sorry miss cry",

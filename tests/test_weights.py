@@ -466,6 +466,26 @@ def test_run_tag_keeps_settings_apart_and_matches_the_benchmark_folders():
     assert (run_tag("smoke", "emodb", test_corpus="ravdess", protocol="speaker_kfold", classes=["angry"])
             == "smoke-emodb-to-ravdess-speaker_kfold-angry")
     assert len({run_tag("p", "c"), run_tag("p", "c", classes="all"), run_tag("p", "c", protocol="loso")}) == 3
+    assert run_tag("real_sn_trim_peak", "ravdess", extra_corpus="emodb") == "real_sn_trim_peak-ravdess-with-emodb"
+
+
+def test_release_cli_passes_the_extra_training_corpus(monkeypatch):
+    from zoo.weights import __main__ as cli
+    from zoo.weights import release as release_module
+
+    seen = []
+
+    def fake_release(model, corpus, root, **kwargs):
+        seen.append((kwargs["extra_corpus"], kwargs["extra_root"], kwargs["command"]))
+        raise SystemExit(0)
+
+    monkeypatch.setattr(release_module, "release", fake_release)
+    with pytest.raises(SystemExit):
+        cli.main(["release", "blstmatt", "--corpus", "ravdess", "--root", "r/", "--extra-corpus", "emodb",
+                  "--extra-root", "e/"])
+    assert seen[0][:2] == ("emodb", "e/") and seen[0][2].endswith("--extra-corpus emodb --extra-root e/")
+    assert cli.main(["release", "blstmatt", "--corpus", "ravdess", "--extra-root", "e/"]) == 2
+    assert seen[1:] == []
 
 
 def test_release_cli_deterministic_mode_as_the_benchmark(monkeypatch):

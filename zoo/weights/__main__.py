@@ -51,6 +51,10 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--faces", metavar="PATH", help="--corpus ravdess_fer: the FER-2013 folder whose faces are "
                                                     "paired with the RAVDESS utterances of --root")
     r.add_argument("--pairing-seed", type=int, default=0, help="--corpus ravdess_fer: the pairing's seed (default 0)")
+    r.add_argument("--extra-corpus", metavar="CORPUS",
+                   help="multi-corpus training: every record of this corpus joins the training part of each CV fold "
+                        "(tested on --corpus' speakers only) and the released model's training")
+    r.add_argument("--extra-root", metavar="PATH", help="root of --extra-corpus")
     r.add_argument("--runs", help="checkpoint folder (resumable; default $ZOO_CACHE_DIR/release-runs)")
     r.add_argument("--cache", help="feature cache folder")
     r.add_argument("--verbose", type=int, default=0)
@@ -116,6 +120,9 @@ def main(argv=None) -> int:
         except (weights.WeightsError, weights.ManifestError) as error:
             print(f"error: {error}", file=sys.stderr)
             return 1
+    if args.extra_root and not args.extra_corpus:
+        print("error: --extra-root needs --extra-corpus", file=sys.stderr)
+        return 2
     if args.faces and args.corpus != "ravdess_fer":
         print("error: --faces is for --corpus ravdess_fer", file=sys.stderr)
         return 2
@@ -130,8 +137,8 @@ def main(argv=None) -> int:
                     weights_licence=args.weights_licence, url=args.url, command=command, storage=args.storage,
                     loader_options=({"faces": args.faces, "seed": args.pairing_seed} if args.corpus == "ravdess_fer"
                                     else None),
-                    classes=classes_option(args.classes),
-                    verbose=args.verbose)
+                    classes=classes_option(args.classes), extra_corpus=args.extra_corpus,
+                    extra_root=args.extra_root, verbose=args.verbose)
     metrics = ", ".join(f"{k} {v['mean']:.3f} ± {v['std']:.3f}" for k, v in entry["metrics"].items())
     print(f"released {entry['name']}: {entry['file']} ({entry['size'] / 1e6:.1f} MB, "
           f"{'committed' if entry['committed'] else 'not committed'}, storage {entry.get('storage', 'full')}), "

@@ -30,6 +30,12 @@ def _trained_on(entry: dict) -> str:
     corpus, protocol = entry["corpus"], entry["protocol"]
     folds, total, seeds = protocol["folds"], protocol.get("folds_total", protocol["folds"]), len(protocol["seeds"])
     cv = f"{folds} of {total} folds" if total != folds else f"{folds} folds"
+    extra = corpus.get("extra")
+    if extra:  # multi-corpus: the CV tests the first corpus; the extra one only trains
+        return (f"{corpus['name']} + {extra['name']} ({corpus.get('utterances', '?')} utt., {extra['utterances']} of "
+                f"them {extra['name']}'s)<br>CV: {protocol['name']} on {corpus['name']}'s speakers, {cv} × {seeds} "
+                f"seed{'s' if seeds > 1 else ''}, {extra['name']} in every training part"
+                f"<br>{RULE_SHORT.get(protocol['release_rule'], protocol['release_rule'])}")
     return (f"{corpus['name']} ({corpus.get('utterances', '?')} utt.)<br>CV: {protocol['name']}, {cv} × {seeds} "
             f"seed{'s' if seeds > 1 else ''}<br>{RULE_SHORT.get(protocol['release_rule'], protocol['release_rule'])}")
 

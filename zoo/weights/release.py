@@ -175,8 +175,12 @@ def release(model: str, corpus: str, root: Optional[str] = None, *, profile: str
             manifest_path=None, data_licence: Optional[str] = None, weights_licence: Optional[str] = None,
             url: Optional[str] = None, command: Optional[str] = None,
             commit_limit: int = _manifest.COMMIT_LIMIT_BYTES, storage: str = "auto",
-            loader_options: Optional[dict] = None, classes=None, verbose=0) -> dict:
+            loader_options: Optional[dict] = None, classes=None, extra_corpus: Optional[str] = None,
+            extra_root: Optional[str] = None, verbose=0) -> dict:
     """Train ``model[:variant]`` on ``corpus`` through :mod:`zoo.experiment` and release it.
+    ``extra_corpus`` / ``extra_root``: multi-corpus training (:func:`zoo.experiment.prepare`): the CV
+    folds test ``corpus``' speakers with every record of ``extra_corpus`` added to their training
+    parts, the released model trains on both corpora whole; name, licence and corpus entry name both.
     ``loader_options``: the corpus loader's (``ravdess_fer``: ``{"faces": folder, "seed": 0}``).
     ``classes``: the label set, as :func:`zoo.experiment.prepare` takes it (None: the recipe's where
     the corpus has it; ``"all"``; or label names), the same as the benchmark's ``--classes``, whose
@@ -195,22 +199,32 @@ def release(model: str, corpus: str, root: Optional[str] = None, *, profile: str
         raise ValueError(f"rule must be one of {sorted(RULES)}, got {rule!r}")
     cache_dir = cache_dir or os.environ.get("ZOO_FEATURE_CACHE", Path.home() / ".cache" / "zoo" / "features")
     exp = experiment.prepare(model, corpus, root, profile=profile, protocol=protocol, max_folds=folds,
-                             cache_dir=cache_dir, loader_options=loader_options, classes=classes)
+                             cache_dir=cache_dir, loader_options=loader_options, classes=classes,
+                             extra_corpus=extra_corpus, extra_root=extra_root)
     prof, recipe, loaded, records, label_set = exp.profile, exp.recipe, exp.loaded, exp.records, exp.label_set
     corpus_label = "synthetic" if corpus == "synthetic" else (loaded.records[0].corpus if loaded.records else corpus)
     licences = DATA_LICENCES.get(corpus_label)
     if licences is None and data_licence is None:
         raise ValueError(f"no known licence for corpus {corpus_label!r}: pass data_licence= (--data-licence)")
+    if extra_corpus is not None:
+        extra_licences = DATA_LICENCES.get(extra_corpus)
+        if (licences is None or extra_licences is None) and (data_licence is None or weights_licence is None):
+            raise ValueError(f"no known licence for corpus {corpus_label!r} + {extra_corpus!r}: pass "
+                             "data_licence= and weights_licence= (--data-licence, --weights-licence)")
+        if licences is not None and extra_licences is not None:  # both corpora's terms apply
+            licences = (f"{licences[0]}; {extra_licences[0]}", f"{licences[1]}; and {extra_licences[1]}")
     data_licence = data_licence or licences[0]
     weights_licence = weights_licence or (licences[1] if licences else f"as the training data: {data_licence}")
-    name = name or default_name(model, corpus_label, prof.name)
+    trained_on = corpus_label + (f"-{extra_corpus}" if extra_corpus else "")
+    name = name or default_name(model, trained_on, prof.name)
     runs_dir = Path(runs_dir or _manifest.cache_dir().parent / "release-runs") / experiment.run_tag(
-        prof.name, corpus_label, protocol=protocol, classes=classes)
+        prof.name, corpus_label, protocol=protocol, classes=classes, extra_corpus=extra_corpus)
 
     # 1. Cross-validation: the metrics.
     cv = exp.run(runs_dir / "cv", seeds=seeds, verbose=verbose)
     setup = cv["setup"]
-    all_folds = experiment.make_folds(exp.protocol, recipe, records, prof.validation)
+    own = [r for r in records if r.corpus == corpus_label] if extra_corpus else records  # the CV's folds' corpus
+    all_folds = experiment.make_folds(exp.protocol, recipe, own, prof.validation)
 
     # 2. The released model's run (protocol ``all``: every record trains), and its training records.
     seed = (list(seeds) if seeds else list(prof.seeds))[0]
@@ -247,7 +261,8 @@ def release(model: str, corpus: str, root: Optional[str] = None, *, profile: str
                    "description": _corpus_description(corpus_label, prof, loader_options),
                    "utterances": len(records), "utterances_loaded": len(loaded.records),
                    "speakers": len({r.speaker for r in records}),
-                   "selection": "records with a label in `outputs` (and a transcript where the model reads text)"},
+                   "selection": "records with a label in `outputs` (and a transcript where the model reads text)",
+                   **({"extra": _extra_entry(exp.extra_corpus, prof)} if extra_corpus else {})},
         "protocol": {"name": setup["protocol"], "folds": setup["folds"], "folds_total": len(all_folds),
                      "seeds": sorted({r["seed"] for r in cv["runs"]}),
                      "validation": _validation_text(setup["protocol"], prof.validation),
@@ -268,7 +283,9 @@ def release(model: str, corpus: str, root: Optional[str] = None, *, profile: str
         "command": command or f"python -m zoo.weights release {model} --corpus {corpus}"
                               + (f" --root {root}" if root else "") + f" --profile {profile}"
                               + (" --classes " + " ".join([classes] if isinstance(classes, str) else classes)
-                                 if classes else ""),
+                                 if classes else "")
+                              + (f" --extra-corpus {extra_corpus}" + (f" --extra-root {extra_root}" if extra_root else "")
+                                 if extra_corpus else ""),
         "licence": {"weights": weights_licence, "training_data": data_licence, "code": PROJECT_LICENCE},
         "date": datetime.date.today().isoformat(),
         "versions": {"zoo": __version__, "keras": keras.__version__, "tensorflow": _tf_version(),
@@ -371,6 +388,14 @@ def _tf_version() -> str:
         return tf.__version__
     except ImportError:
         return "none"
+
+
+def _extra_entry(extra: dict, prof) -> dict:
+    """The manifest's record of a multi-corpus release's added corpus (in every CV training part
+    and in the released model's training; never tested)."""
+    return {"name": extra["name"], "description": _corpus_description(extra["name"], prof),
+            "utterances": extra["records"], "speakers": extra["speakers"], "per_class": extra["per_class"],
+            "use": "added to every CV fold's training part and to the released model's training; never tested"}
 
 
 def _corpus_description(corpus: str, prof, loader_options: Optional[dict] = None) -> str:
