@@ -263,3 +263,37 @@ def test_same_number_of_classes_still_gets_a_new_head():
     model, head = finetune._build(entry, "blstmatt:default", {**build, "classes": own}, own, "body")
     assert head.startswith("the release's own")
     np.testing.assert_array_equal(model.get_layer("logits").get_weights()[0], released[0])
+
+
+def test_zoo_predict_takes_the_fine_tuned_file(tuned, tmp_path):
+    """``zoo.predict(..., model="my.weights.h5")`` and ``python -m zoo predict --model my.weights.h5``:
+    the fine-tuned head's labels, the same posteriors as the model on the release's features; a
+    missing file or a changed one is an error naming it."""
+    import shutil
+
+    import zoo
+    from zoo import data, pipeline
+
+    result = tuned["result"]
+    records = data.load("manifest", tuned["csv"], labels="any").records[:3]
+    batch = pipeline.make_dataset(records, LABELS, extractors=result.extractors, batch_size=8, lengths=["fbank"])
+    expected = result.model.predict(batch, verbose=0)
+    got = zoo.predict([r.audio_path for r in records], model=str(tuned["out"]))
+    assert [list(g["probabilities"]) for g in got] == [LABELS] * 3
+    np.testing.assert_allclose([[g["probabilities"][x] for x in LABELS] for g in got], expected, atol=1e-5)
+    assert [g["label"] for g in got] == [LABELS[i] for i in expected.argmax(axis=1)]
+    assert result.info["normalize"] is None  # the release was not speaker-normalised; the sidecar says so
+
+    code, stdout, stderr = run_cli(["predict", records[0].audio_path, "--model", str(tuned["out"]), "--json"])
+    assert code == 0, stderr
+    assert json.loads(stdout)["label"] == got[0]["label"]
+
+    code, _, stderr = run_cli(["predict", records[0].audio_path, "--model", str(tmp_path / "none.weights.h5")])
+    assert code == 2 and "none.weights.json: no sidecar" in stderr
+    changed = tmp_path / "my.weights.h5"
+    shutil.copy(tuned["out"], changed)
+    shutil.copy(tuned["out"].with_suffix(".json"), tmp_path / "my.weights.json")
+    with open(changed, "ab") as f:
+        f.write(b"\0")
+    code, _, stderr = run_cli(["predict", records[0].audio_path, "--model", str(changed)])
+    assert code != 0 and "sha256" in stderr and str(changed) in stderr

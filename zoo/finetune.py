@@ -511,6 +511,8 @@ def finetune(release: str, manifest, out, *, labels: Optional[Sequence[str]] = N
         "head": head,
         "features": describe(extractors, {k: v.get("options", {}) for k, v in entry["features"].items()}),
         "inference": entry.get("inference"),
+        # The release's speaker normalisation, applied to the new data too (zoo.predict reads it).
+        "normalize": entry.get("normalize"),
         "data": {"manifest": str(Path(manifest).resolve()), "utterances": len(records),
                  "speakers": len({r.speaker for r in records if r.speaker}),
                  "label_counts": {x: int(Counter(r.label for r in records)[x]) for x in label_set},

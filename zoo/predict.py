@@ -47,6 +47,11 @@ speaker) are standardised by the mean and std, per dimension, of every frame of 
 whole recordings (:func:`zoo.features.speaker_cmvn`). Pass several recordings of each speaker:
 with one recording the statistics are its own, which removes its level (a warning says so).
 
+Fine-tuned models: ``model=`` also takes a ``my.weights.h5`` written by ``python -m zoo finetune``
+(its ``my.weights.json`` sidecar beside it): the file is checked against the sidecar's sha256,
+loaded into the graph the sidecar describes (:func:`zoo.finetune.load`), and predicted with the
+release's features, labels in the sidecar's order, and the release's speaker normalisation.
+
 The loaded model and extractors are cached per release for the life of the process
 (:func:`load`, :func:`clear_cache`). Items of equal feature shape are batched together
 (``batch_size``) across windows and inputs, never padded, so a window's posterior does not
@@ -170,18 +175,63 @@ def _needs_text(entry: dict) -> List[str]:
     return [name for name, spec in entry["features"].items() if spec["extractor"] in TEXT_EXTRACTORS]
 
 
-def load(release: str = DEFAULT_MODEL) -> Predictor:
-    """The :class:`Predictor` of ``release`` (loaded, verified, cached for the process)."""
-    if release in _CACHE:
-        return _CACHE[release]
-    from zoo import registry, weights
+def is_finetuned_file(model) -> bool:
+    """Whether ``model`` names a fine-tuned weights file (``my.weights.h5``, or its ``.json``
+    sidecar, as ``python -m zoo finetune`` writes them) rather than a release name."""
+    return isinstance(model, os.PathLike) or str(model).endswith((".weights.h5", ".weights.json"))
 
+
+def release_entry(model) -> dict:
+    """The manifest entry of release ``model``, or for a fine-tuned file the same keys read from its
+    sidecar (model, variant, build, outputs, features, normalize, inference). A ValueError names an
+    unknown release, a missing file or a bad sidecar."""
+    from zoo import finetune, weights
+
+    if is_finetuned_file(model):
+        try:
+            data = finetune.info(model)
+        except OSError as error:
+            raise ValueError(str(error)) from None
+        return {"name": os.fspath(model), "model": data["model"], "variant": data["variant"], "build": data["build"],
+                "outputs": {"kind": "classes", "labels": [str(x) for x in data["labels"]]},
+                "features": data["features"], "normalize": data.get("normalize"), "inference": data.get("inference")}
     try:
-        entry = weights.get(release)
+        return weights.get(model)
     except KeyError as error:
         raise ValueError(error.args[0]) from None
-    model = weights.load(release)
-    extractors = weights.extractors(release)
+
+
+def _cache_key(release):
+    """A release's name, or a fine-tuned file's absolute path with its size and time of change
+    (a file written again is loaded again)."""
+    if not is_finetuned_file(release):
+        return release
+    path = os.path.abspath(os.fspath(release))
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return path
+    return (path, stat.st_size, stat.st_mtime_ns)
+
+
+def load(release: str = DEFAULT_MODEL) -> Predictor:
+    """The :class:`Predictor` of ``release`` (loaded, verified, cached for the process): a release
+    name, or a fine-tuned ``.weights.h5`` with its sidecar (:func:`zoo.finetune.load`)."""
+    key = _cache_key(release)
+    if key in _CACHE:
+        return _CACHE[key]
+    from zoo import finetune, registry, weights
+
+    entry = release_entry(release)
+    if is_finetuned_file(release):
+        try:
+            model, extractors, _ = finetune.load(release)
+        except OSError as error:
+            raise ValueError(str(error)) from None
+        release = entry["name"]
+    else:
+        model = weights.load(release)
+        extractors = weights.extractors(release)
     spec = registry.get_spec(entry["model"])
     from zoo.pipeline import length_inputs
 
@@ -204,7 +254,7 @@ def load(release: str = DEFAULT_MODEL) -> Predictor:
                              f"({model.output_names})")
         predictor.output_names = list(names)
     predictor.normalize = entry.get("normalize")
-    _CACHE[release] = predictor
+    _CACHE[key] = predictor
     return predictor
 
 
@@ -370,7 +420,8 @@ def predict(inputs, model: str = None, *, sample_rate: Union[None, int, Sequence
     Args:
         inputs: one path / sample array / Record (then one result is returned), or a list or
             tuple of them (then a list of results, one per input, in order).
-        model: a release of ``weights/manifest.json`` (default :data:`DEFAULT_MODEL`).
+        model: a release of ``weights/manifest.json`` (default :data:`DEFAULT_MODEL`), or a
+            fine-tuned ``.weights.h5`` written by ``python -m zoo finetune`` (its sidecar beside it).
         sample_rate: the rate of the sample arrays: one int for every array, or one entry per
             input (``None`` for paths). Files carry their own rate.
         window, hop: window length and hop in seconds (``window=0``: never cut); default: cut
@@ -396,12 +447,7 @@ def predict(inputs, model: str = None, *, sample_rate: Union[None, int, Sequence
     if int(batch_size) < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size!r}")
     release = model or DEFAULT_MODEL
-    from zoo import weights
-
-    try:
-        entry = weights.get(release)
-    except KeyError as error:
-        raise ValueError(error.args[0]) from None
+    entry = release_entry(release)
     check_window(window, hop)
     text_inputs = _needs_text(entry)
     if text_inputs:
@@ -612,7 +658,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("inputs", nargs="+", metavar="AUDIO", help="audio files (wav, flac, ogg, ...; any rate, "
                         "any channel count)")
     parser.add_argument("--model", default=DEFAULT_MODEL, metavar="RELEASE",
-                        help=f"a release of weights/manifest.json (default {DEFAULT_MODEL})")
+                        help=f"a release of weights/manifest.json (default {DEFAULT_MODEL}), or a fine-tuned "
+                             "my.weights.h5 written by python -m zoo finetune")
     parser.add_argument("--window", type=float, metavar="S",
                         help=f"window length in seconds (default: {WINDOW_SECONDS:g} s windows for recordings "
                              f"longer than {LONG_INPUT_SECONDS:g} s; 0: never cut)")
