@@ -281,3 +281,46 @@ def test_speaker_normalised_release_uses_the_statistics_of_each_speakers_recordi
         zoo.predict([a, b, c], model=BLSTMATT, sample_rate=16000, speakers=["s", "s", "t"])
     with pytest.raises(ValueError, match="speakers has 2 entries for 3 inputs"):
         zoo.predict([a, b, c], model=BLSTMATT, sample_rate=16000, speakers=["s", "t"])
+
+
+def test_globally_normalised_release_uses_its_stored_training_statistics(monkeypatch):
+    """A release trained with ``normalize: training`` (global CMVN): every input, window and chunk
+    standardised by the entry's stored mean/std, one recording at a time (not by its own frames,
+    not by the other inputs of the call)."""
+    fbank = weights.extractors(BLSTMATT)["fbank"]
+    dims = fbank.shape[-1]
+    mean, std = np.linspace(-3.0, 3.0, dims), np.linspace(0.5, 2.0, dims)
+    predictor = zoo.predict.load(BLSTMATT)
+    monkeypatch.setattr(predictor, "normalize", "training")
+    monkeypatch.setattr(predictor, "statistics", {"fbank": (mean, std)})
+    a, b = tone(1.5, 16000, 4), 3.0 * tone(2.0, 16000, 5)
+    want = [predictor({"fbank": ((fbank.extract(x, sample_rate=16000) - mean) / std).astype(np.float32)[None]})[0]
+            for x in (a, b)]
+    together = zoo.predict([a, b], model=BLSTMATT, sample_rate=16000)
+    alone = zoo.predict(b, model=BLSTMATT, sample_rate=16000)
+    for result, expected in zip(together, want):
+        np.testing.assert_allclose(probabilities(result), expected, atol=1e-5)
+        assert "speaker" not in result
+    np.testing.assert_allclose(probabilities(alone), want[1], atol=1e-6)
+    monkeypatch.setattr(predictor, "normalize", None)  # the stored statistics are what changed the answer
+    assert not np.allclose(probabilities(zoo.predict(b, model=BLSTMATT, sample_rate=16000)), want[1], atol=1e-3)
+
+
+def test_a_globally_normalised_entry_needs_sound_statistics():
+    from zoo.weights.manifest import validate_entry
+
+    entry = json.loads(json.dumps(weights.get(BLSTMATT)))
+    assert validate_entry({**entry, "normalize": "training"}) == [
+        "normalize='training' needs its normalization statistics, and only it has them"]
+    dims = weights.extractors(BLSTMATT)["fbank"].shape[-1]
+    good = {"fbank": {"mean": [0.0] * dims, "std": [1.0] * dims}}
+    assert validate_entry({**entry, "normalize": "training", "normalization": good}) == []
+    assert validate_entry({**entry, "normalization": good}) == [
+        "normalize='training' needs its normalization statistics, and only it has them"]
+    bad = {"fbank": {"mean": [0.0] * dims, "std": [1.0] * (dims - 1) + [0.0]}}
+    assert "is not a finite mean and a positive std" in validate_entry(
+        {**entry, "normalize": "training", "normalization": bad})[0]
+    assert validate_entry({**entry, "normalize": "training", "normalization": {"mel": good["fbank"]}}) == [
+        "normalization must name inputs of features, got ['mel']"]
+    assert validate_entry({**entry, "normalize": "utterance"}) == [
+        "normalize 'utterance' is not one of ['speaker', 'training']"]

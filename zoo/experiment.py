@@ -379,6 +379,9 @@ class Experiment:
     test_corpus: Optional[str] = None  # cross-corpus: the corpus of the test part (``corpus`` trains)
     pretrained: Optional[dict] = None  # the profile's pre-training of a backbone: its record (no paths)
     extra_corpus: Optional[dict] = None  # multi-corpus training: the added corpus (:func:`_extra_setup`)
+    #: Global CMVN (profile ``normalize="training"``) with fixed statistics ``{input: (mean, std)}``
+    #: (a release's, when fine-tuning it) instead of each fold's training part's.
+    normalization: Optional[dict] = None
 
     @property
     def length_inputs(self) -> list:
@@ -426,16 +429,32 @@ class Experiment:
     def extractors(self, train_records) -> Dict[str, object]:
         return make_extractors(self.recipe, train_records, self.input_names, self.feature_overrides)
 
-    def features(self, records, extractors):
+    def features(self, records, extractors, train_records=None):
+        """The feature table of ``records``, normalised as the profile says: per speaker, or by the
+        statistics of ``train_records`` (global CMVN: the fold's training part; see
+        :meth:`normalization_for`)."""
         from zoo import pipeline
 
         table = pipeline.compute_features(records, extractors, cache=self.cache, on_error="skip")
         if self.profile.normalize == "speaker":
             table = table.normalized_by_speaker()
+        elif self.profile.normalize == "training":
+            table = table.normalized_by(self.normalization_for(table, train_records))
         elif self.profile.normalize is not None:
             raise ValueError(f"profile {self.profile.name!r}: unknown normalize={self.profile.normalize!r} "
-                             "(known: 'speaker')")
+                             "(known: 'speaker', 'training')")
         return table
+
+    def normalization_for(self, table, train_records) -> dict:
+        """Global CMVN's ``{input: (mean, std)}``: the fixed :attr:`normalization` when set, else over
+        the rows of ``train_records`` in the (unnormalised) ``table``: never a validation or test
+        utterance's frames."""
+        if self.normalization is not None:
+            return self.normalization
+        if train_records is None:
+            raise ValueError(f"profile {self.profile.name!r} normalises by the training part's statistics: "
+                             "features() needs the fold's train_records")
+        return table.select(train_records).statistics()
 
     def model_args(self, extractors, seed: int, portable: bool = False) -> dict:
         """The builder arguments of a fold: the variant's, the profile's, the label set, the
@@ -548,7 +567,7 @@ class Experiment:
         if extractors is None:
             extractors = self.extractors(fold.train_records)
         if table is None:
-            table = self.features(fold.records, extractors)
+            table = self.features(fold.records, extractors, fold.train_records)
         from zoo import distribute
 
         check_run_config(Path(run_dir), self.run_config(fold, seed, extractors))
@@ -691,7 +710,7 @@ class Experiment:
             log.info("%s fold %d/%d (%s): features of %d records", self.name, f, len(self.folds), fold.name,
                      len(fold.records))
             extractors = self.extractors(fold.train_records)
-            table = self.features(fold.records, extractors)
+            table = self.features(fold.records, extractors, fold.train_records)
             for seed in seeds:
                 run_dir = Path(runs_dir) / self.name.replace(":", "-") / f"{fold.name}-seed{seed}"
                 done = len(runs)

@@ -225,10 +225,18 @@ def resolve(source, model: Optional[str] = None) -> Source:
 
 
 def _normalization(src: Source) -> Optional[str]:
-    """The release's per-speaker normalisation (None for other sources)."""
+    """The release's normalisation beyond its extractors, ``"speaker"`` or ``"training"`` (None for
+    other sources)."""
     from zoo import weights
 
     return weights.normalization(src.release) if src.release else None
+
+
+def _statistics(src: Source) -> dict:
+    """A globally normalised release's ``{input: {"mean", "std"}}``: standardise each input by them."""
+    from zoo import weights
+
+    return weights.get(src.release)["normalization"]
 
 
 def source_of_build(model, name: str, weights=None) -> Source:
@@ -288,6 +296,10 @@ def waveform_model(source, *, lengths: bool = False, model: Optional[str] = None
     from zoo.pipeline import LENGTH_SUFFIX, length_inputs
 
     src = resolve(source, model)
+    if _normalization(src) == "training":
+        raise ExportError(f"{src.name}: its features are standardised by its training data's statistics (normalize: "
+                          "training), which the waveform front-end does not apply; export it with its feature inputs "
+                          "(without --waveform): the sidecar's normalization gives the mean and std of each input")
     if _normalization(src):
         raise ExportError(f"{src.name}: its features are standardised per speaker (normalize: speaker), which needs "
                           "several recordings of the speaker, not one waveform; export it with its feature inputs "
@@ -572,6 +584,7 @@ def _sidecar(src: Source, keras_model, info: Optional[dict], fmt: str, out: Path
                      {"frames": src.chunking[0], "overlap": src.chunking[1], "drop_short": src.chunking[2],
                       "utterance": "mean of the chunk posteriors" + (" (in the graph)" if info else "")}),
         "normalize": _normalization(src),
+        **({"normalization": _statistics(src)} if _normalization(src) == "training" else {}),
         "runtime": endpoint,
         "date": datetime.date.today().isoformat(),
         "versions": _versions(fmt),

@@ -450,7 +450,7 @@ def finetune(release: str, manifest, out, *, labels: Optional[Sequence[str]] = N
         name="finetune", description=f"fine-tuning release {release} on {manifest}", seeds=(seed,),
         epochs={model_key: int(epochs)}, batch_size={model_key: int(batch_size)},
         learning_rate={model_key: float(learning_rate)}, validation=validation,
-        normalize=entry.get("normalize"))  # the release's speaker normalisation applies to the new data too
+        normalize=entry.get("normalize"))  # the release's normalisation applies to the new data too
     build_args = json.loads(json.dumps({**entry["build"], "classes": list(label_set)}))
     cache_dir = cache_dir or os.environ.get("ZOO_FEATURE_CACHE", os.path.expanduser("~/.cache/zoo/features"))
     exp = experiment.Experiment(
@@ -458,6 +458,10 @@ def finetune(release: str, manifest, out, *, labels: Optional[Sequence[str]] = N
         root=str(manifest), protocol=fold.name, label_set=list(label_set), loaded=loaded, records=records,
         folds=[fold], build_args=build_args, input_names=list(entry["features"]),
         cache=features.FeatureCache(cache_dir), feature_overrides={})
+    if entry.get("normalize") == "training":  # global CMVN: the release's statistics, not the new data's
+        from zoo.features.normalize import statistics_from_json
+
+        exp.normalization = statistics_from_json(entry["normalization"], f"release {release!r}")
 
     table = exp.features(fold.records, extractors)
     if table.report.total_skipped:
@@ -513,6 +517,7 @@ def finetune(release: str, manifest, out, *, labels: Optional[Sequence[str]] = N
         "inference": entry.get("inference"),
         # The release's speaker normalisation, applied to the new data too (zoo.predict reads it).
         "normalize": entry.get("normalize"),
+        **({"normalization": entry["normalization"]} if entry.get("normalize") == "training" else {}),
         "data": {"manifest": str(Path(manifest).resolve()), "utterances": len(records),
                  "speakers": len({r.speaker for r in records if r.speaker}),
                  "label_counts": {x: int(Counter(r.label for r in records)[x]) for x in label_set},

@@ -44,7 +44,7 @@ import os
 import pickle
 import traceback
 from pathlib import Path
-from typing import Dict, Mapping, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -184,6 +184,36 @@ class FeatureTable:
                 raise ValueError(f"speaker normalisation: utterance {r.utterance_id!r} ({r.corpus}) has no speaker")
             speakers.append((r.corpus, r.speaker))
         features = {k: (speaker_cmvn(v, speakers, eps) if k in names else list(v)) for k, v in self.features.items()}
+        return FeatureTable(list(self.records), features, dict(self.specs), LoadReport().merge(self.report),
+                            self.utterance_index)
+
+    def normalizable(self) -> List[str]:
+        """The inputs that speaker and global normalisation standardise: float frames ``(T, D)`` and
+        vectors ``(D,)`` (not images, not token ids)."""
+        from zoo.features.normalize import is_speaker_normalised
+
+        return [n for n, s in self.specs.items() if is_speaker_normalised(s.shape, s.dtype)]
+
+    def statistics(self, names: Optional[Sequence[str]] = None, eps: float = 1e-5) -> Dict[str, tuple]:
+        """``{input: (mean, std)}`` per dimension over every frame of this table's rows (of the
+        :meth:`normalizable` inputs, or ``names``): the training part's, for global CMVN."""
+        from zoo.features.normalize import training_statistics
+
+        if not len(self.records):
+            raise ValueError("global normalisation: no training utterance to take the statistics from")
+        return {n: training_statistics(self.features[n], eps) for n in (self.normalizable() if names is None else names)}
+
+    def normalized_by(self, statistics: Mapping[str, tuple]) -> "FeatureTable":
+        """A copy whose inputs named in ``statistics`` (``{input: (mean, std)}``, e.g. the training
+        part's :meth:`statistics`, or a release's) are standardised by them; the rest as is."""
+        from zoo.features.normalize import standardised
+
+        unknown = sorted(set(statistics) - set(self.features))
+        if unknown:
+            raise ValueError(f"normalisation statistics for inputs {unknown} that the table does not have "
+                             f"({sorted(self.features)})")
+        features = {k: (standardised(v, *statistics[k]) if k in statistics else list(v))
+                    for k, v in self.features.items()}
         return FeatureTable(list(self.records), features, dict(self.specs), LoadReport().merge(self.report),
                             self.utterance_index)
 

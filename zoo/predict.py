@@ -46,6 +46,9 @@ inputs of one speaker (``speakers=``, one name per input; default: every input o
 speaker) are standardised by the mean and std, per dimension, of every frame of that speaker's
 whole recordings (:func:`zoo.features.speaker_cmvn`). Pass several recordings of each speaker:
 with one recording the statistics are its own, which removes its level (a warning says so).
+A release trained with global CMVN (``normalize: "training"``, the ``real_gn_trim_peak``
+profile) standardises every input by the mean and std of its training data, stored in its
+entry (``normalization``): one recording is predicted on its own, as in training.
 
 Fine-tuned models: ``model=`` also takes a ``my.weights.h5`` written by ``python -m zoo finetune``
 (its ``my.weights.json`` sidecar beside it): the file is checked against the sidecar's sha256,
@@ -104,7 +107,9 @@ class Predictor:
     chunking: Optional[tuple]      # (frames, overlap, drop_short) or None
     truncate: Dict[str, int]
     text_inputs: List[str]
-    normalize: Optional[str] = None  # "speaker": inputs standardised per speaker (see the module docstring)
+    normalize: Optional[str] = None  # "speaker" / "training": see the module docstring
+    #: Global CMVN (``normalize="training"``): ``{input: (mean, std)}`` of the release's training data.
+    statistics: Optional[dict] = None
     #: Inputs whose true length the model takes as ``<name>_length``: the items are never padded,
     #: so it is each item's own number of steps.
     length_inputs: List[str] = dataclasses.field(default_factory=list)
@@ -194,7 +199,8 @@ def release_entry(model) -> dict:
             raise ValueError(str(error)) from None
         return {"name": os.fspath(model), "model": data["model"], "variant": data["variant"], "build": data["build"],
                 "outputs": {"kind": "classes", "labels": [str(x) for x in data["labels"]]},
-                "features": data["features"], "normalize": data.get("normalize"), "inference": data.get("inference")}
+                "features": data["features"], "inference": data.get("inference"),
+                **{k: data[k] for k in ("normalize", "normalization") if data.get(k) is not None}}
     try:
         return weights.get(model)
     except KeyError as error:
@@ -254,6 +260,12 @@ def load(release: str = DEFAULT_MODEL) -> Predictor:
                              f"({model.output_names})")
         predictor.output_names = list(names)
     predictor.normalize = entry.get("normalize")
+    if predictor.normalize == "training":
+        from zoo.features.normalize import statistics_from_json
+
+        predictor.statistics = statistics_from_json(entry.get("normalization") or {}, f"release {release!r}")
+        if not predictor.statistics:
+            raise ValueError(f"release {release!r}: normalize 'training' without its normalization statistics")
     _CACHE[key] = predictor
     return predictor
 
@@ -517,6 +529,10 @@ def predict(inputs, model: str = None, *, sample_rate: Union[None, int, Sequence
             results[i] = {"path": path, "error": _named(name, error)}
     if predictor.normalize == "speaker":
         groups = _normalize_by_speaker(predictor, items, owners, whole, speakers or ["speaker"] * len(sources))
+    elif predictor.normalize == "training":
+        for item in items:  # every window and chunk alike, one recording at a time
+            for input_name, (mean, std) in predictor.statistics.items():
+                item[input_name] = ((item[input_name] - mean) / std).astype(np.float32)
     elif predictor.normalize is not None:
         raise ValueError(f"release {release!r}: unknown normalize={predictor.normalize!r} in its manifest entry")
     outputs = _run(predictor, items, int(batch_size))

@@ -29,7 +29,9 @@ class Profile:
     :class:`zoo.augment.SpecAugment` applied to the training batches' frame inputs;
     ``normalize``: ``"speaker"`` standardises every float frame / vector input per speaker
     (:meth:`zoo.pipeline.FeatureTable.normalized_by_speaker`: each speaker, test speakers too, by
-    the statistics of its own recordings; labels unused); ``trim_db``: every audio feature (the
+    the statistics of its own recordings; labels unused), ``"training"`` (global CMVN) by the mean and
+    std of the fold's training part (:meth:`zoo.pipeline.FeatureTable.statistics`; a release stores
+    them, so one recording is predicted on its own); ``trim_db``: every audio feature (the
     models' and the baselines') cuts leading and trailing silence first
     (``librosa.effects.trim(top_db=trim_db)``, the extractors' ``trim_db`` option);
     ``peak_normalize``: every audio feature scales its recording to a peak of 1 first (the
@@ -170,6 +172,26 @@ PROFILES["real_sn_trim_peak"] = dataclasses.replace(
     description=("The `real_sn_trim` profile with every recording scaled to a peak of 1 after trimming, before any "
                  "audio feature, the baselines' included (librosa.util.normalize): the recording's gain no longer "
                  "reaches the features, as in corpora shipped peak-normalised (EmoDB)."))
+
+
+# Trimmed and peak-normalised without speaker normalisation: a model for one recording at a time,
+# whatever its gain (the `real` model of EmoDB, trained on files that all peak near 0 dBFS, calls
+# a quiet RAVDESS take angry).
+PROFILES["real_trim_peak"] = dataclasses.replace(
+    PROFILES["real"], name="real_trim_peak", trim_db=30.0, peak_normalize=True,
+    description=("The `real` profile with leading and trailing silence cut (librosa.effects.trim, 30 dB below the "
+                 "peak) and every recording then scaled to a peak of 1 (librosa.util.normalize) before any audio "
+                 "feature, the baselines' included; no speaker normalisation, so a model predicts one recording at "
+                 "a time, at any recording gain."))
+
+
+# Global CMVN on top of `real_trim_peak`: the inputs standardised by the training data's statistics.
+PROFILES["real_gn_trim_peak"] = dataclasses.replace(
+    PROFILES["real_trim_peak"], name="real_gn_trim_peak", normalize="training",
+    description=("The `real_trim_peak` profile with global normalisation: every float frame / vector input "
+                 "standardised by the mean and std, per dimension, of every frame of the fold's training part "
+                 "(validation and test utterances never contribute); a release stores them, so it still predicts "
+                 "one recording at a time."))
 
 
 # ParallelNet's image backbone pre-trained on faces on top of `real`: the ImageNet weights of the paper

@@ -70,3 +70,14 @@ def test_the_peak_profile_normalises_every_audio_input_of_models_and_baselines(t
     got = baselines.get("svm_hsf").inputs(records, None, svm.feature_overrides)
     want = np.stack([features.get("paa_hsf", trim_db=30.0, peak_normalize=True).extract(r) for r in records])
     np.testing.assert_allclose(got, want)
+
+
+def test_the_single_recording_peak_profile_is_real_with_trim_and_peak_only():
+    """``real_trim_peak``: `real` (no speaker normalisation: one recording at a time) plus the
+    trim and peak options; every other setting is `real`'s."""
+    from zoo.profiles import PROFILES
+
+    single, real = PROFILES["real_trim_peak"], PROFILES["real"]
+    assert single.normalize is None and single.audio_options() == {"trim_db": 30.0, "peak_normalize": True}
+    assert dataclasses.replace(single, name="real", description=real.description, trim_db=None,
+                               peak_normalize=False) == real

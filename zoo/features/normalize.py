@@ -1,4 +1,5 @@
-"""Mean and variance normalisation of features: per utterance (CMVN) or per speaker.
+"""Mean and variance normalisation of features: per utterance (CMVN), per speaker, or by the
+statistics of the training data (global CMVN).
 
 Small acted corpora carry large differences of level and channel between speakers and sessions;
 normalising each utterance's frames to zero mean and unit variance per dimension removes them
@@ -18,6 +19,12 @@ from .base import Extractor
 MODES = ("utterance",)
 #: What :func:`speaker_cmvn` normalises by; stored as a profile's / release's ``normalize``.
 SPEAKER = "speaker"
+#: Global CMVN: every utterance standardised by the mean and std, per dimension, of every frame of
+#: the training part (:func:`training_statistics`); a release stores them, so one recording is
+#: predicted on its own, as in training. Stored as a profile's / release's ``normalize``.
+TRAINING = "training"
+#: Every ``normalize`` a profile or a release may have (None: the features as extracted).
+PROFILE_MODES = (SPEAKER, TRAINING)
 
 
 def utterance_cmvn(frames: np.ndarray, eps: float = 1e-5) -> np.ndarray:
@@ -104,3 +111,39 @@ def speaker_statistics(arrays, eps: float = 1e-5):
     if not len(stacked):
         raise ValueError("no frames to normalise by")
     return stacked.mean(axis=0), np.sqrt(stacked.var(axis=0) + eps)
+
+
+def training_statistics(arrays, eps: float = 1e-5):
+    """``(mean, std)`` per dimension over every frame of the training part's arrays: what global
+    CMVN (:data:`TRAINING`) divides by (:func:`speaker_statistics` over the whole part)."""
+    return speaker_statistics(arrays, eps)
+
+
+def standardised(arrays, mean, std):
+    """Each array minus ``mean``, divided by ``std`` (per dimension), as float32."""
+    mean, std = np.asarray(mean, dtype=np.float64), np.asarray(std, dtype=np.float64)
+    return [((np.asarray(a) - mean) / std).astype(np.float32) for a in arrays]
+
+
+def statistics_to_json(statistics) -> dict:
+    """``{input: (mean, std)}`` -> ``{input: {"mean": [...], "std": [...]}}`` (float32 values, as a
+    release entry stores them)."""
+    return {name: {"mean": [float(np.float32(v)) for v in np.ravel(mean)],
+                   "std": [float(np.float32(v)) for v in np.ravel(std)]}
+            for name, (mean, std) in statistics.items()}
+
+
+def statistics_from_json(stored, where: str = "release") -> dict:
+    """The inverse of :func:`statistics_to_json`, checked (equal lengths, finite, std > 0)."""
+    out = {}
+    for name, item in dict(stored).items():
+        try:
+            mean, std = np.asarray(item["mean"], np.float64), np.asarray(item["std"], np.float64)
+        except (KeyError, TypeError, ValueError):
+            raise ValueError(f"{where}: normalization of {name!r} needs 'mean' and 'std' lists of numbers") from None
+        if mean.ndim != 1 or mean.shape != std.shape or not mean.size or not (
+                np.all(np.isfinite(mean)) and np.all(np.isfinite(std)) and np.all(std > 0)):
+            raise ValueError(f"{where}: normalization of {name!r} is not a finite mean and a positive std "
+                             f"of one length (mean {mean.shape}, std {std.shape})")
+        out[name] = (mean, std)
+    return out

@@ -63,8 +63,9 @@ def labels(name: str, manifest_path=None) -> List[str]:
 
 def normalization(name: str, manifest_path=None) -> Optional[str]:
     """How the release's features are normalised beyond their extractors: ``"speaker"`` (each
-    speaker's frames standardised by that speaker's statistics, :func:`zoo.features.speaker_cmvn`)
-    or None."""
+    speaker's frames standardised by that speaker's statistics, :func:`zoo.features.speaker_cmvn`),
+    ``"training"`` (global CMVN: by the training data's mean and std, the entry's
+    ``normalization``) or None."""
     return get(name, manifest_path).get("normalize")
 
 

@@ -38,12 +38,12 @@ REQUIRED = {
     "protocol": dict, "metrics": dict, "recipe": dict, "command": str, "licence": dict, "date": str,
     "versions": dict, "notes": str,
 }
-OPTIONAL = {"url": (str, type(None)), "paper": str, "inference": str, "normalize": str, "storage": str,
-            "storage_details": dict}
+OPTIONAL = {"url": (str, type(None)), "paper": str, "inference": str, "normalize": str, "normalization": dict,
+            "storage": str, "storage_details": dict}
 STORAGES = ("full", "trainable_part", "float16")  # what the file holds: zoo.weights.storage
 KEY_ORDER = ("name", "model", "variant", "paper", "build", "file", "sha256", "size", "committed", "url", "storage",
              "storage_details",
-             "parameters", "outputs", "features", "normalize", "inference", "corpus", "protocol", "metrics", "recipe",
+             "parameters", "outputs", "features", "normalize", "normalization", "inference", "corpus", "protocol", "metrics", "recipe",
              "command", "licence", "date", "versions", "notes")
 
 
@@ -173,6 +173,7 @@ def validate_entry(entry: dict) -> List[str]:
             problems.append(f"features.{name}: word_ids needs its vocabulary (list of words)")
     if not entry["features"]:
         problems.append("features is empty")
+    _check_normalization(entry, problems)
     for key in ("name", "description"):
         if not isinstance(entry["corpus"].get(key), str):
             problems.append(f"corpus.{key} missing")
@@ -193,6 +194,27 @@ def validate_entry(entry: dict) -> List[str]:
     except ValueError:
         problems.append(f"date {entry['date']!r} is not YYYY-MM-DD")
     return problems
+
+
+def _check_normalization(entry: dict, problems: list) -> None:
+    """``normalize`` is one of the profiles' modes; global CMVN (``"training"``) carries its
+    ``normalization`` statistics, for inputs of ``features`` only; nothing else does."""
+    from zoo.features.normalize import PROFILE_MODES, TRAINING, statistics_from_json
+
+    mode = entry.get("normalize")
+    if mode is not None and mode not in PROFILE_MODES:
+        problems.append(f"normalize {mode!r} is not one of {list(PROFILE_MODES)}")
+    if (mode == TRAINING) != ("normalization" in entry):
+        problems.append(f"normalize={TRAINING!r} needs its normalization statistics, and only it has them")
+    elif mode == TRAINING:
+        stored = entry["normalization"]
+        if not stored or set(stored) - set(entry["features"]):
+            problems.append(f"normalization must name inputs of features, got {sorted(stored)}")
+        else:
+            try:
+                statistics_from_json(stored, f"release {entry.get('name')!r}")
+            except ValueError as error:
+                problems.append(str(error))
 
 
 def validate(data: dict, where="manifest") -> None:

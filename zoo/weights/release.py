@@ -295,6 +295,12 @@ def release(model: str, corpus: str, root: Optional[str] = None, *, profile: str
     }
     if prof.normalize is not None:
         entry["normalize"] = prof.normalize
+    if prof.normalize == "training":  # global CMVN: the released run's training statistics travel with it
+        from zoo import pipeline
+        from zoo.features.normalize import statistics_to_json
+
+        raw = pipeline.compute_features(fold.train_records, extractors, cache=exp.cache, on_error="skip")
+        entry["normalization"] = statistics_to_json(exp.normalization_for(raw, fold.train_records))
     if exp.chunking is not None:
         frames, overlap, _ = exp.chunking
         entry["inference"] = (f"Chunk the input frames into {frames}-frame chunks overlapping by {overlap}, predict "
